@@ -1,0 +1,76 @@
+"""One error shape for every 4xx/5xx: RFC 9457 problem+json, mapped in one place.
+
+Domain errors raised by services arrive here intact over RPC and become HTTP statuses;
+nothing else (no stack trace, no internal message) leaves the process.
+"""
+
+import json
+import logging
+
+import falcon
+from nameko.exceptions import RemoteError
+
+from edge.rpc import ServiceUnavailable
+from services.shared.errors import Conflict, NotFound, ValidationFailed
+
+logger = logging.getLogger("klaxon.edge")
+PROBLEM = "application/problem+json"
+
+
+class Problem(falcon.HTTPError):
+    """An HTTP error with Klaxon's extra members (e.g. the invalid fields)."""
+
+    def __init__(self, status, title, detail=None, headers=None, **extra):
+        super().__init__(status, title=title, description=detail, headers=headers)
+        self.extra = extra
+
+
+def serialize_problem(req, resp, error):
+    body = {"type": "about:blank", "title": error.title, "status": error.status_code}
+    if error.description:
+        body["detail"] = error.description
+    body.update(getattr(error, "extra", {}))
+    resp.content_type = PROBLEM
+    resp.data = json.dumps(body).encode()
+
+
+def on_validation_failed(req, resp, error, params):
+    raise Problem(falcon.HTTP_422, "Invalid field", str(error), errors=error.errors)
+
+
+def on_not_found(req, resp, error, params):
+    raise Problem(falcon.HTTP_404, "Not found", str(error))
+
+
+def on_conflict(req, resp, error, params):
+    raise Problem(falcon.HTTP_409, "Conflict", str(error))
+
+
+def on_unavailable(req, resp, error, params):
+    raise Problem(
+        falcon.HTTP_503, "Service unavailable", error.reason,
+        headers={"Retry-After": str(error.retry_after)},
+    )
+
+
+def on_remote_error(req, resp, error, params):
+    logger.error("unexpected error in a service: %s", error)
+    raise Problem(falcon.HTTP_500, "Internal error", "a service failed; the error is in its log")
+
+
+def on_unexpected(req, resp, error, params):
+    if isinstance(error, falcon.HTTPError):
+        raise error
+    logger.exception("unexpected error at the edge")
+    raise Problem(falcon.HTTP_500, "Internal error", "the edge failed; the error is in its log")
+
+
+def install(app):
+    # Falcon picks the most specific handler, so order does not matter here.
+    app.add_error_handler(Exception, on_unexpected)
+    app.add_error_handler(ValidationFailed, on_validation_failed)
+    app.add_error_handler(NotFound, on_not_found)
+    app.add_error_handler(Conflict, on_conflict)
+    app.add_error_handler(ServiceUnavailable, on_unavailable)
+    app.add_error_handler(RemoteError, on_remote_error)
+    app.set_error_serializer(serialize_problem)

@@ -1,0 +1,35 @@
+"""/api/v1/alerts: generic alerts in, and the alert store out."""
+
+import falcon
+
+from edge.requests import filters, read_json
+from services.alerts import contracts as c
+from services.alerts.formats.generic import parse_generic
+
+ALERT_FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "source")
+
+
+class Alerts:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_post(self, req, resp):
+        alert = parse_generic(read_json(req))
+        answer = self.rpc.call(c.SERVICE, c.INGEST, alert)
+        resp.status = falcon.HTTP_201
+        resp.location = f"/api/v1/alerts/{answer['alert_id']}"
+        resp.media = answer
+
+    def on_get(self, req, resp):
+        resp.media = self.rpc.call(
+            c.SERVICE, c.LIST_ALERTS, filters(req, ALERT_FILTERS),
+            req.get_param("cursor"), req.get_param("limit"),
+        )
+
+
+class Alert:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_get(self, req, resp, alert_id):
+        resp.media = self.rpc.call(c.SERVICE, c.GET_ALERT, alert_id)

@@ -1,0 +1,58 @@
+"""/api/v1/schedules, /api/v1/oncall/*, /api/v1/escalate."""
+
+import falcon
+
+from edge.requests import actor, read_json
+from services.oncall import contracts as c
+from services.shared.errors import invalid
+
+
+def required_param(req, name):
+    value = req.get_param(name)
+    if not value:
+        raise invalid(name, "is required (a query parameter)")
+    return value
+
+
+class Schedules:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_get(self, req, resp):
+        resp.media = {"items": self.rpc.call(c.SERVICE, c.LIST_SCHEDULES)}
+
+    def on_post(self, req, resp):
+        schedule = self.rpc.call(c.SERVICE, c.CREATE_SCHEDULE, read_json(req))
+        resp.status = falcon.HTTP_201
+        resp.media = schedule
+
+
+class OncallCurrent:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_get(self, req, resp):
+        team = required_param(req, "team")
+        resp.media = self.rpc.call(c.SERVICE, c.CURRENT, team, req.get_param("at"))
+
+
+class OncallUpcoming:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_get(self, req, resp):
+        team = required_param(req, "team")
+        count = req.get_param_as_int("count", min_value=1, max_value=100, default=5)
+        resp.media = self.rpc.call(c.SERVICE, "upcoming", team, req.get_param("at"), count)
+
+
+class Escalate:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_post(self, req, resp):
+        body = read_json(req)
+        incident_id = body.get("incident_id") if isinstance(body, dict) else None
+        if not isinstance(incident_id, int) or isinstance(incident_id, bool):
+            raise invalid("incident_id", "is required and must be an integer")
+        resp.media = self.rpc.call(c.SERVICE, c.ESCALATE, incident_id, actor(req))

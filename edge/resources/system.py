@@ -1,0 +1,33 @@
+"""/health, /metrics and the UI's static files."""
+
+from pathlib import Path
+
+import falcon
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from edge import telemetry
+from services.shared.web import broker_reachable
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+class Health:
+    def __init__(self, amqp_uri):
+        self.amqp_uri = amqp_uri
+
+    def on_get(self, req, resp):
+        ok, broker = broker_reachable(self.amqp_uri)
+        resp.status = falcon.HTTP_200 if ok else falcon.HTTP_503
+        resp.media = {"service": "edge", "status": "ok" if ok else "unavailable", "checks": {"broker": broker}}
+
+
+class Metrics:
+    def on_get(self, req, resp):
+        resp.content_type = CONTENT_TYPE_LATEST
+        resp.data = telemetry.render()
+
+
+class Index:
+    def on_get(self, req, resp):
+        resp.content_type = falcon.MEDIA_HTML
+        resp.data = (STATIC / "index.html").read_bytes()

@@ -1,0 +1,83 @@
+"""RPC from the edge to the services: a pool of standalone Nameko cluster proxies.
+
+A standalone `ClusterRpcProxy` must not be used by two threads at once, so each
+request borrows one from the pool and gives it back. A proxy whose connection broke is
+dropped, and the next request opens a fresh one.
+"""
+
+import queue
+import threading
+
+from kombu.exceptions import OperationalError
+from nameko.exceptions import RpcTimeout, UnknownService
+from nameko.standalone.rpc import ClusterRpcProxy
+
+BROKER_ERRORS = (OSError, OperationalError, ConnectionError)
+
+
+class ServiceUnavailable(Exception):
+    """The broker or a service did not answer; the caller should retry later."""
+
+    def __init__(self, reason, retry_after=5):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class RpcPool:
+    def __init__(self, amqp_uri, timeout=10, size=8):
+        self.config = {"AMQP_URI": amqp_uri, "serializer": "json"}
+        self.timeout = timeout
+        self.idle = queue.LifoQueue(maxsize=size)
+        self.lock = threading.Lock()
+
+    def call(self, service, method, *args, **kwargs):
+        proxy, cluster = self._borrow()
+        try:
+            result = getattr(getattr(cluster, service), method)(*args, **kwargs)
+        except RpcTimeout:
+            self._discard(proxy)
+            raise ServiceUnavailable(f"the {service} service did not answer in {self.timeout}s") from None
+        except UnknownService:
+            self._give_back(proxy, cluster)
+            raise ServiceUnavailable(f"the {service} service is not running") from None
+        except BROKER_ERRORS as exc:
+            self._discard(proxy)
+            raise ServiceUnavailable(f"message broker unreachable: {exc}") from None
+        except Exception:
+            self._give_back(proxy, cluster)
+            raise
+        self._give_back(proxy, cluster)
+        return result
+
+    def _borrow(self):
+        try:
+            return self.idle.get_nowait()
+        except queue.Empty:
+            pass
+        proxy = ClusterRpcProxy(self.config, timeout=self.timeout)
+        try:
+            cluster = proxy.start()
+        except BROKER_ERRORS as exc:
+            raise ServiceUnavailable(f"message broker unreachable: {exc}") from None
+        return proxy, cluster
+
+    def _give_back(self, proxy, cluster):
+        try:
+            self.idle.put_nowait((proxy, cluster))
+        except queue.Full:
+            self._discard(proxy)
+
+    def _discard(self, proxy):
+        try:
+            proxy.stop()
+        except Exception:  # a broken proxy may fail to close; it is dropped either way
+            pass
+
+    def close(self):
+        while True:
+            try:
+                proxy, _ = self.idle.get_nowait()
+            except queue.Empty:
+                return
+            self._discard(proxy)

@@ -1,0 +1,36 @@
+"""The incidents service's public names: RPC methods, events and statuses."""
+
+SERVICE = "incidents"
+
+# RPC
+CORRELATE = "correlate"
+CREATE = "create_incident"
+GET = "get_incident"
+LIST = "list_incidents"
+UPDATE = "update_incident"
+ASSIGN = "assign"
+RECORD = "record_timeline"
+METRICS = "incident_metrics"
+STATS = "stats"
+
+# Events
+INCIDENT_OPENED = "incident_opened"
+INCIDENT_ACKNOWLEDGED = "incident_acknowledged"
+INCIDENT_RESOLVED = "incident_resolved"
+INCIDENT_REOPENED = "incident_reopened"
+
+STATUSES = ("open", "acknowledged", "in_progress", "resolved")
+
+# Timeline entry kinds
+CREATED = "created"
+ALERT_ATTACHED = "alert_attached"
+ALERT_RESOLVED = "alert_resolved"
+ASSIGNED = "assigned"
+NOTIFIED = "notified"
+ESCALATED = "escalated"
+ACKNOWLEDGED = "acknowledged"
+IN_PROGRESS = "in_progress"
+RESOLVED = "resolved"
+REOPENED = "reopened"
+NOTE = "note"
+UNROUTED = "unrouted"

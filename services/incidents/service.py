@@ -1,0 +1,119 @@
+"""The incidents service: correlation, lifecycle, timeline, MTTA/MTTR."""
+
+from nameko.dependency_providers import Config
+from nameko.events import EventDispatcher, event_handler
+from nameko.rpc import rpc
+
+from services.alerts import contracts as alert_contracts
+from services.incidents import contracts as c
+from services.incidents import domain
+from services.incidents.metrics import MTTA, MTTR
+from services.incidents.migrations import MIGRATIONS
+from services.incidents.models import db
+from services.incidents.requests import NewIncident, parse, parse_change
+from services.incidents.store import IncidentStore
+from services.shared.clock import Clock
+from services.shared.config import CorrelationSettings
+from services.shared.storage import Storage
+from services.shared.web import HealthAndMetrics, HttpMetrics
+
+
+class IncidentsService(HealthAndMetrics):
+    name = c.SERVICE
+
+    store = Storage(db, MIGRATIONS, IncidentStore)
+    config = Config()
+    http_metrics = HttpMetrics()
+    clock = Clock()
+    dispatch = EventDispatcher()
+
+    @rpc
+    def correlate(self, alert):
+        window = CorrelationSettings.from_config(self.config).window_seconds
+        incident, action = self.store.correlate(alert, window, self.clock.now())
+        if action == "new_incident":
+            self.dispatch(c.INCIDENT_OPENED, opened_event(incident))
+        return {"incident_id": incident["id"], "action": action}
+
+    @rpc
+    def create_incident(self, payload, actor="api"):
+        incident = self.store.create(parse(NewIncident, payload), actor, self.clock.now())
+        self.dispatch(c.INCIDENT_OPENED, opened_event(incident))
+        return incident
+
+    @rpc
+    def get_incident(self, incident_id):
+        return self.store.get(incident_id)
+
+    @rpc
+    def list_incidents(self, filters, cursor=None, limit=None):
+        return self.store.list(filters, cursor=cursor, limit=limit)
+
+    @rpc
+    def update_incident(self, incident_id, payload, actor="api"):
+        change = parse_change(payload)
+        incident, previous = self.store.update(incident_id, change, actor, self.clock.now())
+        if change.status is not None:
+            self._announce(incident, previous, actor)
+        return incident
+
+    @rpc
+    def assign(self, incident_id, team, assignee, actor, ref=None):
+        return self.store.assign(incident_id, team, assignee, actor, self.clock.now(), ref)
+
+    @rpc
+    def record_timeline(self, incident_id, kind, actor, detail, ref=None):
+        self.store.record(incident_id, kind, actor, detail, self.clock.now(), ref)
+
+    @rpc
+    def incident_metrics(self, incident_id):
+        return self.store.metrics(incident_id)
+
+    @rpc
+    def stats(self):
+        return self.store.stats()
+
+    @event_handler("notifications", "notification_delivered")
+    def on_notification_delivered(self, delivery):
+        if delivery.get("incident_id") is None:
+            return
+        detail = {k: delivery.get(k) for k in ("recipient", "channel", "step", "status")}
+        self.store.record(
+            delivery["incident_id"], c.NOTIFIED, "klaxon-notifications", detail,
+            self.clock.now(), ref=delivery["key"],
+        )
+
+    @event_handler(alert_contracts.SERVICE, alert_contracts.ALERT_RESOLVED)
+    def on_alert_resolved(self, answer):
+        if answer.get("incident_id") is None:
+            return
+        detail = {"alert_id": answer["resolved_alert_id"]}
+        self.store.record(
+            answer["incident_id"], c.ALERT_RESOLVED, "klaxon-alerts", detail,
+            self.clock.now(), ref=answer["alert_id"],
+        )
+
+    @event_handler("oncall", "incident_escalated")
+    def on_incident_escalated(self, event):
+        detail = {k: event[k] for k in ("team", "step", "target", "targets")}
+        self.store.record(
+            event["incident_id"], c.ESCALATED, event["actor"], detail,
+            self.clock.now(), ref=f"step-{event['step']}",
+        )
+
+    def _announce(self, incident, previous, actor):
+        labels = (incident["service"], incident["team"] or "")
+        target = incident["status"]
+        if target == previous:
+            return
+        if previous == "open" and target == "acknowledged":
+            MTTA.labels(*labels).observe(incident["mtta_seconds"])
+        if target == "resolved":
+            MTTR.labels(*labels).observe(incident["mttr_seconds"])
+        event = domain.EVENT_OF_STATUS.get(target)
+        if event:
+            self.dispatch(event, {"incident_id": incident["id"], "actor": actor, "team": incident["team"]})
+
+
+def opened_event(incident):
+    return {key: incident[key] for key in ("id", "title", "service", "severity", "created_at", "team", "assignee")}

@@ -1,0 +1,261 @@
+"""Queries of the incidents service: the only module here that touches SQL."""
+
+import datetime as dt
+import json
+
+import peewee
+from prometheus_client.core import GaugeMetricFamily
+
+from services.incidents import contracts as c
+from services.incidents import domain
+from services.incidents.correlation import correlation_key, window_start
+from services.incidents.models import Incident, IncidentAlert, TimelineEntry
+from services.shared.db import lock_within, write_transaction
+from services.shared.errors import NotFound, invalid
+from services.shared.paging import keyset_page, page_limit
+from services.shared.store import BaseStore
+
+EQUALITY_FILTERS = ("status", "severity", "service", "team", "assignee")
+
+
+class IncidentStore(BaseStore):
+    # -- correlation -------------------------------------------------------------------
+    def correlate(self, alert, window_seconds, now):
+        """Attach `alert` to the open incident with its key, or open one. Atomic per key."""
+        key = correlation_key(alert["service"], alert["severity"])
+        with write_transaction(self.db, lock_key=f"correlation:{key}"):
+            link = IncidentAlert.get_or_none(IncidentAlert.alert_id == alert["alert_id"])
+            if link is not None:
+                return incident_dict(self._get(link.incident_id)), link.action
+            incident = self._open_incident_for(key, window_start(now, window_seconds))
+            if incident is None:
+                incident = self._open(alert, key, now)
+                action = "new_incident"
+            else:
+                self._attach(incident, alert, now)
+                action = "attached_to_existing_incident"
+            IncidentAlert.create(
+                alert_id=alert["alert_id"], incident_id=incident.id, action=action, attached_at=now
+            )
+        return incident_dict(self._get(incident.id)), action
+
+    def _open_incident_for(self, key, since):
+        candidate = (
+            Incident.select()
+            .where(
+                (Incident.correlation_key == key)
+                & (Incident.status != "resolved")
+                & (Incident.created_at >= since)
+            )
+            .order_by(Incident.created_at.desc())
+            .first()
+        )
+        if candidate is None:
+            return None
+        # A concurrent resolve holds the incident's lock; re-read once we hold it too.
+        lock_within(self.db, f"incident:{candidate.id}")
+        candidate = Incident.get_by_id(candidate.id)
+        return None if candidate.status == "resolved" else candidate
+
+    def _open(self, alert, key, now):
+        incident = Incident.create(
+            title=alert["message"],
+            service=alert["service"],
+            severity=alert["severity"],
+            correlation_key=key,
+            alert_count=1,
+            created_at=now,
+            updated_at=now,
+        )
+        self._timeline(incident.id, c.CREATED, "klaxon", now, {"alert_id": alert["alert_id"]})
+        return incident
+
+    def _attach(self, incident, alert, now):
+        Incident.update(alert_count=Incident.alert_count + 1, updated_at=now).where(
+            Incident.id == incident.id
+        ).execute()
+        self._timeline(incident.id, c.ALERT_ATTACHED, "klaxon", now, {"alert_id": alert["alert_id"]})
+
+    # -- manual creation and changes ---------------------------------------------------
+    def create(self, new, actor, now):
+        with write_transaction(self.db):
+            incident = Incident.create(
+                title=new.title,
+                service=new.service,
+                severity=new.severity,
+                team=new.team,
+                assignee=new.assignee,
+                created_at=now,
+                updated_at=now,
+            )
+            self._timeline(incident.id, c.CREATED, actor, now, {"manual": True})
+            if new.note:
+                self._timeline(incident.id, c.NOTE, actor, now, {"note": new.note})
+        return self.get(incident.id)
+
+    def update(self, incident_id, change, actor, now):
+        """Apply a validated `IncidentChange`; return (incident, previous status)."""
+        with write_transaction(self.db, lock_key=f"incident:{incident_id}"):
+            incident = self._get(incident_id)
+            previous = incident.status
+            if change.status is not None:
+                self._move(incident, change.status, actor, now)
+            if change.assignee is not None:
+                self._assign(incident_id, incident.team, change.assignee, actor, now, ref=None)
+            if change.note is not None:
+                self._timeline(incident_id, c.NOTE, actor, now, {"note": change.note})
+        return self.get(incident_id), previous
+
+    def _move(self, incident, target, actor, now):
+        changes = domain.transition_changes(incident, target, now)
+        Incident.update(**changes).where(Incident.id == incident.id).execute()
+        detail = {"from": incident.status, "to": target}
+        self._timeline(incident.id, domain.TIMELINE_KIND[target], actor, now, detail)
+
+    def assign(self, incident_id, team, assignee, actor, now, ref=None):
+        with write_transaction(self.db, lock_key=f"incident:{incident_id}"):
+            self._get(incident_id)
+            self._assign(incident_id, team, assignee, actor, now, ref)
+        return self.get(incident_id)
+
+    def _assign(self, incident_id, team, assignee, actor, now, ref):
+        Incident.update(team=team, assignee=assignee, updated_at=now).where(
+            Incident.id == incident_id
+        ).execute()
+        detail = {"team": team, "assignee": assignee}
+        self._timeline(incident_id, c.ASSIGNED, actor, now, detail, ref)
+
+    def record(self, incident_id, kind, actor, detail, now, ref=None):
+        """Add a timeline entry; with a `ref`, a second one for the same ref is ignored."""
+        with write_transaction(self.db):
+            self._get(incident_id)
+            self._timeline(incident_id, kind, actor, now, detail, ref)
+
+    def _timeline(self, incident_id, kind, actor, at, detail, ref=None):
+        TimelineEntry.insert(
+            incident_id=incident_id, kind=kind, actor=actor, at=at,
+            detail=json.dumps(detail, sort_keys=True, default=str), ref=ref,
+        ).on_conflict_ignore().execute()
+
+    # -- reading ------------------------------------------------------------------------
+    def _get(self, incident_id):
+        incident = Incident.get_or_none(Incident.id == incident_id)
+        if incident is None:
+            raise NotFound("incident", incident_id)
+        return incident
+
+    def get(self, incident_id):
+        incident = self._get(incident_id)
+        timeline = [
+            timeline_dict(entry)
+            for entry in TimelineEntry.select()
+            .where(TimelineEntry.incident_id == incident_id)
+            .order_by(TimelineEntry.at, TimelineEntry.id)
+        ]
+        body = incident_dict(incident)
+        body["timeline"] = timeline
+        body["notes"] = [
+            {"note": e["detail"]["note"], "actor": e["actor"], "at": e["at"]}
+            for e in timeline if e["kind"] == c.NOTE
+        ]
+        return body
+
+    def list(self, filters, cursor=None, limit=None):
+        query = Incident.select()
+        for name in EQUALITY_FILTERS:
+            value = filters.get(name)
+            if value not in (None, ""):
+                query = query.where(getattr(Incident, name) == value)
+        query = _time_range(query, filters)
+        rows, next_cursor = keyset_page(
+            query, Incident.created_at, Incident.id, cursor, page_limit(limit), id_type=int
+        )
+        return {"items": [incident_dict(row) for row in rows], "next_cursor": next_cursor}
+
+    def metrics(self, incident_id):
+        incident = self._get(incident_id)
+        return {
+            key: incident_dict(incident)[key]
+            for key in ("id", "status", "created_at", "acknowledged_at", "resolved_at",
+                        "mtta_seconds", "mttr_seconds")
+        }
+
+    def stats(self):
+        counts = dict.fromkeys(c.STATUSES, 0)
+        for row in Incident.select(Incident.status, peewee.fn.COUNT(Incident.id).alias("n")).group_by(
+            Incident.status
+        ):
+            counts[row.status] = row.n
+        averages = Incident.select(
+            peewee.fn.AVG(Incident.mtta_seconds).alias("mtta"),
+            peewee.fn.AVG(Incident.mttr_seconds).alias("mttr"),
+        ).dicts().get()
+        return {
+            "incidents": counts,
+            "mean_mtta_seconds": _rounded(averages["mtta"]),
+            "mean_mttr_seconds": _rounded(averages["mttr"]),
+        }
+
+    def metric_families(self):
+        gauge = GaugeMetricFamily(
+            "incidents_total", "Incidents by status (read from the store)",
+            labels=["status", "severity", "service", "team"],
+        )
+        query = Incident.select(
+            Incident.status, Incident.severity, Incident.service, Incident.team,
+            peewee.fn.COUNT(Incident.id).alias("n"),
+        ).group_by(Incident.status, Incident.severity, Incident.service, Incident.team)
+        for row in query:
+            gauge.add_metric([row.status, row.severity, row.service, row.team or ""], row.n)
+        return [gauge]
+
+
+def _time_range(query, filters):
+    for name, compare in (("since", Incident.created_at.__ge__), ("until", Incident.created_at.__lt__)):
+        value = filters.get(name)
+        if value in (None, ""):
+            continue
+        try:
+            instant = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except (AttributeError, ValueError):
+            raise invalid(name, "must be an RFC 3339 instant") from None
+        if instant.tzinfo is None:
+            raise invalid(name, "needs a time zone offset")
+        query = query.where(compare(instant))
+    return query
+
+
+def _rounded(value):
+    return None if value is None else round(float(value), 3)
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def incident_dict(incident):
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "service": incident.service,
+        "severity": incident.severity,
+        "status": incident.status,
+        "team": incident.team,
+        "assignee": incident.assignee,
+        "alert_count": incident.alert_count,
+        "created_at": _iso(incident.created_at),
+        "updated_at": _iso(incident.updated_at),
+        "acknowledged_at": _iso(incident.acknowledged_at),
+        "resolved_at": _iso(incident.resolved_at),
+        "mtta_seconds": incident.mtta_seconds,
+        "mttr_seconds": incident.mttr_seconds,
+    }
+
+
+def timeline_dict(entry):
+    return {
+        "kind": entry.kind,
+        "actor": entry.actor,
+        "at": _iso(entry.at),
+        "detail": json.loads(entry.detail),
+    }

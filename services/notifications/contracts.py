@@ -1,0 +1,20 @@
+"""The notifications service's public names: RPC methods, events and channels."""
+
+SERVICE = "notifications"
+
+# RPC
+NOTIFY = "notify"
+LIST = "list_notifications"
+
+# Events
+NOTIFICATION_REQUESTED = "notification_requested"
+NOTIFICATION_DELIVERED = "notification_delivered"
+
+CHANNELS = ("log",)
+
+
+def ledger_key(request):
+    """One page per (incident, step, recipient, channel); ad-hoc messages key on their id."""
+    if request.get("incident_id") is not None:
+        return f"{request['incident_id']}:{request.get('step', 0)}:{request['recipient']}:{request['channel']}"
+    return f"adhoc:{request['request_id']}"

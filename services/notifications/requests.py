@@ -1,0 +1,32 @@
+"""Validated shape of a notification request (POST /api/v1/notify and the event)."""
+
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.incidents.requests import parse
+from services.notifications.contracts import CHANNELS
+
+
+class NotifyRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    recipient: str = Field(min_length=1, max_length=320, description="E-mail or address for the channel")
+    recipient_name: str | None = Field(default=None, max_length=200)
+    channel: str = Field(default="log", description=f"One of {', '.join(CHANNELS)}")
+    incident_id: int | None = None
+    step: int = Field(default=0, ge=0)
+    subject: str = Field(default="", max_length=1000)
+    message: str = Field(min_length=1, max_length=10_000)
+    request_id: str = Field(default_factory=lambda: str(uuid.uuid4()), max_length=64)
+
+    @field_validator("channel")
+    @classmethod
+    def known_channel(cls, value):
+        if value not in CHANNELS:
+            raise ValueError(f"must be one of {', '.join(CHANNELS)}")
+        return value
+
+
+def parse_notify(payload):
+    return parse(NotifyRequest, payload)

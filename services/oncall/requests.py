@@ -1,0 +1,63 @@
+"""Validated shapes of schedules as callers send them (examples/payloads/schedule.json)."""
+
+import datetime as dt
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from services.incidents.requests import parse
+from services.oncall.rotation import KINDS
+
+DEFAULT_START = dt.date(2024, 1, 1)  # a Monday: weekly rotations hand off on Mondays
+
+
+class Member(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    role: Literal["primary", "secondary"] = "primary"
+    time_zone: str = "UTC"
+
+
+class ScheduleRequest(BaseModel):
+    """A team's rotation: who is primary and secondary, and when they hand off."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    team: str = Field(min_length=1, max_length=200)
+    rotation_type: str = Field(description=f"One of {', '.join(KINDS)}")
+    interval: int = Field(default=1, ge=1, le=366, description="Hand off every N hours/days/weeks")
+    handoff_time: dt.time = Field(default=dt.time(9, 0), description="Local wall-clock time, HH:MM")
+    time_zone: str = Field(default="UTC", description="IANA zone, e.g. Europe/Paris")
+    start_date: dt.date = Field(default=DEFAULT_START, description="First shift starts this day")
+    members: list[Member] = Field(min_length=1)
+    services: list[str] = Field(default_factory=list, description="Services this team answers for")
+
+    @field_validator("rotation_type")
+    @classmethod
+    def known_kind(cls, value):
+        if value not in KINDS:
+            raise ValueError(f"must be one of {', '.join(KINDS)}")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def known_zone(cls, value):
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris") from None
+        return value
+
+    @field_validator("members")
+    @classmethod
+    def has_primary(cls, members):
+        if not any(member.role == "primary" for member in members):
+            raise ValueError("at least one member needs the role primary")
+        return members
+
+
+def parse_schedule(payload):
+    return parse(ScheduleRequest, payload)

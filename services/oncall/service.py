@@ -1,0 +1,84 @@
+"""The on-call service: schedules, who is on call, routing and escalation."""
+
+import datetime as dt
+
+from nameko.dependency_providers import Config
+from nameko.events import EventDispatcher, event_handler
+from nameko.rpc import RpcProxy, rpc
+
+from services.incidents import contracts as incident_contracts
+from services.oncall import contracts as c
+from services.oncall import paging
+from services.oncall.migrations import MIGRATIONS
+from services.oncall.models import db
+from services.oncall.requests import parse_schedule
+from services.oncall.store import OncallStore
+from services.shared.clock import Clock
+from services.shared.errors import invalid
+from services.shared.storage import Storage
+from services.shared.web import HealthAndMetrics, HttpMetrics
+
+INCIDENTS = incident_contracts.SERVICE
+
+
+class OncallService(HealthAndMetrics):
+    name = c.SERVICE
+
+    store = Storage(db, MIGRATIONS, OncallStore)
+    config = Config()
+    http_metrics = HttpMetrics()
+    clock = Clock()
+    incidents = RpcProxy(INCIDENTS)
+    dispatch = EventDispatcher()
+
+    @rpc
+    def create_schedule(self, payload):
+        return self.store.save_schedule(parse_schedule(payload), self.clock.now())
+
+    @rpc
+    def list_schedules(self):
+        return self.store.schedules()
+
+    @rpc
+    def current(self, team, at=None):
+        return self.store.current(team, parse_instant(at) or self.clock.now())
+
+    @rpc
+    def upcoming(self, team, at=None, count=5):
+        return self.store.upcoming(team, parse_instant(at) or self.clock.now(), int(count))
+
+    @rpc
+    def escalate(self, incident_id, actor="api"):
+        incident = self.incidents.get_incident(incident_id)
+        return paging.escalate(self.store, self.dispatch, incident, actor, self.clock.now())
+
+    @event_handler(INCIDENTS, incident_contracts.INCIDENT_OPENED)
+    def on_incident_opened(self, incident):
+        paging.route_incident(
+            self.store, self.incidents, self.dispatch, incident, self.clock.now(),
+            default_team=self.config.get("DEFAULT_TEAM"),
+        )
+
+    @event_handler(INCIDENTS, incident_contracts.INCIDENT_ACKNOWLEDGED)
+    def on_incident_acknowledged(self, event):
+        self.store.settle_escalation(event["incident_id"], "acknowledged", self.clock.now())
+
+    @event_handler(INCIDENTS, incident_contracts.INCIDENT_RESOLVED)
+    def on_incident_resolved(self, event):
+        self.store.settle_escalation(event["incident_id"], "resolved", self.clock.now())
+
+    @event_handler(INCIDENTS, incident_contracts.INCIDENT_REOPENED)
+    def on_incident_reopened(self, event):
+        self.store.settle_escalation(event["incident_id"], "active", self.clock.now())
+
+
+def parse_instant(value):
+    if value in (None, ""):
+        return None
+    try:
+        instant = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        raise invalid("at", "must be an RFC 3339 instant, e.g. 2026-11-25T09:00:00Z") from None
+    if instant.tzinfo is None:
+        raise invalid("at", "needs a time zone offset, e.g. 2026-11-25T09:00:00Z")
+    return instant

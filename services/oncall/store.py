@@ -1,0 +1,198 @@
+"""Queries of the on-call service: the only module here that touches SQL."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from prometheus_client.core import GaugeMetricFamily
+
+from services.oncall import contracts as c
+from services.oncall.models import (
+    Escalation, Person, RotationMember, Schedule, ServiceRoute, Team,
+)
+from services.oncall.rotation import Rotation, on_call, upcoming_shifts
+from services.shared.db import write_transaction
+from services.shared.errors import Conflict, NotFound
+from services.shared.store import BaseStore
+
+
+class OncallStore(BaseStore):
+    # -- schedules ---------------------------------------------------------------------
+    def save_schedule(self, request, now):
+        """Create or replace the team's schedule from a validated `ScheduleRequest`."""
+        with write_transaction(self.db, lock_key=f"team:{request.team}"):
+            team, _ = Team.get_or_create(name=request.team)
+            schedule = self._upsert_schedule(team, request, now)
+            RotationMember.delete().where(RotationMember.schedule_id == schedule.id).execute()
+            positions = dict.fromkeys(c.LAYERS, 0)
+            for member in request.members:
+                person = self._upsert_person(member)
+                RotationMember.create(
+                    schedule_id=schedule.id, layer=member.role,
+                    position=positions[member.role], person_id=person.id,
+                )
+                positions[member.role] += 1
+            for service in request.services:
+                ServiceRoute.insert(service=service, team_id=team.id).on_conflict_replace().execute()
+        return self.schedule(request.team)
+
+    def _upsert_schedule(self, team, request, now):
+        fields = {
+            "name": f"{team.name} rotation",
+            "rotation_type": request.rotation_type,
+            "interval": request.interval,
+            "handoff_time": request.handoff_time.strftime("%H:%M"),
+            "time_zone": request.time_zone,
+            "start_date": request.start_date,
+            "updated_at": now,
+        }
+        schedule = Schedule.get_or_none(Schedule.team_id == team.id)
+        if schedule is None:
+            return Schedule.create(team_id=team.id, **fields)
+        Schedule.update(**fields).where(Schedule.id == schedule.id).execute()
+        return Schedule.get_by_id(schedule.id)
+
+    def _upsert_person(self, member):
+        person = Person.get_or_none(Person.email == member.email)
+        if person is None:
+            return Person.create(name=member.name, email=member.email, time_zone=member.time_zone)
+        Person.update(name=member.name, time_zone=member.time_zone).where(Person.id == person.id).execute()
+        return person
+
+    def schedule(self, team_name):
+        team, schedule = self._team_schedule(team_name)
+        body = schedule_dict(team, schedule)
+        body["members"] = [
+            {"name": person.name, "email": person.email, "role": layer}
+            for layer in c.LAYERS for person in self._layer(schedule, layer)
+        ]
+        body["services"] = [
+            route.service for route in ServiceRoute.select().where(ServiceRoute.team_id == team.id)
+        ]
+        return body
+
+    def schedules(self):
+        teams = Team.select().join(Schedule, on=(Schedule.team_id == Team.id)).order_by(Team.name)
+        return [self.schedule(team.name) for team in teams]
+
+    def _team_schedule(self, team_name):
+        team = Team.get_or_none(Team.name == team_name)
+        if team is None:
+            raise NotFound("team", team_name)
+        schedule = Schedule.get_or_none(Schedule.team_id == team.id)
+        if schedule is None:
+            raise NotFound("schedule of team", team_name)
+        return team, schedule
+
+    def _layer(self, schedule, layer):
+        query = (
+            Person.select()
+            .join(RotationMember, on=(RotationMember.person_id == Person.id))
+            .where((RotationMember.schedule_id == schedule.id) & (RotationMember.layer == layer))
+            .order_by(RotationMember.position)
+        )
+        return list(query)
+
+    # -- who is on call ----------------------------------------------------------------
+    def current(self, team_name, at):
+        team, schedule = self._team_schedule(team_name)
+        rotation = rotation_of(schedule)
+        body = {"team": team.name, "at": at.isoformat()}
+        for layer in c.LAYERS:
+            person = on_call(rotation, self._layer(schedule, layer), at)
+            body[layer] = person_dict(person) if person else None
+        return body
+
+    def upcoming(self, team_name, at, count):
+        team, schedule = self._team_schedule(team_name)
+        rotation = rotation_of(schedule)
+        return {
+            layer: [
+                {"start": start.isoformat(), "end": end.isoformat(), **person_dict(person)}
+                for start, end, person in upcoming_shifts(rotation, self._layer(schedule, layer), at, count)
+            ]
+            for layer in c.LAYERS
+        }
+
+    def team_for_service(self, service):
+        route = ServiceRoute.get_or_none(ServiceRoute.service == service)
+        if route is None:
+            return None
+        return Team.get_by_id(route.team_id).name
+
+    def targets(self, team_name, target, at):
+        """People a step pages: the primary, the secondary, or everyone in the team."""
+        team, schedule = self._team_schedule(team_name)
+        if target == "team":
+            people = {p.email: p for layer in c.LAYERS for p in self._layer(schedule, layer)}
+            return [person_dict(p) for p in people.values()]
+        person = on_call(rotation_of(schedule), self._layer(schedule, target), at)
+        return [person_dict(person)] if person else []
+
+    # -- escalation state --------------------------------------------------------------
+    def start_escalation(self, incident_id, team, service, now):
+        with write_transaction(self.db):
+            Escalation.insert(
+                incident_id=incident_id, team=team, service=service, step=0, updated_at=now
+            ).on_conflict_ignore().execute()
+        return Escalation.get_by_id(incident_id)
+
+    def advance_escalation(self, incident_id, now):
+        """Move to the next step; return the escalation as it is after the move."""
+        with write_transaction(self.db, lock_key=f"escalation:{incident_id}"):
+            escalation = Escalation.get_or_none(Escalation.incident_id == incident_id)
+            if escalation is None:
+                raise Conflict(f"incident {incident_id} has not been routed to a team, so it cannot escalate")
+            if escalation.state == "resolved":
+                raise Conflict(f"incident {incident_id} is resolved; reopen it to escalate")
+            if escalation.step + 1 >= len(c.STEP_TARGETS):
+                raise Conflict(f"incident {incident_id} is already at the last escalation step")
+            Escalation.update(step=escalation.step + 1, updated_at=now).where(
+                Escalation.incident_id == incident_id
+            ).execute()
+        return Escalation.get_by_id(incident_id)
+
+    def settle_escalation(self, incident_id, state, now):
+        with write_transaction(self.db):
+            Escalation.update(state=state, updated_at=now).where(
+                Escalation.incident_id == incident_id
+            ).execute()
+
+    # -- metrics -----------------------------------------------------------------------
+    def metric_families(self):
+        gauge = GaugeMetricFamily(
+            "oncall_current", "1 for each person on call now, per team", labels=["team", "person"]
+        )
+        now = dt.datetime.now(dt.timezone.utc)
+        for schedule in self.schedules():
+            current = self.current(schedule["team"], now)
+            for layer in c.LAYERS:
+                if current[layer]:
+                    gauge.add_metric([schedule["team"], current[layer]["name"]], 1)
+        return [gauge]
+
+
+def rotation_of(schedule):
+    hours, minutes = (int(part) for part in schedule.handoff_time.split(":"))
+    return Rotation(
+        kind=schedule.rotation_type,
+        interval=schedule.interval,
+        handoff=dt.time(hours, minutes),
+        zone=ZoneInfo(schedule.time_zone),
+        start=schedule.start_date,
+    )
+
+
+def person_dict(person):
+    return {"name": person.name, "email": person.email}
+
+
+def schedule_dict(team, schedule):
+    return {
+        "id": schedule.id,
+        "team": team.name,
+        "rotation_type": schedule.rotation_type,
+        "interval": schedule.interval,
+        "handoff_time": schedule.handoff_time,
+        "time_zone": schedule.time_zone,
+        "start_date": schedule.start_date.isoformat(),
+    }

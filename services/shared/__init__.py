@@ -1,0 +1,1 @@
+"""The shared kernel: only what two or more services really share."""

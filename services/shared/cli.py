@@ -1,0 +1,91 @@
+"""`klaxon`: run, migrate and seed the platform.
+
+    klaxon run                 every service and the edge, as local processes (+ demo data)
+    klaxon service NAME        one Nameko service (alerts, incidents, oncall, notifications)
+    klaxon edge                the Falcon edge on gunicorn
+    klaxon migrate             apply pending database migrations of every service
+    klaxon demo                load the demo teams, rotations and service catalog
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+
+from services.shared import config
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="klaxon", description="Klaxon incident and on-call platform")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run every service and the edge locally")
+    run.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    service = commands.add_parser("service", help="run one Nameko service")
+    service.add_argument("name", choices=config.SERVICE_NAMES)
+    commands.add_parser("edge", help="run the Falcon edge on gunicorn")
+    commands.add_parser("migrate", help="apply pending database migrations")
+    commands.add_parser("demo", help="load demo teams, rotations and services")
+    args = parser.parse_args(argv)
+    handler = {
+        "run": lambda: _run(args), "service": lambda: run_service(args.name),
+        "edge": run_edge, "migrate": migrate_all, "demo": load_demo,
+    }[args.command]
+    return handler() or 0
+
+
+def run_service(name):
+    # Nameko 2 runs on eventlet, which warns it is in maintenance mode; say it once, not per process.
+    warnings.filterwarnings("ignore", message="\nEventlet is deprecated")
+    # Must happen before anything imports socket or threading users.
+    import eventlet
+
+    eventlet.monkey_patch()
+    from psycogreen.eventlet import patch_psycopg
+
+    patch_psycopg()
+    from nameko.cli.run import run
+
+    from services.shared.logs import setup_logging
+    from services.shared.registry import service_class
+
+    setup_logging(name)
+    run([service_class(name)], config.nameko_config(name))
+
+
+def run_edge():
+    multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="klaxon-edge-metrics-")
+    shutil.rmtree(multiproc_dir, ignore_errors=True)
+    os.makedirs(multiproc_dir, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = multiproc_dir
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:edge.gunicorn_conf", "edge.wsgi:application"]
+    os.execv(sys.executable, argv)
+
+
+def migrate_all():
+    from services.shared.registry import bind_and_migrate
+
+    for name in config.SERVICE_NAMES:
+        applied = bind_and_migrate(name)
+        print(f"{name}: {'applied ' + ', '.join(map(str, applied)) if applied else 'up to date'}")
+
+
+def load_demo():
+    from services.oncall.demo import load
+
+    for line in load():
+        print(line)
+
+
+def _run(args):
+    from services.shared.supervisor import run_platform
+
+    migrate_all()
+    if not args.no_demo:
+        load_demo()
+    return run_platform()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Settings read from the environment, in one place, with their defaults.
+
+Every knob a user can turn is listed in the README's configuration table.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVICE_PORTS = {"alerts": 8001, "incidents": 8002, "oncall": 8003, "notifications": 8004}
+SERVICE_NAMES = tuple(SERVICE_PORTS)
+EDGE_PORT = 8080
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def env(name, default=None):
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def env_flag(name, default=False):
+    value = env(name)
+    return default if value is None else value.strip().lower() in TRUE_WORDS
+
+
+def amqp_uri():
+    return env("KLAXON_AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def bind_host():
+    return env("KLAXON_BIND_HOST", "127.0.0.1")
+
+
+def data_dir():
+    return Path(env("KLAXON_DATA_DIR", "var")).resolve()
+
+
+def service_port(service):
+    return int(env(f"KLAXON_{service.upper()}_PORT", SERVICE_PORTS[service]))
+
+
+def edge_port():
+    return int(env("KLAXON_EDGE_PORT", EDGE_PORT))
+
+
+def database_url(service):
+    """The per-service URL wins, then the shared one, then a SQLite file per service."""
+    url = env(f"KLAXON_{service.upper()}_DATABASE_URL") or env("KLAXON_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{data_dir() / f'klaxon-{service}.db'}"
+
+
+def schema_name(service):
+    """PostgreSQL schema owned by a service; the prefix lets tests share one database."""
+    return env("KLAXON_SCHEMA_PREFIX", "") + service
+
+
+@dataclass(frozen=True)
+class CorrelationSettings:
+    window_seconds: int
+
+    @classmethod
+    def from_config(cls, nameko_config):
+        return cls(window_seconds=int(nameko_config.get("CORRELATION_WINDOW_SECONDS", 300)))
+
+
+def nameko_config(service):
+    """The Nameko config dict for one service process."""
+    return {
+        "AMQP_URI": amqp_uri(),
+        "WEB_SERVER_ADDRESS": f"{bind_host()}:{service_port(service)}",
+        "max_workers": int(env("KLAXON_MAX_WORKERS", 10)),
+        "serializer": "json",
+        "KLAXON_SERVICE": service,
+        "DATABASE_URL": database_url(service),
+        "CORRELATION_WINDOW_SECONDS": int(env("KLAXON_CORRELATION_WINDOW_SECONDS", 300)),
+        "DEFAULT_TEAM": env("KLAXON_DEFAULT_TEAM"),
+    }

@@ -1,0 +1,141 @@
+"""Binding peewee to SQLite or PostgreSQL from a URL, and writing safely under eventlet.
+
+Each service owns a `DatabaseProxy`; `bind_database` points it at a real database at
+start-up. On PostgreSQL every service lives in its own schema, on SQLite in its own file.
+"""
+
+import contextlib
+import datetime as dt
+import hashlib
+import threading
+from pathlib import Path
+from urllib.parse import parse_qsl, urlparse
+
+import peewee
+from playhouse.pool import PooledPostgresqlDatabase
+
+UTC = dt.timezone.utc
+SQLITE_PRAGMAS = {"journal_mode": "wal", "busy_timeout": 10000, "foreign_keys": 1, "synchronous": "normal"}
+
+
+def utcnow():
+    return dt.datetime.now(UTC)
+
+
+class UTCDateTimeField(peewee.Field):
+    """A time-zone aware UTC instant: TIMESTAMPTZ on PostgreSQL, sortable ISO text on SQLite."""
+
+    field_type = "TIMESTAMPTZ"
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        value = as_utc(value)
+        if is_sqlite(self.model._meta.database):
+            return value.isoformat(timespec="microseconds")
+        return value
+
+    def python_value(self, value):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        return as_utc(value)
+
+
+def as_utc(value):
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def is_sqlite(database):
+    target = getattr(database, "obj", database)
+    return isinstance(target, peewee.SqliteDatabase)
+
+
+def open_database(url, schema):
+    """A peewee database for `url`; `schema` is the PostgreSQL schema the service owns."""
+    parts = urlparse(url)
+    if parts.scheme == "sqlite":
+        return _open_sqlite(parts)
+    if parts.scheme in ("postgres", "postgresql"):
+        return _open_postgres(parts, schema)
+    raise ValueError(f"unsupported database URL scheme {parts.scheme!r} (use sqlite:// or postgresql://)")
+
+
+def _open_sqlite(parts):
+    path = parts.path[1:] if parts.path.startswith("//") else parts.path
+    path = path or ":memory:"
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+
+
+def _open_postgres(parts, schema):
+    options = dict(parse_qsl(parts.query))
+    max_connections = int(options.pop("max_connections", 20))
+    return PooledPostgresqlDatabase(
+        parts.path.lstrip("/"),
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        max_connections=max_connections,
+        stale_timeout=300,
+        timeout=10,
+        options=f"-c search_path={schema}",
+        **options,
+    )
+
+
+def bind_database(proxy, url, schema):
+    """Point `proxy` at the database of `url` and make sure the service's schema exists."""
+    database = open_database(url, schema)
+    proxy.initialize(database)
+    if not is_sqlite(database):
+        with database.connection_context():
+            database.execute_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    return database
+
+
+_sqlite_write_lock = threading.RLock()
+
+
+@contextlib.contextmanager
+def write_transaction(database, lock_key=None):
+    """One write transaction that cannot interleave with another one for the same key.
+
+    SQLite: writers are serialised in-process (a green thread waiting inside SQLite's
+    busy handler would block the whole eventlet hub) and across processes by
+    BEGIN IMMEDIATE. PostgreSQL: an advisory transaction lock scoped to `lock_key`.
+    """
+    if is_sqlite(database):
+        with _sqlite_write_lock, database.atomic("IMMEDIATE"):
+            yield
+        return
+    with database.atomic():
+        if lock_key is not None:
+            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (advisory_key(lock_key),))
+        yield
+
+
+def advisory_key(text):
+    """A stable signed 64-bit key for pg_advisory_xact_lock."""
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def ping(database):
+    """Raise when the database cannot answer a trivial query."""
+    with database.connection_context():
+        database.execute_sql("SELECT 1")
+
+
+def lock_within(database, lock_key):
+    """Take one more key-scoped lock inside the current write transaction (PostgreSQL).
+
+    SQLite writers are already serialised, so there is nothing more to take.
+    """
+    if not is_sqlite(database):
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (advisory_key(lock_key),))

@@ -1,0 +1,53 @@
+"""Domain errors that cross RPC intact, so the edge can map each to one HTTP status.
+
+`deserialize_to_instance` makes a Nameko RPC caller re-raise the same class with the
+same arguments, instead of a generic RemoteError.
+"""
+
+from nameko.exceptions import deserialize_to_instance
+
+
+class KlaxonError(Exception):
+    """Base of the errors a user can cause; `str()` is safe to show them."""
+
+
+@deserialize_to_instance
+class ValidationFailed(KlaxonError):
+    """The request is well-formed JSON but a field is missing or invalid.
+
+    `errors` is a list of {"field": ..., "reason": ...}.
+    """
+
+    def __init__(self, errors):
+        super().__init__(errors)
+        self.errors = errors
+
+    def __str__(self):
+        return "; ".join(f"{e['field']}: {e['reason']}" for e in self.errors)
+
+
+@deserialize_to_instance
+class NotFound(KlaxonError):
+    def __init__(self, kind, identifier):
+        super().__init__(kind, identifier)
+        self.kind = kind
+        self.identifier = identifier
+
+    def __str__(self):
+        return f"{self.kind} {self.identifier} not found"
+
+
+@deserialize_to_instance
+class Conflict(KlaxonError):
+    """The request is valid but the current state forbids it (e.g. an illegal transition)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+def invalid(field, reason):
+    return ValidationFailed([{"field": field, "reason": reason}])

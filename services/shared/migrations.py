@@ -1,0 +1,50 @@
+"""Versioned migrations, one ordered list per service, applied once each.
+
+A service's `migrations.py` declares `MIGRATIONS = [Migration(1, "...", apply), ...]`.
+`migrate` runs the ones not yet recorded in the service's `klaxon_migrations` table,
+inside a write transaction so replicas starting together apply each exactly once.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import peewee
+
+from services.shared.db import UTCDateTimeField, utcnow, write_transaction
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[peewee.Database], None]
+
+
+def _ledger_model(database):
+    class AppliedMigration(peewee.Model):
+        version = peewee.IntegerField(primary_key=True)
+        name = peewee.CharField()
+        applied_at = UTCDateTimeField()
+
+        class Meta:
+            table_name = "klaxon_migrations"
+
+    AppliedMigration.bind(database)
+    return AppliedMigration
+
+
+def migrate(database, migrations):
+    """Apply pending migrations; return the versions applied now."""
+    ledger = _ledger_model(database)
+    with database.connection_context():
+        with write_transaction(database, lock_key="klaxon-migrations"):
+            ledger.create_table(safe=True)
+            done = {row.version for row in ledger.select(ledger.version)}
+            applied = []
+            for migration in sorted(migrations, key=lambda m: m.version):
+                if migration.version in done:
+                    continue
+                migration.apply(database)
+                ledger.create(version=migration.version, name=migration.name, applied_at=utcnow())
+                applied.append(migration.version)
+    return applied

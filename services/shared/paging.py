@@ -1,0 +1,56 @@
+"""Keyset pagination: stable and index-friendly however long the history grows.
+
+Lists are newest first; the cursor is the (created instant, id) of the last row seen.
+"""
+
+import base64
+import datetime as dt
+
+from services.shared.errors import invalid
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def page_limit(value):
+    if value in (None, ""):
+        return DEFAULT_LIMIT
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        raise invalid("limit", "must be an integer") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise invalid("limit", f"must be between 1 and {MAX_LIMIT}")
+    return limit
+
+
+def encode_cursor(instant, identifier):
+    raw = f"{instant.isoformat()}|{identifier}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        instant, identifier = base64.urlsafe_b64decode(padded).decode().split("|", 1)
+        return dt.datetime.fromisoformat(instant), identifier
+    except Exception:  # any garbage is the caller's mistake, reported as such
+        raise invalid("cursor", "is not a cursor this API returned") from None
+
+
+def keyset_page(query, created_field, id_field, cursor, limit, id_type=str):
+    """Rows of `query` after `cursor`, newest first, and the cursor of the next page."""
+    if cursor:
+        instant, identifier = decode_cursor(cursor)
+        identifier = id_type(identifier)
+        query = query.where(
+            (created_field < instant) | ((created_field == instant) & (id_field < identifier))
+        )
+    rows = list(query.order_by(created_field.desc(), id_field.desc()).limit(limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = encode_cursor(getattr(last, created_field.name), getattr(last, id_field.name))
+    return rows, next_cursor

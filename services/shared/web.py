@@ -1,0 +1,87 @@
+"""`/health` and `/metrics` for every Nameko service, and HTTP request metrics.
+
+A service class inherits `HealthAndMetrics` and declares `store` (a `Storage`),
+`config` (Nameko's `Config`) and `http_metrics` (an `HttpMetrics`).
+"""
+
+import json
+import time
+
+from kombu import Connection
+from nameko.extensions import DependencyProvider
+from nameko.web.handlers import HttpRequestHandler, http
+from prometheus_client import CONTENT_TYPE_LATEST
+from werkzeug.wrappers import Response
+
+from services.shared import metrics
+
+
+class HttpMetrics(DependencyProvider):
+    """Counts and times every HTTP entrypoint of the service it is declared on."""
+
+    def __init__(self):
+        self.started = {}
+
+    def worker_setup(self, worker_ctx):
+        if isinstance(worker_ctx.entrypoint, HttpRequestHandler):
+            self.started[worker_ctx] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        start = self.started.pop(worker_ctx, None)
+        if start is None:
+            return
+        entrypoint = worker_ctx.entrypoint
+        service = self.container.service_name
+        code = 500 if exc_info else status_of(result)
+        metrics.HTTP_REQUESTS.labels(service, entrypoint.method, entrypoint.url, str(code)).inc()
+        metrics.HTTP_DURATION.labels(service, entrypoint.url).observe(time.perf_counter() - start)
+
+
+def status_of(result):
+    if isinstance(result, Response):
+        return result.status_code
+    if isinstance(result, tuple) and isinstance(result[0], int):
+        return result[0]
+    return 200
+
+
+def json_response(status, body):
+    return Response(json.dumps(body, default=str), status=status, mimetype="application/json")
+
+
+def broker_reachable(amqp_uri):
+    try:
+        with Connection(amqp_uri, connect_timeout=2) as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+        return True, "ok"
+    except Exception as exc:  # any failure means "not reachable"; the reason is reported
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+def database_reachable(store):
+    try:
+        store.ping()
+        return True, "ok"
+    except Exception as exc:  # any failure means "not reachable"; the reason is reported
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+class HealthAndMetrics:
+    """Mixin: GET /health (broker and database reachability) and GET /metrics."""
+
+    @http("GET", "/health")
+    def health(self, request):
+        broker_ok, broker = broker_reachable(self.config["AMQP_URI"])
+        database_ok, database = database_reachable(self.store)
+        healthy = broker_ok and database_ok
+        body = {
+            "service": self.name,
+            "status": "ok" if healthy else "unavailable",
+            "checks": {"broker": broker, "database": database},
+        }
+        return json_response(200 if healthy else 503, body)
+
+    @http("GET", "/metrics")
+    def metrics(self, request):
+        text = metrics.render(self.store.metric_families())
+        return Response(text, status=200, content_type=CONTENT_TYPE_LATEST)
