@@ -29,4 +29,4 @@ def bind_and_migrate(name, url=None):
     proxy = importlib.import_module(f"{package}.models").db
     migrations = importlib.import_module(f"{package}.migrations").MIGRATIONS
     database = bind_database(proxy, url or config.database_url(name), config.schema_name(name))
-    return migrate(database, migrations)
+    return migrate(database, migrations, name)

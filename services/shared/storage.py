@@ -22,7 +22,7 @@ class Storage(DependencyProvider):
         service = self.container.service_name
         url = self.container.config.get("DATABASE_URL") or config.database_url(service)
         self.database = bind_database(self.proxy, url, config.schema_name(service))
-        migrate(self.database, self.migrations)
+        migrate(self.database, self.migrations, service)
 
     def get_dependency(self, worker_ctx):
         return self.store_class(self.database, self.container.config)

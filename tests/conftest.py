@@ -1,0 +1,69 @@
+"""Shared fixtures: real PostgreSQL and SQLite stores, and RabbitMQ through nameko's plugin.
+
+Nameko's pytest plugin no longer monkey-patches, so it happens here, before anything
+imports socket; psycopg2 then yields to the eventlet hub instead of blocking it.
+"""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+
+import peewee  # noqa: E402
+import pytest  # noqa: E402
+from psycogreen.eventlet import patch_psycopg  # noqa: E402
+
+patch_psycopg()
+
+from services.shared.registry import bind_and_migrate  # noqa: E402
+
+PG_URL = os.environ.get("KLAXON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SERVICES = ("alerts", "incidents", "oncall", "notifications")
+
+
+def drop_schemas(prefix):
+    database = peewee.PostgresqlDatabase(None)
+    database.init(PG_URL.rsplit("/", 1)[1], host="127.0.0.1", user="postgres")
+    with database.connection_context():
+        for service in SERVICES:
+            database.execute_sql(f'DROP SCHEMA IF EXISTS "{prefix}{service}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, monkeypatch):
+    """A fresh, empty database for each service, on SQLite and then on PostgreSQL."""
+    if request.param == "sqlite":
+        monkeypatch.setenv("KLAXON_DATA_DIR", str(tmp_path))
+        yield f"sqlite:///{tmp_path}/klaxon.db"
+        return
+    prefix = f"t{uuid.uuid4().hex[:10]}_"
+    monkeypatch.setenv("KLAXON_SCHEMA_PREFIX", prefix)
+    yield PG_URL
+    drop_schemas(prefix)
+
+
+@pytest.fixture
+def bound(database_url):
+    """bound("incidents") binds that service's models to the test database and migrates."""
+
+    def bind(service):
+        bind_and_migrate(service, database_url)
+        module = __import__(f"services.{service}.models", fromlist=["db"])
+        return module.db
+
+    return bind
+
+
+@pytest.fixture
+def service_config(rabbit_config, database_url):
+    """Nameko config for a service under test: its own vhost, the test database, a web port."""
+    config = dict(rabbit_config)
+    config.update({
+        "DATABASE_URL": database_url,
+        "serializer": "json",
+        "WEB_SERVER_ADDRESS": "127.0.0.1:0",
+        "CORRELATION_WINDOW_SECONDS": 300,
+    })
+    return config
