@@ -4,11 +4,16 @@ Nameko's pytest plugin no longer monkey-patches, so it happens here, before anyt
 imports socket; psycopg2 then yields to the eventlet hub instead of blocking it.
 """
 
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message="\nEventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
 import os  # noqa: E402
+import time  # noqa: E402
 import uuid  # noqa: E402
 
 import peewee  # noqa: E402
@@ -67,3 +72,15 @@ def service_config(rabbit_config, database_url):
         "CORRELATION_WINDOW_SECONDS": 300,
     })
     return config
+
+
+def eventually(check, timeout=15.0, interval=0.05):
+    """Poll `check` until it returns a truthy value or the deadline passes; return the value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s: {check.__doc__ or check}")
+        eventlet.sleep(interval)

@@ -32,7 +32,9 @@ class OncallStore(BaseStore):
                 )
                 positions[member.role] += 1
             for service in request.services:
-                ServiceRoute.insert(service=service, team_id=team.id).on_conflict_replace().execute()
+                ServiceRoute.insert(service=service, team_id=team.id).on_conflict(
+                    conflict_target=[ServiceRoute.service], update={ServiceRoute.team_id: team.id}
+                ).execute()
         return self.schedule(request.team)
 
     def _upsert_schedule(self, team, request, now):

@@ -1,0 +1,180 @@
+"""The edge's contract for bad input and failures, through falcon.testing.
+
+The RPC client here is a stand-in that records calls, so these tests pin down what the
+edge itself does: validation before any RPC, one problem+json shape, status mapping.
+"""
+
+import json
+from pathlib import Path
+
+import falcon.testing
+import pytest
+from nameko.exceptions import RemoteError
+
+from edge.app import EdgeSettings, create_app
+from edge.rpc import ServiceUnavailable
+from services.shared.errors import Conflict, NotFound, ValidationFailed
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples" / "payloads"
+GENERIC = {
+    "service": "frontend-api", "severity": "high", "message": "HTTP 5xx error rate > 10%",
+    "labels": {"environment": "production"}, "timestamp": "2026-03-08T15:30:00Z",
+}
+
+
+class RecordingRpc:
+    def __init__(self, answer=None, error=None):
+        self.calls = []
+        self.answer = answer
+        self.error = error
+
+    def call(self, service, method, *args):
+        self.calls.append((service, method, args))
+        if self.error is not None:
+            raise self.error
+        return self.answer
+
+
+def client_for(rpc):
+    return falcon.testing.TestClient(create_app(EdgeSettings(), rpc))
+
+
+def post_json(client, path, body, **headers):
+    return client.simulate_post(
+        path, body=json.dumps(body), headers={"Content-Type": "application/json", **headers}
+    )
+
+
+def assert_problem(result, status):
+    assert result.status_code == status
+    assert result.headers["content-type"] == "application/problem+json"
+    assert result.json["status"] == status
+    assert result.json["title"]
+    return result.json
+
+
+def test_valid_alert_is_normalised_and_sent_to_the_alerts_service():
+    answer = {"alert_id": "x", "incident_id": 1, "status": "correlated", "action": "new_incident"}
+    rpc = RecordingRpc(answer=answer)
+    result = post_json(client_for(rpc), "/api/v1/alerts", {**GENERIC, "severity": "Warning"})
+    assert result.status_code == 201
+    assert result.json == answer
+    assert result.headers["location"] == "/api/v1/alerts/x"
+    [(service, method, (alert,))] = rpc.calls
+    assert (service, method) == ("alerts", "ingest")
+    assert alert["severity"] == "medium" and alert["service"] == "frontend-api"
+
+
+def test_the_shipped_example_alert_is_accepted():
+    if not (EXAMPLES / "generic-alert.json").exists():
+        pytest.skip("shared examples not present")
+    rpc = RecordingRpc(answer={"alert_id": "x", "incident_id": 1, "status": "correlated", "action": "new_incident"})
+    body = json.loads((EXAMPLES / "generic-alert.json").read_text())
+    assert post_json(client_for(rpc), "/api/v1/alerts", body).status_code == 201
+
+
+def test_malformed_json_is_400_and_reaches_no_service():
+    rpc = RecordingRpc()
+    result = client_for(rpc).simulate_post(
+        "/api/v1/alerts", body="{not json", headers={"Content-Type": "application/json"}
+    )
+    assert_problem(result, 400)
+    assert rpc.calls == []
+
+
+@pytest.mark.parametrize("missing", ["service", "severity", "message"])
+def test_missing_field_is_422_naming_it(missing):
+    rpc = RecordingRpc()
+    body = {k: v for k, v in GENERIC.items() if k != missing}
+    problem = assert_problem(post_json(client_for(rpc), "/api/v1/alerts", body), 422)
+    assert [e["field"] for e in problem["errors"]] == [missing]
+    assert rpc.calls == []
+
+
+def test_unknown_severity_is_422_naming_the_field_and_the_reason():
+    problem = assert_problem(
+        post_json(client_for(RecordingRpc()), "/api/v1/alerts", {**GENERIC, "severity": "apocalyptic"}), 422
+    )
+    assert problem["errors"][0]["field"] == "severity"
+    assert "apocalyptic" in problem["errors"][0]["reason"]
+
+
+def test_wrong_content_type_is_415():
+    result = client_for(RecordingRpc()).simulate_post(
+        "/api/v1/alerts", body="service=x", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert_problem(result, 415)
+
+
+def test_body_over_one_megabyte_is_413():
+    body = {**GENERIC, "message": "x" * (1024 * 1024)}
+    assert_problem(post_json(client_for(RecordingRpc()), "/api/v1/alerts", body), 413)
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (NotFound("incident", 99), 404),
+        (Conflict("cannot move an incident from resolved to acknowledged"), 409),
+        (ValidationFailed([{"field": "status", "reason": "must be one of ..."}]), 422),
+        (RemoteError("TypeError", "boom"), 500),
+    ],
+)
+def test_domain_errors_from_services_map_to_statuses(error, status):
+    result = client_for(RecordingRpc(error=error)).simulate_get("/api/v1/incidents/99")
+    problem = assert_problem(result, status)
+    assert "boom" not in json.dumps(problem), "internal messages must not leave the process"
+
+
+def test_broker_down_is_503_with_retry_after():
+    rpc = RecordingRpc(error=ServiceUnavailable("message broker unreachable", retry_after=7))
+    result = post_json(client_for(rpc), "/api/v1/alerts", GENERIC)
+    assert_problem(result, 503)
+    assert result.headers["retry-after"] == "7"
+
+
+def test_unexpected_edge_failure_is_500_without_a_trace():
+    result = client_for(RecordingRpc(error=KeyError("secret internals"))).simulate_get("/api/v1/incidents")
+    problem = assert_problem(result, 500)
+    assert "secret" not in json.dumps(problem)
+
+
+def test_unknown_route_is_404_problem():
+    assert_problem(client_for(RecordingRpc()).simulate_get("/api/v1/nothing-here"), 404)
+
+
+def test_non_integer_incident_id_is_404():
+    assert_problem(client_for(RecordingRpc()).simulate_get("/api/v1/incidents/abc"), 404)
+
+
+def test_escalate_needs_an_integer_incident_id():
+    rpc = RecordingRpc()
+    problem = assert_problem(post_json(client_for(rpc), "/api/v1/escalate", {"incident_id": "7"}), 422)
+    assert problem["errors"][0]["field"] == "incident_id"
+    assert rpc.calls == []
+
+
+def test_oncall_current_needs_a_team():
+    problem = assert_problem(client_for(RecordingRpc()).simulate_get("/api/v1/oncall/current"), 422)
+    assert problem["errors"][0]["field"] == "team"
+
+
+def test_patch_passes_the_actor_header_through():
+    rpc = RecordingRpc(answer={"id": 3, "status": "acknowledged"})
+    client = client_for(rpc)
+    result = client.simulate_patch(
+        "/api/v1/incidents/3", body=json.dumps({"status": "acknowledged"}),
+        headers={"Content-Type": "application/json", "X-Klaxon-Actor": "alice@example.com"},
+    )
+    assert result.status_code == 200
+    assert rpc.calls == [("incidents", "update_incident", (3, {"status": "acknowledged"}, "alice@example.com"))]
+
+
+def test_placeholder_page_and_metrics_are_served():
+    client = client_for(RecordingRpc())
+    page = client.simulate_get("/")
+    assert page.status_code == 200 and "Klaxon" in page.text
+    client.simulate_get("/api/v1/nothing-here")
+    metrics = client.simulate_get("/metrics")
+    assert metrics.status_code == 200
+    assert 'http_requests_total{code="404",method="GET",route="unmatched",service="edge"}' in metrics.text

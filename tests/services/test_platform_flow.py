@@ -1,0 +1,124 @@
+"""All four services in one Nameko runner on a real RabbitMQ vhost, on both databases:
+an alert becomes an incident, is routed to the on-call primary, paged, acknowledged,
+escalated and resolved, with every step in the timeline and the metrics."""
+
+import json
+from pathlib import Path
+
+import falcon.testing
+import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
+from prometheus_client import REGISTRY
+
+from edge.app import EdgeSettings, create_app
+from edge.rpc import RpcPool
+from services.shared.registry import service_class
+from tests.conftest import eventually
+
+SCHEDULE = {
+    "team": "platform-engineering",
+    "rotation_type": "weekly",
+    "members": [
+        {"name": "Alice", "email": "alice@example.com", "role": "primary"},
+        {"name": "Bob", "email": "bob@example.com", "role": "primary"},
+        {"name": "Carol", "email": "carol@example.com", "role": "secondary"},
+    ],
+    "services": ["frontend-api"],
+}
+ALERT = {"service": "frontend-api", "severity": "high", "message": "HTTP 5xx error rate > 10%"}
+
+
+def sample(name, **labels):
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+def platform(runner_factory, service_config):
+    runner = runner_factory(service_config, *(service_class(n) for n in ("alerts", "incidents", "oncall", "notifications")))
+    runner.start()
+    return service_config
+
+
+@pytest.fixture
+def edge(platform):
+    pool = RpcPool(platform["AMQP_URI"], timeout=10)
+    yield falcon.testing.TestClient(create_app(EdgeSettings(amqp_uri=platform["AMQP_URI"]), pool))
+    pool.close()
+
+
+def post(client, path, body):
+    return client.simulate_post(path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+
+
+def patch(client, path, body):
+    return client.simulate_patch(path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+
+
+def timeline_kinds(client, incident_id):
+    return [entry["kind"] for entry in client.simulate_get(f"/api/v1/incidents/{incident_id}").json["timeline"]]
+
+
+def test_alert_to_resolution_through_the_edge(edge):
+    assert post(edge, "/api/v1/schedules", SCHEDULE).status_code == 201
+    correlated_before = sample("alerts_correlated_total", result="existing_incident",
+                               service="frontend-api", severity="high")
+
+    first = post(edge, "/api/v1/alerts", ALERT)
+    second = post(edge, "/api/v1/alerts", ALERT)
+    assert first.status_code == second.status_code == 201
+    assert first.json["action"] == "new_incident"
+    assert second.json["action"] == "attached_to_existing_incident"
+    incident_id = first.json["incident_id"]
+    assert second.json["incident_id"] == incident_id
+    assert sample("alerts_correlated_total", result="existing_incident",
+                  service="frontend-api", severity="high") == correlated_before + 1
+
+    current = edge.simulate_get("/api/v1/oncall/current", params={"team": "platform-engineering"}).json
+    eventually(lambda: "notified" in timeline_kinds(edge, incident_id))
+    incident = edge.simulate_get(f"/api/v1/incidents/{incident_id}").json
+    assert incident["team"] == "platform-engineering"
+    assert incident["assignee"] == current["primary"]["name"]
+    assert {a["alert_id"] for a in incident["alerts"]} == {first.json["alert_id"], second.json["alert_id"]}
+    pages = edge.simulate_get("/api/v1/notifications", params={"incident_id": incident_id}).json["items"]
+    assert [(p["recipient"], p["channel"], p["status"]) for p in pages] == [
+        (current["primary"]["email"], "log", "sent")
+    ]
+
+    escalated = post(edge, "/api/v1/escalate", {"incident_id": incident_id})
+    assert escalated.status_code == 200 and escalated.json["targets"][0]["name"] == "Carol"
+    eventually(lambda: "escalated" in timeline_kinds(edge, incident_id))
+
+    acked = patch(edge, f"/api/v1/incidents/{incident_id}", {"status": "acknowledged"})
+    assert acked.status_code == 200 and acked.json["mtta_seconds"] >= 0
+    illegal = patch(edge, f"/api/v1/incidents/{incident_id}", {"status": "open"})
+    assert illegal.status_code == 409
+    resolved = patch(edge, f"/api/v1/incidents/{incident_id}", {"status": "resolved", "note": "rolled back"})
+    assert resolved.status_code == 200
+    metrics = edge.simulate_get(f"/api/v1/incidents/{incident_id}/metrics").json
+    assert metrics["mtta_seconds"] is not None and metrics["mttr_seconds"] >= metrics["mtta_seconds"]
+    assert resolved.json["notes"][0]["note"] == "rolled back"
+    kinds = timeline_kinds(edge, incident_id)
+    for kind in ("created", "assigned", "alert_attached", "notified", "escalated", "acknowledged", "note", "resolved"):
+        assert kind in kinds
+
+
+def test_unknown_ids_are_404_through_real_rpc(edge):
+    assert edge.simulate_get("/api/v1/incidents/424242").status_code == 404
+    assert edge.simulate_get("/api/v1/alerts/no-such-alert").status_code == 404
+    assert edge.simulate_get("/api/v1/oncall/current", params={"team": "nobody"}).status_code == 404
+
+
+def test_an_unrouted_service_says_so_in_the_timeline(platform):
+    with ServiceRpcProxy("alerts", platform) as alerts, ServiceRpcProxy("incidents", platform) as incidents:
+        answer = alerts.ingest({**ALERT, "service": "mystery-service"})
+        eventually(lambda: "unrouted" in [e["kind"] for e in incidents.get_incident(answer["incident_id"])["timeline"]])
+        assert incidents.get_incident(answer["incident_id"])["assignee"] is None
+
+
+def test_a_repeated_page_request_is_delivered_once(platform):
+    request = {"incident_id": 1, "step": 0, "recipient": "alice@example.com", "channel": "log", "message": "m"}
+    with ServiceRpcProxy("notifications", platform) as notifications:
+        first = notifications.notify(request)
+        again = notifications.notify(request)
+        assert first["id"] == again["id"]
+        assert notifications.list_notifications({"recipient": "alice@example.com"})["items"] == [again]
