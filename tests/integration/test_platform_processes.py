@@ -1,0 +1,126 @@
+"""The platform as a user runs it: `klaxon run` starts five processes; the flow is walked
+over HTTP, on SQLite (the default) and on PostgreSQL, in a RabbitMQ vhost of its own."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import PG_URL, drop_schemas, eventually
+
+pytestmark = pytest.mark.integration
+RABBIT_API = os.environ.get("KLAXON_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672/api")
+EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "payloads" / "generic-alert.json"
+ALERT = json.loads(EXAMPLE.read_text()) if EXAMPLE.exists() else {
+    "service": "frontend-api", "severity": "high", "message": "HTTP 5xx error rate > 10%",
+}
+NAMES = ("edge", "alerts", "incidents", "oncall", "notifications")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def vhost():
+    name = f"klaxon-e2e-{uuid.uuid4().hex[:8]}"
+    requests.put(f"{RABBIT_API}/vhosts/{name}", timeout=10).raise_for_status()
+    requests.put(
+        f"{RABBIT_API}/permissions/{name}/guest",
+        json={"configure": ".*", "write": ".*", "read": ".*"}, timeout=10,
+    ).raise_for_status()
+    yield name
+    requests.delete(f"{RABBIT_API}/vhosts/{name}", timeout=10)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def platform(request, vhost, tmp_path):
+    ports = {name: free_port() for name in NAMES}
+    env = dict(os.environ)
+    env.update({
+        "KLAXON_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+        "KLAXON_DATA_DIR": str(tmp_path / "data"),
+        "KLAXON_KEYLESS_INGEST": "true",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "edge-metrics"),
+        **{f"KLAXON_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+    })
+    prefix = f"e{uuid.uuid4().hex[:8]}_"
+    if request.param == "postgresql":
+        env.update({"KLAXON_DATABASE_URL": PG_URL, "KLAXON_SCHEMA_PREFIX": prefix})
+    log = open(tmp_path / "platform.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.shared.cli", "run"], env=env,
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    try:
+        yield urls, process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+        if request.param == "postgresql":
+            drop_schemas(prefix)
+
+
+def healthy(urls):
+    def check():
+        try:
+            return all(requests.get(f"{url}/health", timeout=2).status_code == 200 for url in urls.values())
+        except requests.RequestException:
+            return False
+    return check
+
+
+def test_klaxon_run_walks_the_whole_flow(platform):
+    urls, process = platform
+    started = time.monotonic()
+    eventually(healthy(urls), timeout=60)
+    assert time.monotonic() - started < 60
+
+    edge = urls["edge"]
+    first = requests.post(f"{edge}/api/v1/alerts", json=ALERT, timeout=10)
+    second = requests.post(f"{edge}/api/v1/alerts", json=ALERT, timeout=10)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["action"] == "new_incident"
+    assert second.json()["action"] == "attached_to_existing_incident"
+    incident_id = first.json()["incident_id"]
+    assert second.json()["incident_id"] == incident_id
+
+    def notified():
+        incident = requests.get(f"{edge}/api/v1/incidents/{incident_id}", timeout=10).json()
+        return incident if "notified" in [e["kind"] for e in incident["timeline"]] else None
+
+    incident = eventually(notified, timeout=20)
+    current = requests.get(f"{edge}/api/v1/oncall/current", params={"team": "platform-engineering"}, timeout=10)
+    assert incident["assignee"] == current.json()["primary"]["name"]
+
+    for status in ("acknowledged", "resolved"):
+        changed = requests.patch(f"{edge}/api/v1/incidents/{incident_id}", json={"status": status}, timeout=10)
+        assert changed.status_code == 200, changed.text
+    metrics = requests.get(f"{edge}/api/v1/incidents/{incident_id}/metrics", timeout=10).json()
+    assert metrics["mtta_seconds"] is not None and metrics["mttr_seconds"] is not None
+
+    scraped = requests.get(f"{urls['alerts']}/metrics", timeout=10).text
+    assert 'alerts_correlated_total{result="existing_incident",service="frontend-api",severity="high"} 1.0' in scraped
+    incidents_scrape = requests.get(f"{urls['incidents']}/metrics", timeout=10).text
+    assert 'incidents_total{service="frontend-api",severity="high",status="resolved",team="platform-engineering"} 1.0' in incidents_scrape
+    edge_scrape = requests.get(f"{edge}/metrics", timeout=10).text
+    assert 'route="/api/v1/alerts"' in edge_scrape
+
+    os.killpg(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
