@@ -48,7 +48,9 @@ def on_conflict(req, resp, error, params):
 
 def on_unavailable(req, resp, error, params):
     raise Problem(
-        falcon.HTTP_503, "Service unavailable", error.reason,
+        falcon.HTTP_503,
+        "Service unavailable",
+        error.reason,
         headers={"Retry-After": str(error.retry_after)},
     )
 

@@ -14,7 +14,8 @@ def read_json(req, max_bytes=MAX_BODY_BYTES):
     media_type = (req.content_type or "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise Problem(
-            falcon.HTTP_415, "Unsupported media type",
+            falcon.HTTP_415,
+            "Unsupported media type",
             f"send the body as application/json (got {media_type or 'no Content-Type'})",
         )
     if req.content_length is not None and req.content_length > max_bytes:

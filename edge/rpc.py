@@ -5,6 +5,7 @@ request borrows one from the pool and gives it back. A proxy whose connection br
 dropped, and the next request opens a fresh one.
 """
 
+import contextlib
 import queue
 import threading
 
@@ -69,10 +70,9 @@ class RpcPool:
             self._discard(proxy)
 
     def _discard(self, proxy):
-        try:
+        # A broken proxy may fail to close; it is dropped either way.
+        with contextlib.suppress(Exception):
             proxy.stop()
-        except Exception:  # a broken proxy may fail to close; it is dropped either way
-            pass
 
     def close(self):
         while True:

@@ -22,8 +22,11 @@ class Alerts:
 
     def on_get(self, req, resp):
         resp.media = self.rpc.call(
-            c.SERVICE, c.LIST_ALERTS, filters(req, ALERT_FILTERS),
-            req.get_param("cursor"), req.get_param("limit"),
+            c.SERVICE,
+            c.LIST_ALERTS,
+            filters(req, ALERT_FILTERS),
+            req.get_param("cursor"),
+            req.get_param("limit"),
         )
 
 

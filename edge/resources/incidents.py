@@ -15,8 +15,11 @@ class Incidents:
 
     def on_get(self, req, resp):
         resp.media = self.rpc.call(
-            c.SERVICE, c.LIST, filters(req, INCIDENT_FILTERS),
-            req.get_param("cursor"), req.get_param("limit"),
+            c.SERVICE,
+            c.LIST,
+            filters(req, INCIDENT_FILTERS),
+            req.get_param("cursor"),
+            req.get_param("limit"),
         )
 
     def on_post(self, req, resp):

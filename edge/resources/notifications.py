@@ -23,6 +23,9 @@ class Notifications:
 
     def on_get(self, req, resp):
         resp.media = self.rpc.call(
-            c.SERVICE, c.LIST, filters(req, NOTIFICATION_FILTERS),
-            req.get_param("cursor"), req.get_param("limit"),
+            c.SERVICE,
+            c.LIST,
+            filters(req, NOTIFICATION_FILTERS),
+            req.get_param("cursor"),
+            req.get_param("limit"),
         )

@@ -18,7 +18,11 @@ class Health:
     def on_get(self, req, resp):
         ok, broker = broker_reachable(self.amqp_uri)
         resp.status = falcon.HTTP_200 if ok else falcon.HTTP_503
-        resp.media = {"service": "edge", "status": "ok" if ok else "unavailable", "checks": {"broker": broker}}
+        resp.media = {
+            "service": "edge",
+            "status": "ok" if ok else "unavailable",
+            "checks": {"broker": broker},
+        }
 
 
 class Metrics:

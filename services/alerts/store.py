@@ -45,9 +45,7 @@ class AlertStore(BaseStore):
 
     def link(self, alert_id, incident_id, action):
         with write_transaction(self.db):
-            Alert.update(incident_id=incident_id, action=action).where(
-                Alert.alert_id == alert_id
-            ).execute()
+            Alert.update(incident_id=incident_id, action=action).where(Alert.alert_id == alert_id).execute()
 
     def count_duplicate(self, original_id):
         with write_transaction(self.db):
@@ -57,9 +55,7 @@ class AlertStore(BaseStore):
 
     def mark_resolved(self, alert_id):
         with write_transaction(self.db):
-            Alert.update(status="resolved", resolved_at=utcnow()).where(
-                Alert.alert_id == alert_id
-            ).execute()
+            Alert.update(status="resolved", resolved_at=utcnow()).where(Alert.alert_id == alert_id).execute()
 
     def get(self, alert_id):
         alert = self.find(alert_id)
@@ -73,9 +69,7 @@ class AlertStore(BaseStore):
             value = filters.get(name)
             if value not in (None, ""):
                 query = query.where(getattr(Alert, name) == value)
-        rows, next_cursor = keyset_page(
-            query, Alert.received_at, Alert.alert_id, cursor, page_limit(limit)
-        )
+        rows, next_cursor = keyset_page(query, Alert.received_at, Alert.alert_id, cursor, page_limit(limit))
         return {"items": [as_dict(row) for row in rows], "next_cursor": next_cursor}
 
 

@@ -59,7 +59,5 @@ def parse(model, payload):
 def parse_change(payload):
     change = parse(IncidentChange, payload)
     if change.status is None and change.assignee is None and change.note is None:
-        raise ValidationFailed(
-            [{"field": "body", "reason": "give at least one of status, assignee, note"}]
-        )
+        raise ValidationFailed([{"field": "body", "reason": "give at least one of status, assignee, note"}])
     return change

@@ -79,8 +79,12 @@ class IncidentsService(HealthAndMetrics):
             return
         detail = {k: delivery.get(k) for k in ("recipient", "channel", "step", "status")}
         self.store.record(
-            delivery["incident_id"], c.NOTIFIED, "klaxon-notifications", detail,
-            self.clock.now(), ref=delivery["key"],
+            delivery["incident_id"],
+            c.NOTIFIED,
+            "klaxon-notifications",
+            detail,
+            self.clock.now(),
+            ref=delivery["key"],
         )
 
     @event_handler(alert_contracts.SERVICE, alert_contracts.ALERT_RESOLVED)
@@ -89,16 +93,24 @@ class IncidentsService(HealthAndMetrics):
             return
         detail = {"alert_id": answer["resolved_alert_id"]}
         self.store.record(
-            answer["incident_id"], c.ALERT_RESOLVED, "klaxon-alerts", detail,
-            self.clock.now(), ref=answer["alert_id"],
+            answer["incident_id"],
+            c.ALERT_RESOLVED,
+            "klaxon-alerts",
+            detail,
+            self.clock.now(),
+            ref=answer["alert_id"],
         )
 
     @event_handler("oncall", "incident_escalated")
     def on_incident_escalated(self, event):
         detail = {k: event[k] for k in ("team", "step", "target", "targets")}
         self.store.record(
-            event["incident_id"], c.ESCALATED, event["actor"], detail,
-            self.clock.now(), ref=f"step-{event['step']}",
+            event["incident_id"],
+            c.ESCALATED,
+            event["actor"],
+            detail,
+            self.clock.now(),
+            ref=f"step-{event['step']}",
         )
 
     def _announce(self, incident, previous, actor):
@@ -116,4 +128,6 @@ class IncidentsService(HealthAndMetrics):
 
 
 def opened_event(incident):
-    return {key: incident[key] for key in ("id", "title", "service", "severity", "created_at", "team", "assignee")}
+    return {
+        key: incident[key] for key in ("id", "title", "service", "severity", "created_at", "team", "assignee")
+    }

@@ -133,8 +133,12 @@ class IncidentStore(BaseStore):
 
     def _timeline(self, incident_id, kind, actor, at, detail, ref=None):
         TimelineEntry.insert(
-            incident_id=incident_id, kind=kind, actor=actor, at=at,
-            detail=json.dumps(detail, sort_keys=True, default=str), ref=ref,
+            incident_id=incident_id,
+            kind=kind,
+            actor=actor,
+            at=at,
+            detail=json.dumps(detail, sort_keys=True, default=str),
+            ref=ref,
         ).on_conflict_ignore().execute()
 
     # -- reading ------------------------------------------------------------------------
@@ -156,7 +160,8 @@ class IncidentStore(BaseStore):
         body["timeline"] = timeline
         body["notes"] = [
             {"note": e["detail"]["note"], "actor": e["actor"], "at": e["at"]}
-            for e in timeline if e["kind"] == c.NOTE
+            for e in timeline
+            if e["kind"] == c.NOTE
         ]
         return body
 
@@ -176,8 +181,15 @@ class IncidentStore(BaseStore):
         incident = self._get(incident_id)
         return {
             key: incident_dict(incident)[key]
-            for key in ("id", "status", "created_at", "acknowledged_at", "resolved_at",
-                        "mtta_seconds", "mttr_seconds")
+            for key in (
+                "id",
+                "status",
+                "created_at",
+                "acknowledged_at",
+                "resolved_at",
+                "mtta_seconds",
+                "mttr_seconds",
+            )
         }
 
     def stats(self):
@@ -186,10 +198,14 @@ class IncidentStore(BaseStore):
             Incident.status
         ):
             counts[row.status] = row.n
-        averages = Incident.select(
-            peewee.fn.AVG(Incident.mtta_seconds).alias("mtta"),
-            peewee.fn.AVG(Incident.mttr_seconds).alias("mttr"),
-        ).dicts().get()
+        averages = (
+            Incident.select(
+                peewee.fn.AVG(Incident.mtta_seconds).alias("mtta"),
+                peewee.fn.AVG(Incident.mttr_seconds).alias("mttr"),
+            )
+            .dicts()
+            .get()
+        )
         return {
             "incidents": counts,
             "mean_mtta_seconds": _rounded(averages["mtta"]),
@@ -198,11 +214,15 @@ class IncidentStore(BaseStore):
 
     def metric_families(self):
         gauge = GaugeMetricFamily(
-            "incidents_total", "Incidents by status (read from the store)",
+            "incidents_total",
+            "Incidents by status (read from the store)",
             labels=["status", "severity", "service", "team"],
         )
         query = Incident.select(
-            Incident.status, Incident.severity, Incident.service, Incident.team,
+            Incident.status,
+            Incident.severity,
+            Incident.service,
+            Incident.team,
             peewee.fn.COUNT(Incident.id).alias("n"),
         ).group_by(Incident.status, Incident.severity, Incident.service, Incident.team)
         for row in query:

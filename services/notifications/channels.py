@@ -12,13 +12,17 @@ class LogChannel:
     name = "log"
 
     def send(self, notification):
-        logger.warning(json.dumps({
-            "page": notification.subject,
-            "recipient": notification.recipient,
-            "incident_id": notification.incident_id,
-            "step": notification.step,
-            "message": notification.message,
-        }))
+        logger.warning(
+            json.dumps(
+                {
+                    "page": notification.subject,
+                    "recipient": notification.recipient,
+                    "incident_id": notification.incident_id,
+                    "step": notification.step,
+                    "message": notification.message,
+                }
+            )
+        )
 
 
 CHANNELS = {channel.name: channel for channel in (LogChannel(),)}

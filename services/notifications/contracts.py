@@ -16,5 +16,7 @@ CHANNELS = ("log",)
 def ledger_key(request):
     """One page per (incident, step, recipient, channel); ad-hoc messages key on their id."""
     if request.get("incident_id") is not None:
-        return f"{request['incident_id']}:{request.get('step', 0)}:{request['recipient']}:{request['channel']}"
+        return (
+            f"{request['incident_id']}:{request.get('step', 0)}:{request['recipient']}:{request['channel']}"
+        )
     return f"adhoc:{request['request_id']}"

@@ -15,7 +15,9 @@ class NotificationStore(BaseStore):
     def claim(self, request):
         """The ledger row for `request` and whether this call created it (and so must send)."""
         key = ledger_key(request)
-        fields = {k: request.get(k) for k in ("incident_id", "step", "recipient", "channel", "subject", "message")}
+        fields = {
+            k: request.get(k) for k in ("incident_id", "step", "recipient", "channel", "subject", "message")
+        }
         with write_transaction(self.db, lock_key=f"ledger:{key}"):
             row = Notification.get_or_none(Notification.key == key)
             if row is not None:

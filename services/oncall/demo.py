@@ -21,4 +21,5 @@ def load(path=DEMO_FILE, url=None):
     with db.connection_context():
         for entry in document.get("schedules", []):
             schedule = store.save_schedule(parse_schedule(entry), utcnow())
-            yield f"demo: team {schedule['team']} ({schedule['rotation_type']}), services {', '.join(schedule['services'])}"
+            services = ", ".join(schedule["services"])
+            yield f"demo: team {schedule['team']} ({schedule['rotation_type']}), services {services}"

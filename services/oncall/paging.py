@@ -48,12 +48,15 @@ def escalate(store, dispatch, incident, actor, now, channel="log"):
 
 def page(dispatch, incident, step, targets, channel):
     for person in targets:
-        dispatch(notification_contracts.NOTIFICATION_REQUESTED, {
-            "incident_id": incident["id"],
-            "step": step,
-            "recipient": person["email"],
-            "recipient_name": person["name"],
-            "channel": channel,
-            "subject": f"[{incident['severity'].upper()}] {incident['service']}: {incident['title']}",
-            "message": f"Incident #{incident['id']} needs you (step {step}).",
-        })
+        dispatch(
+            notification_contracts.NOTIFICATION_REQUESTED,
+            {
+                "incident_id": incident["id"],
+                "step": step,
+                "recipient": person["email"],
+                "recipient_name": person["name"],
+                "channel": channel,
+                "subject": f"[{incident['severity'].upper()}] {incident['service']}: {incident['title']}",
+                "message": f"Incident #{incident['id']} needs you (step {step}).",
+            },
+        )

@@ -63,6 +63,11 @@ def upcoming_shifts(rotation, members, at, count):
     shifts = []
     for index in range(first, first + count):
         start, end = shift_start(rotation, index), shift_start(rotation, index + 1)
-        shifts.append((start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc),
-                       members[index % len(members)]))
+        shifts.append(
+            (
+                start.astimezone(dt.UTC),
+                end.astimezone(dt.UTC),
+                members[index % len(members)],
+            )
+        )
     return shifts

@@ -55,7 +55,11 @@ class OncallService(HealthAndMetrics):
     @event_handler(INCIDENTS, incident_contracts.INCIDENT_OPENED)
     def on_incident_opened(self, incident):
         paging.route_incident(
-            self.store, self.incidents, self.dispatch, incident, self.clock.now(),
+            self.store,
+            self.incidents,
+            self.dispatch,
+            incident,
+            self.clock.now(),
             default_team=self.config.get("DEFAULT_TEAM"),
         )
 

@@ -7,7 +7,12 @@ from prometheus_client.core import GaugeMetricFamily
 
 from services.oncall import contracts as c
 from services.oncall.models import (
-    Escalation, Person, RotationMember, Schedule, ServiceRoute, Team,
+    Escalation,
+    Person,
+    RotationMember,
+    Schedule,
+    ServiceRoute,
+    Team,
 )
 from services.oncall.rotation import Rotation, on_call, upcoming_shifts
 from services.shared.db import write_transaction
@@ -27,8 +32,10 @@ class OncallStore(BaseStore):
             for member in request.members:
                 person = self._upsert_person(member)
                 RotationMember.create(
-                    schedule_id=schedule.id, layer=member.role,
-                    position=positions[member.role], person_id=person.id,
+                    schedule_id=schedule.id,
+                    layer=member.role,
+                    position=positions[member.role],
+                    person_id=person.id,
                 )
                 positions[member.role] += 1
             for service in request.services:
@@ -65,7 +72,8 @@ class OncallStore(BaseStore):
         body = schedule_dict(team, schedule)
         body["members"] = [
             {"name": person.name, "email": person.email, "role": layer}
-            for layer in c.LAYERS for person in self._layer(schedule, layer)
+            for layer in c.LAYERS
+            for person in self._layer(schedule, layer)
         ]
         body["services"] = [
             route.service for route in ServiceRoute.select().where(ServiceRoute.team_id == team.id)
@@ -164,7 +172,7 @@ class OncallStore(BaseStore):
         gauge = GaugeMetricFamily(
             "oncall_current", "1 for each person on call now, per team", labels=["team", "person"]
         )
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         for schedule in self.schedules():
             current = self.current(schedule["team"], now)
             for layer in c.LAYERS:

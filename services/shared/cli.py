@@ -1,10 +1,10 @@
 """`klaxon`: run, migrate and seed the platform.
 
-    klaxon run                 every service and the edge, as local processes (+ demo data)
-    klaxon service NAME        one Nameko service (alerts, incidents, oncall, notifications)
-    klaxon edge                the Falcon edge on gunicorn
-    klaxon migrate             apply pending database migrations of every service
-    klaxon demo                load the demo teams, rotations and service catalog
+klaxon run                 every service and the edge, as local processes (+ demo data)
+klaxon service NAME        one Nameko service (alerts, incidents, oncall, notifications)
+klaxon edge                the Falcon edge on gunicorn
+klaxon migrate             apply pending database migrations of every service
+klaxon demo                load the demo teams, rotations and service catalog
 """
 
 import argparse
@@ -29,8 +29,11 @@ def main(argv=None):
     commands.add_parser("demo", help="load demo teams, rotations and services")
     args = parser.parse_args(argv)
     handler = {
-        "run": lambda: _run(args), "service": lambda: run_service(args.name),
-        "edge": run_edge, "migrate": migrate_all, "demo": load_demo,
+        "run": lambda: _run(args),
+        "service": lambda: run_service(args.name),
+        "edge": run_edge,
+        "migrate": migrate_all,
+        "demo": load_demo,
     }[args.command]
     return handler() or 0
 
@@ -55,7 +58,9 @@ def run_service(name):
 
 
 def run_edge():
-    multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="klaxon-edge-metrics-")
+    multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+        prefix="klaxon-edge-metrics-"
+    )
     shutil.rmtree(multiproc_dir, ignore_errors=True)
     os.makedirs(multiproc_dir, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = multiproc_dir

@@ -10,7 +10,9 @@ from pathlib import Path
 SERVICE_PORTS = {"alerts": 8001, "incidents": 8002, "oncall": 8003, "notifications": 8004}
 SERVICE_NAMES = tuple(SERVICE_PORTS)
 EDGE_PORT = 8080
-DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_AMQP_URI = (
+    "amqp://guest:guest@127.0.0.1:5672/"  # RabbitMQ's local default  # pragma: allowlist secret
+)
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 

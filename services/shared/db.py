@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlparse
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SQLITE_PRAGMAS = {"journal_mode": "wal", "busy_timeout": 10000, "foreign_keys": 1, "synchronous": "normal"}
 
 

@@ -6,7 +6,12 @@ scrape time, so every replica reports the same value.
 """
 
 from prometheus_client import (
-    REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
 )
 
 # The *_created series double every counter and no dashboard here reads them.
@@ -15,9 +20,7 @@ disable_created_metrics()
 HTTP_REQUESTS = Counter(
     "http_requests_total", "HTTP requests answered", ["service", "method", "route", "code"]
 )
-HTTP_DURATION = Histogram(
-    "http_request_duration_seconds", "HTTP request latency", ["service", "route"]
-)
+HTTP_DURATION = Histogram("http_request_duration_seconds", "HTTP request latency", ["service", "route"])
 DURATION_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400)
 
 

@@ -5,8 +5,8 @@ A service's `migrations.py` declares `MIGRATIONS = [Migration(1, "...", apply), 
 inside a write transaction so replicas starting together apply each exactly once.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import peewee
 
@@ -38,17 +38,16 @@ def _ledger_model(database):
 def migrate(database, migrations, service):
     """Apply `service`'s pending migrations; return the versions applied now."""
     ledger = _ledger_model(database)
-    with database.connection_context():
-        with write_transaction(database, lock_key="klaxon-migrations"):
-            ledger.create_table(safe=True)
-            done = {row.version for row in ledger.select(ledger.version).where(ledger.service == service)}
-            applied = []
-            for migration in sorted(migrations, key=lambda m: m.version):
-                if migration.version in done:
-                    continue
-                migration.apply(database)
-                ledger.create(
-                    service=service, version=migration.version, name=migration.name, applied_at=utcnow()
-                )
-                applied.append(migration.version)
+    with database.connection_context(), write_transaction(database, lock_key="klaxon-migrations"):
+        ledger.create_table(safe=True)
+        done = {row.version for row in ledger.select(ledger.version).where(ledger.service == service)}
+        applied = []
+        for migration in sorted(migrations, key=lambda m: m.version):
+            if migration.version in done:
+                continue
+            migration.apply(database)
+            ledger.create(
+                service=service, version=migration.version, name=migration.name, applied_at=utcnow()
+            )
+            applied.append(migration.version)
     return applied

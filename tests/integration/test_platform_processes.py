@@ -17,7 +17,9 @@ import requests
 from tests.conftest import PG_URL, drop_schemas, eventually
 
 pytestmark = pytest.mark.integration
-RABBIT_API = os.environ.get("KLAXON_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672/api")
+RABBIT_API = os.environ.get(
+    "KLAXON_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672/api"  # pragma: allowlist secret
+)
 EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "payloads" / "generic-alert.json"
 ALERT = json.loads(EXAMPLE.read_text()) if EXAMPLE.exists() else {
     "service": "frontend-api", "severity": "high", "message": "HTTP 5xx error rate > 10%",
@@ -48,7 +50,7 @@ def platform(request, vhost, tmp_path):
     ports = {name: free_port() for name in NAMES}
     env = dict(os.environ)
     env.update({
-        "KLAXON_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+        "KLAXON_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}",  # pragma: allowlist secret
         "KLAXON_DATA_DIR": str(tmp_path / "data"),
         "KLAXON_KEYLESS_INGEST": "true",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "edge-metrics"),

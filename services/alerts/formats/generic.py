@@ -62,7 +62,7 @@ def parse_generic(payload, alert_id=None, now=None):
         raise ValidationFailed(
             [{"field": "dedup_key", "reason": "a resolved alert needs the dedup_key it resolves"}]
         )
-    timestamp = alert.timestamp or now or dt.datetime.now(dt.timezone.utc)
+    timestamp = alert.timestamp or now or dt.datetime.now(dt.UTC)
     return {
         "alert_id": alert_id or str(uuid.uuid4()),
         "source": "generic",
@@ -70,7 +70,7 @@ def parse_generic(payload, alert_id=None, now=None):
         "severity": alert.severity,
         "message": alert.message,
         "labels": alert.labels,
-        "timestamp": timestamp.astimezone(dt.timezone.utc).isoformat(),
+        "timestamp": timestamp.astimezone(dt.UTC).isoformat(),
         "dedup_key": alert.dedup_key or alert.fingerprint,
         "status": alert.status,
     }
