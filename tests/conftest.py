@@ -65,12 +65,14 @@ def bound(database_url):
 def service_config(rabbit_config, database_url):
     """Nameko config for a service under test: its own vhost, the test database, a web port."""
     config = dict(rabbit_config)
-    config.update({
-        "DATABASE_URL": database_url,
-        "serializer": "json",
-        "WEB_SERVER_ADDRESS": "127.0.0.1:0",
-        "CORRELATION_WINDOW_SECONDS": 300,
-    })
+    config.update(
+        {
+            "DATABASE_URL": database_url,
+            "serializer": "json",
+            "WEB_SERVER_ADDRESS": "127.0.0.1:0",
+            "CORRELATION_WINDOW_SECONDS": 300,
+        }
+    )
     return config
 
 

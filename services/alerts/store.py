@@ -6,7 +6,7 @@ import json
 from services.alerts.models import Alert
 from services.shared.db import utcnow, write_transaction
 from services.shared.errors import NotFound
-from services.shared.paging import keyset_page, page_limit
+from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
 
 FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "source")
@@ -64,11 +64,7 @@ class AlertStore(BaseStore):
         return as_dict(alert)
 
     def list(self, filters, cursor=None, limit=None):
-        query = Alert.select()
-        for name in FILTERS:
-            value = filters.get(name)
-            if value not in (None, ""):
-                query = query.where(getattr(Alert, name) == value)
+        query = equality_filters(Alert.select(), Alert, filters, FILTERS, ("incident_id",))
         rows, next_cursor = keyset_page(query, Alert.received_at, Alert.alert_id, cursor, page_limit(limit))
         return {"items": [as_dict(row) for row in rows], "next_cursor": next_cursor}
 

@@ -12,7 +12,7 @@ from services.incidents.correlation import correlation_key, window_start
 from services.incidents.models import Incident, IncidentAlert, TimelineEntry
 from services.shared.db import lock_within, write_transaction
 from services.shared.errors import NotFound, invalid
-from services.shared.paging import keyset_page, page_limit
+from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
 
 EQUALITY_FILTERS = ("status", "severity", "service", "team", "assignee")
@@ -166,11 +166,7 @@ class IncidentStore(BaseStore):
         return body
 
     def list(self, filters, cursor=None, limit=None):
-        query = Incident.select()
-        for name in EQUALITY_FILTERS:
-            value = filters.get(name)
-            if value not in (None, ""):
-                query = query.where(getattr(Incident, name) == value)
+        query = equality_filters(Incident.select(), Incident, filters, EQUALITY_FILTERS, ())
         query = _time_range(query, filters)
         rows, next_cursor = keyset_page(
             query, Incident.created_at, Incident.id, cursor, page_limit(limit), id_type=int

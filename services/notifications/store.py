@@ -5,7 +5,7 @@ import time
 from services.notifications.contracts import ledger_key
 from services.notifications.models import Notification
 from services.shared.db import utcnow, write_transaction
-from services.shared.paging import keyset_page, page_limit
+from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
 
 FILTERS = ("incident_id", "recipient", "channel", "status")
@@ -38,11 +38,7 @@ class NotificationStore(BaseStore):
         return Notification.get_by_id(row.id)
 
     def list(self, filters, cursor=None, limit=None):
-        query = Notification.select()
-        for name in FILTERS:
-            value = filters.get(name)
-            if value not in (None, ""):
-                query = query.where(getattr(Notification, name) == value)
+        query = equality_filters(Notification.select(), Notification, filters, FILTERS, ("incident_id",))
         rows, next_cursor = keyset_page(
             query, Notification.created_at, Notification.id, cursor, page_limit(limit), id_type=int
         )

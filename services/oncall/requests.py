@@ -1,7 +1,7 @@
 """Validated shapes of schedules as callers send them (examples/payloads/schedule.json)."""
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
@@ -12,13 +12,26 @@ from services.oncall.rotation import KINDS
 DEFAULT_START = dt.date(2024, 1, 1)  # a Monday: weekly rotations hand off on Mondays
 
 
+def known_time_zone(value):
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris") from None
+    return value
+
+
 class Member(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
     role: Literal["primary", "secondary"] = "primary"
-    time_zone: str = "UTC"
+    time_zone: str = Field(default="UTC", max_length=64, description="IANA zone of the person")
+
+    @field_validator("time_zone")
+    @classmethod
+    def known_zone(cls, value):
+        return known_time_zone(value)
 
 
 class ScheduleRequest(BaseModel):
@@ -30,10 +43,12 @@ class ScheduleRequest(BaseModel):
     rotation_type: str = Field(description=f"One of {', '.join(KINDS)}")
     interval: int = Field(default=1, ge=1, le=366, description="Hand off every N hours/days/weeks")
     handoff_time: dt.time = Field(default=dt.time(9, 0), description="Local wall-clock time, HH:MM")
-    time_zone: str = Field(default="UTC", description="IANA zone, e.g. Europe/Paris")
+    time_zone: str = Field(default="UTC", max_length=64, description="IANA zone, e.g. Europe/Paris")
     start_date: dt.date = Field(default=DEFAULT_START, description="First shift starts this day")
     members: list[Member] = Field(min_length=1)
-    services: list[str] = Field(default_factory=list, description="Services this team answers for")
+    services: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, description="Services this team answers for"
+    )
 
     @field_validator("rotation_type")
     @classmethod
@@ -45,11 +60,7 @@ class ScheduleRequest(BaseModel):
     @field_validator("time_zone")
     @classmethod
     def known_zone(cls, value):
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris") from None
-        return value
+        return known_time_zone(value)
 
     @field_validator("members")
     @classmethod

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+UTC = dt.UTC
 PERIOD_DAYS = {"daily": 1, "weekly": 7}
 KINDS = ("hourly", "daily", "weekly")
 
@@ -30,22 +31,30 @@ class Rotation:
 
 def shift_index(rotation, at):
     """Number of the shift in progress at the aware instant `at` (negative before the anchor)."""
+    at = at.astimezone(UTC)
     if rotation.kind == "hourly":
-        elapsed = at - rotation.anchor
-        return int(elapsed // dt.timedelta(hours=rotation.interval))
-    local = at.astimezone(rotation.zone)
-    days = (local.date() - rotation.start).days
-    if local.time() < rotation.handoff:
-        days -= 1
-    return days // (PERIOD_DAYS[rotation.kind] * rotation.interval)
+        return int((at - rotation.anchor.astimezone(UTC)) // dt.timedelta(hours=rotation.interval))
+    # A first guess from the local calendar, then settle on the shift whose bounds hold `at`:
+    # near a daylight-saving change the wall clock alone can point one shift off.
+    days = (at.astimezone(rotation.zone).date() - rotation.start).days
+    index = days // (PERIOD_DAYS[rotation.kind] * rotation.interval)
+    while shift_start(rotation, index) > at:
+        index -= 1
+    while shift_start(rotation, index + 1) <= at:
+        index += 1
+    return index
 
 
 def shift_start(rotation, index):
-    """The aware instant shift `index` begins."""
+    """The instant (UTC) shift `index` begins.
+
+    A handoff time that does not exist that day (clocks spring forward) happens as many
+    minutes after the jump; one that exists twice (clocks fall back) happens the first time.
+    """
     if rotation.kind == "hourly":
-        return rotation.anchor + dt.timedelta(hours=rotation.interval * index)
+        return rotation.anchor.astimezone(UTC) + dt.timedelta(hours=rotation.interval * index)
     day = rotation.start + dt.timedelta(days=PERIOD_DAYS[rotation.kind] * rotation.interval * index)
-    return dt.datetime.combine(day, rotation.handoff, tzinfo=rotation.zone)
+    return dt.datetime.combine(day, rotation.handoff, tzinfo=rotation.zone).astimezone(UTC)
 
 
 def on_call(rotation, members, at):
@@ -63,11 +72,5 @@ def upcoming_shifts(rotation, members, at, count):
     shifts = []
     for index in range(first, first + count):
         start, end = shift_start(rotation, index), shift_start(rotation, index + 1)
-        shifts.append(
-            (
-                start.astimezone(dt.UTC),
-                end.astimezone(dt.UTC),
-                members[index % len(members)],
-            )
-        )
+        shifts.append((start, end, members[index % len(members)]))
     return shifts

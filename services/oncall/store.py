@@ -175,9 +175,9 @@ class OncallStore(BaseStore):
         now = dt.datetime.now(dt.UTC)
         for schedule in self.schedules():
             current = self.current(schedule["team"], now)
-            for layer in c.LAYERS:
-                if current[layer]:
-                    gauge.add_metric([schedule["team"], current[layer]["name"]], 1)
+            people = {current[layer]["name"] for layer in c.LAYERS if current[layer]}
+            for person in sorted(people):
+                gauge.add_metric([schedule["team"], person], 1)
         return [gauge]
 
 

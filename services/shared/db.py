@@ -92,11 +92,24 @@ def _open_postgres(parts, schema):
 def bind_database(proxy, url, schema):
     """Point `proxy` at the database of `url` and make sure the service's schema exists."""
     database = open_database(url, schema)
+    # Advisory lock keys are server-wide: scoping them to the schema keeps two platforms
+    # (or two test runs) sharing one PostgreSQL server from waiting on each other.
+    database.klaxon_scope = schema
     proxy.initialize(database)
     if not is_sqlite(database):
-        with database.connection_context():
-            database.execute_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        _create_schema(database, schema)
     return database
+
+
+def _create_schema(database, schema):
+    with database.connection_context():
+        try:
+            with database.atomic():
+                database.execute_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        except peewee.IntegrityError:
+            # Another replica created it at the same instant; IF NOT EXISTS does not
+            # cover that race in PostgreSQL, but the schema is there now, as wanted.
+            pass
 
 
 _sqlite_write_lock = threading.RLock()
@@ -116,7 +129,7 @@ def write_transaction(database, lock_key=None):
         return
     with database.atomic():
         if lock_key is not None:
-            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (advisory_key(lock_key),))
+            lock_within(database, lock_key)
         yield
 
 
@@ -138,4 +151,10 @@ def lock_within(database, lock_key):
     SQLite writers are already serialised, so there is nothing more to take.
     """
     if not is_sqlite(database):
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (advisory_key(lock_key),))
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (scoped_advisory_key(database, lock_key),))
+
+
+def scoped_advisory_key(database, lock_key):
+    """The advisory lock key of `lock_key` within the schema `database` is bound to."""
+    target = getattr(database, "obj", database)
+    return advisory_key(f"{getattr(target, 'klaxon_scope', '')}:{lock_key}")

@@ -54,3 +54,22 @@ def keyset_page(query, created_field, id_field, cursor, limit, id_type=str):
         last = rows[-1]
         next_cursor = encode_cursor(getattr(last, created_field.name), getattr(last, id_field.name))
     return rows, next_cursor
+
+
+def equality_filters(query, model, filters, names, integer_names=()):
+    """`query` narrowed by each of `names` present in `filters`; integer ones are checked."""
+    for name in names:
+        value = filters.get(name)
+        if value in (None, ""):
+            continue
+        if name in integer_names:
+            value = integer_filter(name, value)
+        query = query.where(getattr(model, name) == value)
+    return query
+
+
+def integer_filter(name, value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise invalid(name, "must be an integer") from None

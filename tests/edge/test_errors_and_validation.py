@@ -17,8 +17,11 @@ from services.shared.errors import Conflict, NotFound, ValidationFailed
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples" / "payloads"
 GENERIC = {
-    "service": "frontend-api", "severity": "high", "message": "HTTP 5xx error rate > 10%",
-    "labels": {"environment": "production"}, "timestamp": "2026-03-08T15:30:00Z",
+    "service": "frontend-api",
+    "severity": "high",
+    "message": "HTTP 5xx error rate > 10%",
+    "labels": {"environment": "production"},
+    "timestamp": "2026-03-08T15:30:00Z",
 }
 
 
@@ -68,7 +71,9 @@ def test_valid_alert_is_normalised_and_sent_to_the_alerts_service():
 def test_the_shipped_example_alert_is_accepted():
     if not (EXAMPLES / "generic-alert.json").exists():
         pytest.skip("shared examples not present")
-    rpc = RecordingRpc(answer={"alert_id": "x", "incident_id": 1, "status": "correlated", "action": "new_incident"})
+    rpc = RecordingRpc(
+        answer={"alert_id": "x", "incident_id": 1, "status": "correlated", "action": "new_incident"}
+    )
     body = json.loads((EXAMPLES / "generic-alert.json").read_text())
     assert post_json(client_for(rpc), "/api/v1/alerts", body).status_code == 201
 
@@ -163,11 +168,14 @@ def test_patch_passes_the_actor_header_through():
     rpc = RecordingRpc(answer={"id": 3, "status": "acknowledged"})
     client = client_for(rpc)
     result = client.simulate_patch(
-        "/api/v1/incidents/3", body=json.dumps({"status": "acknowledged"}),
+        "/api/v1/incidents/3",
+        body=json.dumps({"status": "acknowledged"}),
         headers={"Content-Type": "application/json", "X-Klaxon-Actor": "alice@example.com"},
     )
     assert result.status_code == 200
-    assert rpc.calls == [("incidents", "update_incident", (3, {"status": "acknowledged"}, "alice@example.com"))]
+    assert rpc.calls == [
+        ("incidents", "update_incident", (3, {"status": "acknowledged"}, "alice@example.com"))
+    ]
 
 
 def test_placeholder_page_and_metrics_are_served():

@@ -18,12 +18,19 @@ from tests.conftest import PG_URL, drop_schemas, eventually
 
 pytestmark = pytest.mark.integration
 RABBIT_API = os.environ.get(
-    "KLAXON_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672/api"  # pragma: allowlist secret
+    "KLAXON_TEST_RABBIT_API",
+    "http://guest:guest@127.0.0.1:15672/api",  # pragma: allowlist secret
 )
 EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "payloads" / "generic-alert.json"
-ALERT = json.loads(EXAMPLE.read_text()) if EXAMPLE.exists() else {
-    "service": "frontend-api", "severity": "high", "message": "HTTP 5xx error rate > 10%",
-}
+ALERT = (
+    json.loads(EXAMPLE.read_text())
+    if EXAMPLE.exists()
+    else {
+        "service": "frontend-api",
+        "severity": "high",
+        "message": "HTTP 5xx error rate > 10%",
+    }
+)
 NAMES = ("edge", "alerts", "incidents", "oncall", "notifications")
 
 
@@ -39,7 +46,8 @@ def vhost():
     requests.put(f"{RABBIT_API}/vhosts/{name}", timeout=10).raise_for_status()
     requests.put(
         f"{RABBIT_API}/permissions/{name}/guest",
-        json={"configure": ".*", "write": ".*", "read": ".*"}, timeout=10,
+        json={"configure": ".*", "write": ".*", "read": ".*"},
+        timeout=10,
     ).raise_for_status()
     yield name
     requests.delete(f"{RABBIT_API}/vhosts/{name}", timeout=10)
@@ -49,34 +57,41 @@ def vhost():
 def platform(request, vhost, tmp_path):
     ports = {name: free_port() for name in NAMES}
     env = dict(os.environ)
-    env.update({
-        "KLAXON_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}",  # pragma: allowlist secret
-        "KLAXON_DATA_DIR": str(tmp_path / "data"),
-        "KLAXON_KEYLESS_INGEST": "true",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "edge-metrics"),
-        **{f"KLAXON_{name.upper()}_PORT": str(port) for name, port in ports.items()},
-    })
+    env.update(
+        {
+            "KLAXON_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}",  # pragma: allowlist secret
+            "KLAXON_DATA_DIR": str(tmp_path / "data"),
+            "KLAXON_KEYLESS_INGEST": "true",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "edge-metrics"),
+            **{f"KLAXON_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+        }
+    )
     prefix = f"e{uuid.uuid4().hex[:8]}_"
     if request.param == "postgresql":
         env.update({"KLAXON_DATABASE_URL": PG_URL, "KLAXON_SCHEMA_PREFIX": prefix})
-    log = open(tmp_path / "platform.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.shared.cli", "run"], env=env,
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    try:
-        yield urls, process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        log.close()
-        if request.param == "postgresql":
-            drop_schemas(prefix)
+    with open(tmp_path / "platform.log", "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.shared.cli", "run"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}, process
+        finally:
+            stop(process)
+            if request.param == "postgresql":
+                drop_schemas(prefix)
+
+
+def stop(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def healthy(urls):
@@ -85,6 +100,7 @@ def healthy(urls):
             return all(requests.get(f"{url}/health", timeout=2).status_code == 200 for url in urls.values())
         except requests.RequestException:
             return False
+
     return check
 
 
@@ -108,19 +124,30 @@ def test_klaxon_run_walks_the_whole_flow(platform):
         return incident if "notified" in [e["kind"] for e in incident["timeline"]] else None
 
     incident = eventually(notified, timeout=20)
-    current = requests.get(f"{edge}/api/v1/oncall/current", params={"team": "platform-engineering"}, timeout=10)
+    current = requests.get(
+        f"{edge}/api/v1/oncall/current", params={"team": "platform-engineering"}, timeout=10
+    )
     assert incident["assignee"] == current.json()["primary"]["name"]
 
     for status in ("acknowledged", "resolved"):
-        changed = requests.patch(f"{edge}/api/v1/incidents/{incident_id}", json={"status": status}, timeout=10)
+        changed = requests.patch(
+            f"{edge}/api/v1/incidents/{incident_id}", json={"status": status}, timeout=10
+        )
         assert changed.status_code == 200, changed.text
     metrics = requests.get(f"{edge}/api/v1/incidents/{incident_id}/metrics", timeout=10).json()
     assert metrics["mtta_seconds"] is not None and metrics["mttr_seconds"] is not None
 
     scraped = requests.get(f"{urls['alerts']}/metrics", timeout=10).text
-    assert 'alerts_correlated_total{result="existing_incident",service="frontend-api",severity="high"} 1.0' in scraped
+    assert (
+        'alerts_correlated_total{result="existing_incident",service="frontend-api",severity="high"} 1.0'
+        in scraped
+    )
     incidents_scrape = requests.get(f"{urls['incidents']}/metrics", timeout=10).text
-    assert 'incidents_total{service="frontend-api",severity="high",status="resolved",team="platform-engineering"} 1.0' in incidents_scrape
+    assert (
+        'incidents_total{service="frontend-api",severity="high",status="resolved",'
+        'team="platform-engineering"} 1.0'
+        in incidents_scrape
+    )
     edge_scrape = requests.get(f"{edge}/metrics", timeout=10).text
     assert 'route="/api/v1/alerts"' in edge_scrape
 

@@ -7,8 +7,11 @@ from services.incidents.service import IncidentsService
 
 def alert(alert_id, service="checkout-api", severity="critical"):
     return {
-        "alert_id": alert_id, "service": service, "severity": severity,
-        "message": "5xx above 5%", "timestamp": "2026-11-20T03:12:45+00:00",
+        "alert_id": alert_id,
+        "service": service,
+        "severity": severity,
+        "message": "5xx above 5%",
+        "timestamp": "2026-11-20T03:12:45+00:00",
     }
 
 

@@ -3,7 +3,6 @@ an alert becomes an incident, is routed to the on-call primary, paged, acknowled
 escalated and resolved, with every step in the timeline and the metrics."""
 
 import json
-from pathlib import Path
 
 import falcon.testing
 import pytest
@@ -34,7 +33,9 @@ def sample(name, **labels):
 
 @pytest.fixture
 def platform(runner_factory, service_config):
-    runner = runner_factory(service_config, *(service_class(n) for n in ("alerts", "incidents", "oncall", "notifications")))
+    runner = runner_factory(
+        service_config, *(service_class(n) for n in ("alerts", "incidents", "oncall", "notifications"))
+    )
     runner.start()
     return service_config
 
@@ -55,13 +56,16 @@ def patch(client, path, body):
 
 
 def timeline_kinds(client, incident_id):
-    return [entry["kind"] for entry in client.simulate_get(f"/api/v1/incidents/{incident_id}").json["timeline"]]
+    return [
+        entry["kind"] for entry in client.simulate_get(f"/api/v1/incidents/{incident_id}").json["timeline"]
+    ]
 
 
 def test_alert_to_resolution_through_the_edge(edge):
     assert post(edge, "/api/v1/schedules", SCHEDULE).status_code == 201
-    correlated_before = sample("alerts_correlated_total", result="existing_incident",
-                               service="frontend-api", severity="high")
+    correlated_before = sample(
+        "alerts_correlated_total", result="existing_incident", service="frontend-api", severity="high"
+    )
 
     first = post(edge, "/api/v1/alerts", ALERT)
     second = post(edge, "/api/v1/alerts", ALERT)
@@ -70,8 +74,10 @@ def test_alert_to_resolution_through_the_edge(edge):
     assert second.json["action"] == "attached_to_existing_incident"
     incident_id = first.json["incident_id"]
     assert second.json["incident_id"] == incident_id
-    assert sample("alerts_correlated_total", result="existing_incident",
-                  service="frontend-api", severity="high") == correlated_before + 1
+    assert (
+        sample("alerts_correlated_total", result="existing_incident", service="frontend-api", severity="high")
+        == correlated_before + 1
+    )
 
     current = edge.simulate_get("/api/v1/oncall/current", params={"team": "platform-engineering"}).json
     eventually(lambda: "notified" in timeline_kinds(edge, incident_id))
@@ -98,7 +104,16 @@ def test_alert_to_resolution_through_the_edge(edge):
     assert metrics["mtta_seconds"] is not None and metrics["mttr_seconds"] >= metrics["mtta_seconds"]
     assert resolved.json["notes"][0]["note"] == "rolled back"
     kinds = timeline_kinds(edge, incident_id)
-    for kind in ("created", "assigned", "alert_attached", "notified", "escalated", "acknowledged", "note", "resolved"):
+    for kind in (
+        "created",
+        "assigned",
+        "alert_attached",
+        "notified",
+        "escalated",
+        "acknowledged",
+        "note",
+        "resolved",
+    ):
         assert kind in kinds
 
 
@@ -111,12 +126,22 @@ def test_unknown_ids_are_404_through_real_rpc(edge):
 def test_an_unrouted_service_says_so_in_the_timeline(platform):
     with ServiceRpcProxy("alerts", platform) as alerts, ServiceRpcProxy("incidents", platform) as incidents:
         answer = alerts.ingest({**ALERT, "service": "mystery-service"})
-        eventually(lambda: "unrouted" in [e["kind"] for e in incidents.get_incident(answer["incident_id"])["timeline"]])
+        eventually(
+            lambda: (
+                "unrouted" in [e["kind"] for e in incidents.get_incident(answer["incident_id"])["timeline"]]
+            )
+        )
         assert incidents.get_incident(answer["incident_id"])["assignee"] is None
 
 
 def test_a_repeated_page_request_is_delivered_once(platform):
-    request = {"incident_id": 1, "step": 0, "recipient": "alice@example.com", "channel": "log", "message": "m"}
+    request = {
+        "incident_id": 1,
+        "step": 0,
+        "recipient": "alice@example.com",
+        "channel": "log",
+        "message": "m",
+    }
     with ServiceRpcProxy("notifications", platform) as notifications:
         first = notifications.notify(request)
         again = notifications.notify(request)

@@ -1,0 +1,360 @@
+"""OncallStore on real SQLite and PostgreSQL: schedules, who is on call, escalation state."""
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import eventlet
+import pytest
+
+from services.oncall.models import Escalation, Person, RotationMember, Schedule, ServiceRoute, Team
+from services.oncall.requests import parse_schedule
+from services.oncall.rotation import Rotation, on_call
+from services.oncall.store import OncallStore
+from services.shared.errors import Conflict, NotFound
+
+UTC = dt.UTC
+T0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+EXAMPLE = Path("/work/shared/examples/payloads/schedule.json")
+TEAM = "platform-engineering"
+
+
+def close_pool(db):
+    if not db.is_closed():
+        db.close()
+    close_all = getattr(db.obj, "close_all", None)
+    if close_all is not None:
+        close_all()
+
+
+@pytest.fixture
+def store(bound):
+    db = bound("oncall")
+    with db.connection_context():
+        yield OncallStore(db, {})
+    close_pool(db)
+
+
+def example_payload(**overrides):
+    payload = json.loads(EXAMPLE.read_text())
+    payload["services"] = ["frontend-api"]
+    payload.update(overrides)
+    return payload
+
+
+@pytest.fixture
+def saved(store):
+    return store.save_schedule(parse_schedule(example_payload()), T0)
+
+
+def expected_on_call(request, layer, at):
+    """Who the pure rotation arithmetic says holds `layer` at `at`, by name."""
+    rotation = Rotation(
+        kind=request.rotation_type,
+        interval=request.interval,
+        handoff=request.handoff_time,
+        zone=ZoneInfo(request.time_zone),
+        start=request.start_date,
+    )
+    members = [SimpleNamespace(name=m.name, email=m.email) for m in request.members if m.role == layer]
+    person = on_call(rotation, members, at)
+    return None if person is None else {"name": person.name, "email": person.email}
+
+
+# -- schedules -------------------------------------------------------------------------
+
+
+def test_save_schedule_from_the_example(store, saved):
+    assert saved["team"] == TEAM
+    assert saved["rotation_type"] == "weekly"
+    assert saved["interval"] == 1
+    assert saved["handoff_time"] == "09:00"
+    assert saved["time_zone"] == "UTC"
+    assert saved["start_date"] == "2024-01-01"
+    assert saved["members"] == [
+        {"name": "Alice", "email": "alice@example.com", "role": "primary"},
+        {"name": "Bob", "email": "bob@example.com", "role": "primary"},
+        {"name": "Carol", "email": "carol@example.com", "role": "secondary"},
+    ]
+    assert saved["services"] == ["frontend-api"]
+    assert store.schedule(TEAM) == saved
+    assert store.schedules() == [saved]
+
+
+def test_saving_the_same_schedule_twice_is_idempotent(store, saved):
+    again = store.save_schedule(parse_schedule(example_payload()), T0 + dt.timedelta(hours=1))
+    assert again == saved
+    assert Team.select().count() == 1
+    assert Schedule.select().count() == 1
+    assert Person.select().count() == 3
+    assert RotationMember.select().count() == 3
+    assert ServiceRoute.select().count() == 1
+
+
+def test_saving_again_replaces_the_rotation(store, saved):
+    payload = example_payload(
+        rotation_type="daily",
+        handoff_time="08:30",
+        time_zone="Europe/Paris",
+        members=[
+            {"name": "Bob B.", "email": "bob@example.com", "role": "primary"},
+            {"name": "Alice", "email": "alice@example.com", "role": "secondary"},
+        ],
+    )
+    replaced = store.save_schedule(parse_schedule(payload), T0)
+    assert replaced["id"] == saved["id"]
+    assert (replaced["rotation_type"], replaced["handoff_time"], replaced["time_zone"]) == (
+        "daily",
+        "08:30",
+        "Europe/Paris",
+    )
+    assert replaced["members"] == [
+        {"name": "Bob B.", "email": "bob@example.com", "role": "primary"},
+        {"name": "Alice", "email": "alice@example.com", "role": "secondary"},
+    ]
+    assert RotationMember.select().count() == 2
+    assert Person.select().count() == 3  # Carol is still a person, no longer in the rotation
+
+
+def test_two_teams_share_people(store, saved):
+    other = example_payload(team="data", services=["warehouse"])
+    store.save_schedule(parse_schedule(other), T0)
+    assert Person.select().count() == 3
+    assert [s["team"] for s in store.schedules()] == ["data", TEAM]
+    assert store.team_for_service("warehouse") == "data"
+    assert store.team_for_service("frontend-api") == TEAM
+
+
+def test_a_service_moves_to_the_team_that_claims_it_last(store, saved):
+    store.save_schedule(parse_schedule(example_payload(team="web")), T0)
+    assert store.team_for_service("frontend-api") == "web"
+    assert ServiceRoute.select().count() == 1
+    assert store.schedule("web")["services"] == ["frontend-api"]
+
+
+# -- who is on call --------------------------------------------------------------------
+
+
+def test_current_follows_the_weekly_rotation(store, saved):
+    # anchor: Monday 2024-01-01 09:00 UTC; primary Alice, Bob, Alice, ...; secondary Carol
+    alice = {"name": "Alice", "email": "alice@example.com"}
+    bob = {"name": "Bob", "email": "bob@example.com"}
+    carol = {"name": "Carol", "email": "carol@example.com"}
+    cases = [
+        (dt.datetime(2024, 1, 1, 9, 0, tzinfo=UTC), alice),
+        (dt.datetime(2024, 1, 8, 8, 59, tzinfo=UTC), alice),
+        (dt.datetime(2024, 1, 8, 9, 0, tzinfo=UTC), bob),
+        (dt.datetime(2024, 1, 14, 23, 0, tzinfo=UTC), bob),
+        (dt.datetime(2024, 1, 15, 9, 0, tzinfo=UTC), alice),
+        (dt.datetime(2024, 1, 22, 10, 0, tzinfo=UTC), bob),
+    ]
+    for at, primary in cases:
+        current = store.current(TEAM, at)
+        assert current["team"] == TEAM
+        assert dt.datetime.fromisoformat(current["at"]) == at
+        assert current["primary"] == primary, at
+        assert current["secondary"] == carol, at
+
+
+def test_current_matches_the_rotation_arithmetic(store):
+    request = parse_schedule(example_payload())
+    store.save_schedule(request, T0)
+    start = dt.datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+    for hours in range(0, 24 * 7 * 6, 13):  # six weeks, odd step to hit all times of day
+        at = start + dt.timedelta(hours=hours)
+        current = store.current(TEAM, at)
+        for layer in ("primary", "secondary"):
+            assert current[layer] == expected_on_call(request, layer, at), (layer, at)
+
+
+def test_current_in_a_zone_with_daylight_saving(store):
+    payload = example_payload(
+        rotation_type="daily",
+        handoff_time="09:00",
+        time_zone="Europe/Paris",
+        start_date="2026-03-20",
+    )
+    request = parse_schedule(payload)
+    store.save_schedule(request, T0)
+    # Paris moves to summer time on 2026-03-29: 09:00 local is 08:00 UTC before, 07:00 after
+    before = store.current(TEAM, dt.datetime(2026, 3, 28, 8, 0, tzinfo=UTC))
+    just_before = store.current(TEAM, dt.datetime(2026, 3, 28, 7, 59, tzinfo=UTC))
+    assert before["primary"] != just_before["primary"]
+    after = store.current(TEAM, dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC))
+    just_before_after = store.current(TEAM, dt.datetime(2026, 3, 30, 6, 59, tzinfo=UTC))
+    assert after["primary"] != just_before_after["primary"]
+    start = dt.datetime(2026, 3, 25, tzinfo=UTC)
+    for hours in range(0, 24 * 10, 5):
+        at = start + dt.timedelta(hours=hours)
+        assert store.current(TEAM, at)["primary"] == expected_on_call(request, "primary", at), at
+
+
+def test_unknown_team_is_not_found(store, saved):
+    with pytest.raises(NotFound):
+        store.current("nobody", T0)
+    with pytest.raises(NotFound):
+        store.schedule("nobody")
+    with pytest.raises(NotFound):
+        store.targets("nobody", "primary", T0)
+    with pytest.raises(NotFound):
+        store.upcoming("nobody", T0, 3)
+
+
+def test_upcoming_shifts(store, saved):
+    at = dt.datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
+    upcoming = store.upcoming(TEAM, at, 3)
+    primary = upcoming["primary"]
+    assert [s["name"] for s in primary] == ["Bob", "Alice", "Bob"]
+    assert [dt.datetime.fromisoformat(s["start"]) for s in primary] == [
+        dt.datetime(2024, 1, 8, 9, tzinfo=UTC),
+        dt.datetime(2024, 1, 15, 9, tzinfo=UTC),
+        dt.datetime(2024, 1, 22, 9, tzinfo=UTC),
+    ]
+    assert primary[0]["end"] == primary[1]["start"]
+    assert [s["name"] for s in upcoming["secondary"]] == ["Carol"] * 3
+
+
+def test_team_for_service(store, saved):
+    assert store.team_for_service("frontend-api") == TEAM
+    assert store.team_for_service("unknown-service") is None
+
+
+def test_targets_for_each_step(store, saved):
+    at = dt.datetime(2024, 1, 8, 9, 0, tzinfo=UTC)  # Bob's week
+    assert store.targets(TEAM, "primary", at) == [{"name": "Bob", "email": "bob@example.com"}]
+    assert store.targets(TEAM, "secondary", at) == [{"name": "Carol", "email": "carol@example.com"}]
+    team = store.targets(TEAM, "team", at)
+    assert sorted(p["email"] for p in team) == [
+        "alice@example.com",
+        "bob@example.com",
+        "carol@example.com",
+    ]
+
+
+def test_targets_of_an_empty_layer_is_nobody(store):
+    payload = example_payload(members=[{"name": "Alice", "email": "alice@example.com"}])
+    store.save_schedule(parse_schedule(payload), T0)
+    assert store.targets(TEAM, "secondary", T0) == []
+    assert store.current(TEAM, T0)["secondary"] is None
+
+
+def test_team_target_lists_a_person_in_both_layers_once(store):
+    payload = example_payload(
+        members=[
+            {"name": "Alice", "email": "alice@example.com", "role": "primary"},
+            {"name": "Alice", "email": "alice@example.com", "role": "secondary"},
+        ]
+    )
+    store.save_schedule(parse_schedule(payload), T0)
+    assert store.targets(TEAM, "team", T0) == [{"name": "Alice", "email": "alice@example.com"}]
+
+
+# -- escalation state ------------------------------------------------------------------
+
+
+def test_start_escalation_twice_keeps_one_row(store):
+    first = store.start_escalation(1, TEAM, "frontend-api", T0)
+    assert (first.incident_id, first.team, first.step, first.state) == (1, TEAM, 0, "active")
+    store.advance_escalation(1, T0 + dt.timedelta(minutes=5))
+    again = store.start_escalation(1, "other-team", "other", T0 + dt.timedelta(minutes=6))
+    assert Escalation.select().count() == 1
+    assert (again.team, again.step) == (TEAM, 1)
+
+
+def test_advance_escalation_through_every_step_then_conflict(store):
+    store.start_escalation(1, TEAM, "frontend-api", T0)
+    one = store.advance_escalation(1, T0 + dt.timedelta(minutes=5))
+    assert one.step == 1
+    assert one.updated_at == T0 + dt.timedelta(minutes=5)
+    two = store.advance_escalation(1, T0 + dt.timedelta(minutes=15))
+    assert two.step == 2
+    with pytest.raises(Conflict):
+        store.advance_escalation(1, T0 + dt.timedelta(minutes=30))
+    assert Escalation.get_by_id(1).step == 2
+
+
+def test_resolved_escalation_cannot_advance(store):
+    store.start_escalation(1, TEAM, "frontend-api", T0)
+    store.settle_escalation(1, "resolved", T0 + dt.timedelta(minutes=1))
+    with pytest.raises(Conflict):
+        store.advance_escalation(1, T0 + dt.timedelta(minutes=2))
+    row = Escalation.get_by_id(1)
+    assert (row.step, row.state) == (0, "resolved")
+
+    store.settle_escalation(1, "active", T0 + dt.timedelta(minutes=3))  # reopened
+    assert store.advance_escalation(1, T0 + dt.timedelta(minutes=4)).step == 1
+
+
+def test_unknown_incident_cannot_escalate(store):
+    with pytest.raises(Conflict):
+        store.advance_escalation(404, T0)
+
+
+def test_escalations_of_different_incidents_are_independent(store):
+    store.start_escalation(1, TEAM, "frontend-api", T0)
+    store.start_escalation(2, TEAM, "frontend-api", T0)
+    store.advance_escalation(1, T0)
+    assert Escalation.get_by_id(1).step == 1
+    assert Escalation.get_by_id(2).step == 0
+
+
+# -- metrics ---------------------------------------------------------------------------
+
+
+def test_metric_families_report_who_is_on_call(store, saved):
+    (family,) = store.metric_families()
+    assert family.name == "oncall_current"
+    assert family.type == "gauge"
+    samples = [(s.labels["team"], s.labels["person"], s.value) for s in family.samples]
+    assert len(samples) == 2
+    people = {person for _, person, _ in samples}
+    assert "Carol" in people
+    assert people & {"Alice", "Bob"}
+    assert all(team == TEAM and value == 1 for team, _, value in samples)
+
+
+def test_a_person_on_call_in_both_layers_is_one_series(store):
+    payload = example_payload(
+        members=[
+            {"name": "Alice", "email": "alice@example.com", "role": "primary"},
+            {"name": "Alice", "email": "alice@example.com", "role": "secondary"},
+        ]
+    )
+    store.save_schedule(parse_schedule(payload), T0)
+    (family,) = store.metric_families()
+    labels = [(s.labels["team"], s.labels["person"]) for s in family.samples]
+    assert labels == [(TEAM, "Alice")]
+
+
+def test_metric_families_without_schedules_are_empty(store):
+    (family,) = store.metric_families()
+    assert family.samples == []
+
+
+def test_concurrent_advances_never_skip_or_repeat_a_step(bound, database_url):
+    if "sqlite" in database_url:
+        pytest.skip("concurrent writers are a PostgreSQL concern; SQLite serialises in-process")
+    db = bound("oncall")
+    incident_id = uuid.uuid4().int % 2**30  # advisory locks are server-wide; keep ours apart
+    try:
+        with db.connection_context():
+            OncallStore(db, {}).start_escalation(incident_id, TEAM, "frontend-api", T0)
+
+        def advance(n):
+            try:
+                with db.connection_context():
+                    return OncallStore(db, {}).advance_escalation(incident_id, T0).step
+            except Conflict:
+                return "conflict"
+            finally:
+                db.close()
+
+        results = list(eventlet.GreenPool(6).imap(advance, range(6)))
+        assert sorted(results, key=str) == [1, 2] + ["conflict"] * 4
+        with db.connection_context():
+            assert Escalation.get_by_id(incident_id).step == 2
+    finally:
+        close_pool(db)
