@@ -7,8 +7,11 @@ BIN := $(VENV)/bin
 
 $(BIN)/klaxon: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]' tox
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(BIN)/tox: $(BIN)/klaxon
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]' tox
 	touch $@
 
 install: $(BIN)/klaxon
@@ -19,12 +22,12 @@ run: install
 	KLAXON_KEYLESS_INGEST=$${KLAXON_KEYLESS_INGEST:-true} $(BIN)/klaxon run
 
 ## test: lint, complexity gate and the test suite, on real RabbitMQ and PostgreSQL
-test: install
+test: $(BIN)/tox
 	bash .ci/services-up rabbitmq postgresql
 	$(BIN)/tox
 
 ## pipeline: every stage of the local pipeline, in order
-pipeline: install
+pipeline: $(BIN)/tox
 	bash .ci/pipeline
 
 clean:
