@@ -147,3 +147,40 @@ def test_a_repeated_page_request_is_delivered_once(platform):
         again = notifications.notify(request)
         assert first["id"] == again["id"]
         assert notifications.list_notifications({"recipient": "alice@example.com"})["items"] == [again]
+
+
+def test_dedup_key_while_firing_is_a_duplicate_and_resolve_closes_the_alert(edge):
+    keyed = {**ALERT, "service": "dedup-api", "dedup_key": "dedup-api/5xx"}
+    first = post(edge, "/api/v1/alerts", keyed).json
+    again = post(edge, "/api/v1/alerts", keyed).json
+    assert again["action"] == "deduplicated" and again["status"] == "deduplicated"
+    assert again["incident_id"] == first["incident_id"]
+    original = edge.simulate_get(f"/api/v1/alerts/{first['alert_id']}").json
+    assert original["duplicate_count"] == 1 and original["status"] == "firing"
+    incident = edge.simulate_get(f"/api/v1/incidents/{first['incident_id']}").json
+    assert incident["alert_count"] == 1
+
+    resolved = post(edge, "/api/v1/alerts", {**keyed, "status": "resolved"}).json
+    assert resolved["action"] == "resolved" and resolved["resolved_alert_id"] == first["alert_id"]
+    assert edge.simulate_get(f"/api/v1/alerts/{first['alert_id']}").json["status"] == "resolved"
+    eventually(lambda: "alert_resolved" in timeline_kinds(edge, first["incident_id"]))
+
+    refiring = post(edge, "/api/v1/alerts", keyed).json
+    assert refiring["action"] == "attached_to_existing_incident"
+
+
+def test_a_redelivered_alert_changes_nothing(platform):
+    alert = {**ALERT, "service": "redelivered-api", "alert_id": "fixed-id-1"}
+    with ServiceRpcProxy("alerts", platform) as alerts, ServiceRpcProxy("incidents", platform) as incidents:
+        first = alerts.ingest(alert)
+        again = alerts.ingest(alert)
+        assert again == first
+        assert incidents.get_incident(first["incident_id"])["alert_count"] == 1
+        listed = alerts.list_alerts({"service": "redelivered-api"})
+        assert [a["alert_id"] for a in listed["items"]] == ["fixed-id-1"]
+
+
+def test_resolving_an_unknown_key_is_recorded_without_an_incident(edge):
+    answer = post(edge, "/api/v1/alerts", {**ALERT, "dedup_key": "never-fired", "status": "resolved"})
+    assert answer.status_code == 201
+    assert answer.json["action"] == "resolved" and answer.json["incident_id"] is None
