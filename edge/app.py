@@ -5,7 +5,9 @@ from dataclasses import dataclass
 import falcon
 
 from edge import errors
-from edge.resources import alerts, incidents, notifications, oncall, system
+from edge.ingestion import Ingestion, IntegrationAuth, RateLimiter
+from edge.queue import AlertPublisher
+from edge.resources import alerts, incidents, ingest, integrations, notifications, oncall, system
 from edge.telemetry import RequestMetrics
 from services.shared import config
 
@@ -14,30 +16,45 @@ from services.shared import config
 class EdgeSettings:
     amqp_uri: str = config.DEFAULT_AMQP_URI
     rpc_timeout: float = 10.0
+    keyless_ingest: bool = False
+    integration_cache_seconds: float = 5.0
 
     @classmethod
     def from_env(cls):
         return cls(
             amqp_uri=config.amqp_uri(),
             rpc_timeout=float(config.env("KLAXON_RPC_TIMEOUT_SECONDS", 10)),
+            keyless_ingest=config.env_flag("KLAXON_KEYLESS_INGEST"),
+            integration_cache_seconds=float(config.env("KLAXON_INTEGRATION_CACHE_SECONDS", 5)),
         )
 
 
-def create_app(settings, rpc):
-    """The WSGI app; `rpc` is anything with `call(service, method, *args)`."""
+def create_app(settings, rpc, publisher=None):
+    """The WSGI app; `rpc` is anything with `call(service, method, *args)` and `publisher`
+    anything with `publish(message)` (default: the durable queue on `settings.amqp_uri`)."""
     app = falcon.App(middleware=[RequestMetrics()])
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
-    _api_routes(app, rpc)
+    auth = IntegrationAuth(rpc, settings.keyless_ingest, settings.integration_cache_seconds)
+    ingestion = Ingestion(auth, RateLimiter(), publisher or AlertPublisher(settings.amqp_uri))
+    _api_routes(app, rpc, ingestion)
     app.add_route("/health", system.Health(settings.amqp_uri))
     app.add_route("/metrics", system.Metrics())
     app.add_route("/", system.Index())
     return app
 
 
-def _api_routes(app, rpc):
+def _api_routes(app, rpc, ingestion):
+    pagerduty = ingest.PagerDutyEvents(ingestion)
     routes = {
-        "/api/v1/alerts": alerts.Alerts(rpc),
+        "/api/v1/alerts": alerts.Alerts(rpc, ingestion),
+        "/api/v1/integrations/alertmanager": ingest.alertmanager(ingestion),
+        "/api/v1/integrations/grafana": ingest.grafana(ingestion),
+        # PagerDuty clients append /v2/enqueue to their base URL; both bases work.
+        "/api/v1/integrations/pagerduty/v2/enqueue": pagerduty,
+        "/v2/enqueue": pagerduty,
+        "/api/v1/integrations": integrations.Integrations(rpc),
+        "/api/v1/integrations/{integration_id:int}": integrations.Integration(rpc),
         "/api/v1/alerts/{alert_id}": alerts.Alert(rpc),
         "/api/v1/incidents": incidents.Incidents(rpc),
         "/api/v1/incidents/stats": incidents.IncidentStats(rpc),

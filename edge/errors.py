@@ -10,8 +10,10 @@ import logging
 import falcon
 from nameko.exceptions import RemoteError
 
+from edge.ingestion import RateLimited
 from edge.rpc import ServiceUnavailable
-from services.shared.errors import Conflict, NotFound, ValidationFailed
+from services.alerts.formats.pagerduty import PagerDutyInvalid
+from services.shared.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 
 logger = logging.getLogger("klaxon.edge")
 PROBLEM = "application/problem+json"
@@ -36,6 +38,33 @@ def serialize_problem(req, resp, error):
 
 def on_validation_failed(req, resp, error, params):
     raise Problem(falcon.HTTP_422, "Invalid field", str(error), errors=error.errors)
+
+
+def on_pagerduty_invalid(req, resp, error, params):
+    # PagerDuty clients parse PagerDuty's own error body, not problem+json.
+    resp.status = falcon.HTTP_400
+    resp.media = error.pagerduty_body()
+
+
+def on_unauthorized(req, resp, error, params):
+    raise Problem(
+        falcon.HTTP_401, "Unauthorized", str(error), headers={"WWW-Authenticate": 'Bearer realm="klaxon"'}
+    )
+
+
+def on_forbidden(req, resp, error, params):
+    raise Problem(falcon.HTTP_403, "Forbidden", str(error))
+
+
+def on_rate_limited(req, resp, error, params):
+    raise Problem(
+        falcon.HTTP_429,
+        "Too many requests",
+        str(error),
+        headers={"Retry-After": str(error.retry_after)},
+        integration=error.integration,
+        limit_per_minute=error.limit,
+    )
 
 
 def on_not_found(req, resp, error, params):
@@ -71,6 +100,10 @@ def install(app):
     # Falcon picks the most specific handler, so order does not matter here.
     app.add_error_handler(Exception, on_unexpected)
     app.add_error_handler(ValidationFailed, on_validation_failed)
+    app.add_error_handler(PagerDutyInvalid, on_pagerduty_invalid)
+    app.add_error_handler(Unauthorized, on_unauthorized)
+    app.add_error_handler(Forbidden, on_forbidden)
+    app.add_error_handler(RateLimited, on_rate_limited)
     app.add_error_handler(NotFound, on_not_found)
     app.add_error_handler(Conflict, on_conflict)
     app.add_error_handler(ServiceUnavailable, on_unavailable)

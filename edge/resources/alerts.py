@@ -9,12 +9,29 @@ from services.alerts.formats.generic import parse_generic
 ALERT_FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "source")
 
 
+def wants_async(req):
+    """RFC 7240: `Prefer: respond-async` asks not to wait for the incident."""
+    prefer = req.get_header("Prefer") or ""
+    return "respond-async" in [part.strip().lower() for part in prefer.split(",")]
+
+
 class Alerts:
-    def __init__(self, rpc):
+    def __init__(self, rpc, ingestion):
         self.rpc = rpc
+        self.ingestion = ingestion
 
     def on_post(self, req, resp):
+        integration = self.ingestion.sender(req)
         alert = parse_generic(read_json(req))
+        if wants_async(req):
+            [alert_id] = self.ingestion.enqueue(integration, [alert])
+            resp.status = falcon.HTTP_202
+            resp.set_header("Preference-Applied", "respond-async")
+            resp.location = f"/api/v1/alerts/{alert_id}"
+            resp.media = {"alert_id": alert_id, "status": "queued"}
+            return
+        self.ingestion.limiter.take(integration)
+        alert["integration_id"] = integration["id"]
         answer = self.rpc.call(c.SERVICE, c.INGEST, alert)
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/alerts/{answer['alert_id']}"

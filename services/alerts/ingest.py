@@ -1,19 +1,24 @@
 """What happens to one alert: dedup, resolve, or correlate into an incident.
 
 Idempotent by `alert_id`: a redelivered alert returns the answer it got the first time
-and changes nothing.
+and changes nothing. Dedup keys and groups are scoped to the integration that sent them.
 """
+
+import contextlib
 
 from services.alerts import contracts, metrics
 from services.alerts.formats.generic import parse_generic
+from services.shared.errors import Conflict
 
 RESULT_OF_ACTION = {contracts.NEW_INCIDENT: "new_incident", contracts.ATTACHED: "existing_incident"}
+CARRIED_KEYS = ("source", "integration_id", "group_key", "details")
+ACTOR = "klaxon-alerts"
 
 
 def normalise(alert):
-    """Re-validate an alert that crossed a process boundary; keeps its id and source."""
+    """Re-validate an alert that crossed a process boundary; keeps its id and origin."""
     normalised = parse_generic(alert, alert_id=alert.get("alert_id"))
-    normalised["source"] = alert.get("source") or "generic"
+    normalised.update({key: alert.get(key) for key in CARRIED_KEYS if alert.get(key) is not None})
     return normalised
 
 
@@ -23,8 +28,8 @@ def ingest(store, incidents, alert):
     if known is not None and known.action is not None:
         return answer(known.alert_id, known.incident_id, known.action)
     if alert["status"] == "resolved":
-        return resolve(store, alert)
-    original = store.firing_with_key(alert["dedup_key"])
+        return resolve(store, incidents, alert)
+    original = store.firing_with_key(alert["dedup_key"], alert.get("integration_id"))
     if original is not None and original.alert_id != alert["alert_id"]:
         return deduplicate(store, alert, original)
     return correlate(store, incidents, alert)
@@ -35,9 +40,10 @@ def correlate(store, incidents, alert):
     store.record(alert)
     if is_new:
         metrics.ALERTS_RECEIVED.labels(alert["severity"], alert["service"]).inc()
-    outcome = incidents.correlate(
-        {key: alert[key] for key in ("alert_id", "service", "severity", "message", "timestamp")}
-    )
+    request = {key: alert[key] for key in ("alert_id", "service", "severity", "message", "timestamp")}
+    if alert.get("group_key"):
+        request["group_key"] = f"{alert.get('integration_id')}:{alert['group_key']}"
+    outcome = incidents.correlate(request)
     store.link(alert["alert_id"], outcome["incident_id"], outcome["action"])
     result = RESULT_OF_ACTION[outcome["action"]]
     metrics.ALERTS_CORRELATED.labels(result, alert["service"], alert["severity"]).inc()
@@ -57,14 +63,36 @@ def deduplicate(store, alert, original):
     return answer(alert["alert_id"], original.incident_id, contracts.DEDUPLICATED)
 
 
-def resolve(store, alert):
-    original = store.firing_with_key(alert["dedup_key"])
+def resolve(store, incidents, alert):
+    original = store.firing_with_key(alert["dedup_key"], alert.get("integration_id"))
     incident_id = original.incident_id if original else None
     store.record(alert, incident_id=incident_id, action=contracts.RESOLVED)
+    metrics.ALERTS_RECEIVED.labels(alert["severity"], alert["service"]).inc()
     if original is not None:
         store.mark_resolved(original.alert_id)
-    metrics.ALERTS_RECEIVED.labels(alert["severity"], alert["service"]).inc()
+        resolve_incident_when_quiet(store, incidents, incident_id, alert.get("integration_id"))
     return answer(alert["alert_id"], incident_id, contracts.RESOLVED, resolved=original)
+
+
+def resolve_incident_when_quiet(store, incidents, incident_id, integration_id):
+    """When the last firing alert of an incident resolves, so does the incident."""
+    if incident_id is None or store.firing_count(incident_id) > 0:
+        return
+    if integration_id and not store.integrations.get(integration_id)["auto_resolve"]:
+        return
+    change = {"status": "resolved", "note": "every alert of this incident has resolved"}
+    with contextlib.suppress(Conflict):  # already resolved by someone: nothing left to do
+        incidents.update_incident(incident_id, change, ACTOR)
+
+
+def acknowledge(store, incidents, dedup_key, integration_id, actor):
+    """A sender acknowledges by dedup key (PagerDuty's `acknowledge` event)."""
+    original = store.firing_with_key(dedup_key, integration_id)
+    if original is None or original.incident_id is None:
+        return None
+    with contextlib.suppress(Conflict):  # acknowledged or resolved already
+        incidents.update_incident(original.incident_id, {"status": "acknowledged"}, actor)
+    return original.incident_id
 
 
 def answer(alert_id, incident_id, action, resolved=None):

@@ -1,12 +1,59 @@
 """Schema history of the alerts service. Append; never edit an applied migration."""
 
-from services.alerts.models import Alert
+import peewee
+from playhouse.migrate import SchemaMigrator, migrate
+
+from services.alerts.models import Alert, Integration
 from services.shared.migrations import Migration
 
 
 def _initial(database):
-    with database.bind_ctx([Alert]):
-        database.create_tables([Alert])
+    # The alerts table as version 1 shipped it; later columns arrive by migration.
+    class AlertV1(peewee.Model):
+        alert_id = peewee.CharField(primary_key=True, max_length=64)
+        source = peewee.CharField(max_length=32)
+        service = peewee.CharField(max_length=200)
+        severity = peewee.CharField(max_length=16)
+        message = peewee.TextField()
+        labels = peewee.TextField(default="{}")
+        timestamp = peewee.TextField()
+        received_at = peewee.TextField()
+        dedup_key = peewee.CharField(max_length=500, null=True)
+        status = peewee.CharField(max_length=16)
+        incident_id = peewee.IntegerField(null=True)
+        action = peewee.CharField(max_length=40, null=True)
+        duplicate_of = peewee.CharField(max_length=64, null=True)
+        duplicate_count = peewee.IntegerField(default=0)
+        resolved_at = peewee.TextField(null=True)
+
+        class Meta:
+            table_name = "alerts"
+            indexes = (
+                (("dedup_key", "status"), False),
+                (("incident_id",), False),
+                (("received_at", "alert_id"), False),
+            )
+
+    AlertV1._meta.fields["timestamp"].field_type = "TIMESTAMPTZ"
+    AlertV1._meta.fields["received_at"].field_type = "TIMESTAMPTZ"
+    AlertV1._meta.fields["resolved_at"].field_type = "TIMESTAMPTZ"
+    with database.bind_ctx([AlertV1]):
+        database.create_tables([AlertV1])
 
 
-MIGRATIONS = [Migration(1, "alerts table", _initial)]
+def _integrations(database):
+    migrator = SchemaMigrator.from_database(database)
+    migrate(
+        migrator.add_column("alerts", "integration_id", Alert.integration_id),
+        migrator.add_column("alerts", "group_key", Alert.group_key),
+        migrator.add_column("alerts", "details", Alert.details),
+        migrator.add_index("alerts", ("integration_id", "dedup_key", "status")),
+    )
+    with database.bind_ctx([Integration]):
+        database.create_tables([Integration])
+
+
+MIGRATIONS = [
+    Migration(1, "alerts table", _initial),
+    Migration(2, "integrations; alerts keep their integration, group and details", _integrations),
+]

@@ -23,12 +23,34 @@ class Alert(peewee.Model):
     duplicate_of = peewee.CharField(max_length=64, null=True)
     duplicate_count = peewee.IntegerField(default=0)
     resolved_at = UTCDateTimeField(null=True)
+    integration_id = peewee.IntegerField(null=True)
+    group_key = peewee.TextField(null=True)
+    details = peewee.TextField(default="{}")
 
     class Meta:
         database = db
         table_name = "alerts"
         indexes = (
-            (("dedup_key", "status"), False),
+            (("integration_id", "dedup_key", "status"), False),
             (("incident_id",), False),
             (("received_at", "alert_id"), False),
         )
+
+
+class Integration(peewee.Model):
+    """A sender's credentials and defaults, like a PagerDuty routing key."""
+
+    id = peewee.AutoField()
+    name = peewee.CharField(max_length=200, unique=True)
+    kind = peewee.CharField(max_length=32, default="any")
+    key_hash = peewee.CharField(max_length=64, unique=True, null=True)
+    key_prefix = peewee.CharField(max_length=16, null=True)
+    default_service = peewee.CharField(max_length=200, null=True)
+    auto_resolve = peewee.BooleanField(default=True)
+    rate_limit_per_minute = peewee.IntegerField(default=6000)
+    created_at = UTCDateTimeField()
+    revoked_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        database = db
+        table_name = "integrations"

@@ -3,9 +3,10 @@
 import datetime as dt
 import json
 
-from services.alerts.models import Alert
+from services.alerts.integrations import DEFAULT_INTEGRATION, key_hash, new_key
+from services.alerts.models import Alert, Integration
 from services.shared.db import utcnow, write_transaction
-from services.shared.errors import NotFound
+from services.shared.errors import Conflict, Forbidden, NotFound, Unauthorized
 from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
 
@@ -13,14 +14,22 @@ FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "source"
 
 
 class AlertStore(BaseStore):
+    @property
+    def integrations(self):
+        return IntegrationStore(self.db, self.config)
+
     def find(self, alert_id):
         return Alert.get_or_none(Alert.alert_id == alert_id)
 
-    def firing_with_key(self, dedup_key):
+    def firing_with_key(self, dedup_key, integration_id=None):
+        """The firing alert with this dedup key; keys are scoped to their integration."""
         if not dedup_key:
             return None
         query = Alert.select().where(
-            (Alert.dedup_key == dedup_key) & (Alert.status == "firing") & Alert.duplicate_of.is_null()
+            (Alert.dedup_key == dedup_key)
+            & (Alert.integration_id == integration_id if integration_id else Alert.integration_id.is_null())
+            & (Alert.status == "firing")
+            & Alert.duplicate_of.is_null()
         )
         return query.order_by(Alert.received_at.desc()).first()
 
@@ -37,6 +46,9 @@ class AlertStore(BaseStore):
             "received_at": utcnow(),
             "dedup_key": alert["dedup_key"],
             "status": alert["status"],
+            "integration_id": alert.get("integration_id"),
+            "group_key": alert.get("group_key"),
+            "details": json.dumps(alert.get("details") or {}, sort_keys=True, default=str),
         }
         fields.update(extra)
         with write_transaction(self.db):
@@ -56,6 +68,15 @@ class AlertStore(BaseStore):
     def mark_resolved(self, alert_id):
         with write_transaction(self.db):
             Alert.update(status="resolved", resolved_at=utcnow()).where(Alert.alert_id == alert_id).execute()
+
+    def firing_count(self, incident_id):
+        return (
+            Alert.select()
+            .where(
+                (Alert.incident_id == incident_id) & (Alert.status == "firing") & Alert.duplicate_of.is_null()
+            )
+            .count()
+        )
 
     def get(self, alert_id):
         alert = self.find(alert_id)
@@ -86,4 +107,74 @@ def as_dict(alert):
         "duplicate_of": alert.duplicate_of,
         "duplicate_count": alert.duplicate_count,
         "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+        "integration_id": alert.integration_id,
+        "group_key": alert.group_key,
+        "details": json.loads(alert.details or "{}"),
+    }
+
+
+class IntegrationStore(BaseStore):
+    """Integrations live with the alerts they authenticate."""
+
+    def create(self, new, now):
+        key = new_key()
+        with write_transaction(self.db, lock_key=f"integration:{new.name}"):
+            if Integration.get_or_none(Integration.name == new.name):
+                raise Conflict(f"an integration named {new.name!r} already exists")
+            row = Integration.create(
+                key_hash=key_hash(key), key_prefix=key[:8], created_at=now, **new.model_dump()
+            )
+        return {**integration_dict(row), "key": key}
+
+    def default(self, now):
+        """The integration keyless requests use, made on first need."""
+        with write_transaction(self.db, lock_key="integration:default"):
+            row = Integration.get_or_none(Integration.name == DEFAULT_INTEGRATION)
+            if row is None:
+                row = Integration.create(name=DEFAULT_INTEGRATION, created_at=now)
+        return integration_dict(row)
+
+    def authenticate(self, key):
+        row = Integration.get_or_none(Integration.key_hash == key_hash(key))
+        if row is None:
+            raise Unauthorized("unknown integration key")
+        if row.revoked_at is not None:
+            raise Forbidden(f"the key of integration {row.name!r} was revoked")
+        return integration_dict(row)
+
+    def revoke(self, integration_id, now):
+        with write_transaction(self.db):
+            changed = (
+                Integration.update(revoked_at=now)
+                .where((Integration.id == integration_id) & Integration.revoked_at.is_null())
+                .execute()
+            )
+        row = Integration.get_or_none(Integration.id == integration_id)
+        if row is None:
+            raise NotFound("integration", integration_id)
+        if not changed:
+            raise Conflict(f"integration {integration_id} is already revoked")
+        return integration_dict(row)
+
+    def get(self, integration_id):
+        row = Integration.get_or_none(Integration.id == integration_id)
+        if row is None:
+            raise NotFound("integration", integration_id)
+        return integration_dict(row)
+
+    def list(self):
+        return [integration_dict(row) for row in Integration.select().order_by(Integration.id)]
+
+
+def integration_dict(row):
+    return {
+        "id": row.id,
+        "name": row.name,
+        "kind": row.kind,
+        "key_prefix": row.key_prefix,
+        "default_service": row.default_service,
+        "auto_resolve": row.auto_resolve,
+        "rate_limit_per_minute": row.rate_limit_per_minute,
+        "created_at": row.created_at.isoformat(),
+        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
     }

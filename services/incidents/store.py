@@ -8,7 +8,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from services.incidents import contracts as c
 from services.incidents import domain
-from services.incidents.correlation import correlation_key, window_start
+from services.incidents.correlation import correlation_key, is_group_key, window_start
 from services.incidents.models import Incident, IncidentAlert, TimelineEntry
 from services.shared.db import lock_within, write_transaction
 from services.shared.errors import NotFound, invalid
@@ -22,12 +22,13 @@ class IncidentStore(BaseStore):
     # -- correlation -------------------------------------------------------------------
     def correlate(self, alert, window_seconds, now):
         """Attach `alert` to the open incident with its key, or open one. Atomic per key."""
-        key = correlation_key(alert["service"], alert["severity"])
+        key = correlation_key(alert)
         with write_transaction(self.db, lock_key=f"correlation:{key}"):
             link = IncidentAlert.get_or_none(IncidentAlert.alert_id == alert["alert_id"])
             if link is not None:
                 return incident_dict(self._get(link.incident_id)), link.action
-            incident = self._open_incident_for(key, window_start(now, window_seconds))
+            since = None if is_group_key(key) else window_start(now, window_seconds)
+            incident = self._open_incident_for(key, since)
             if incident is None:
                 incident = self._open(alert, key, now)
                 action = "new_incident"
@@ -40,16 +41,10 @@ class IncidentStore(BaseStore):
         return incident_dict(self._get(incident.id)), action
 
     def _open_incident_for(self, key, since):
-        candidate = (
-            Incident.select()
-            .where(
-                (Incident.correlation_key == key)
-                & (Incident.status != "resolved")
-                & (Incident.created_at >= since)
-            )
-            .order_by(Incident.created_at.desc())
-            .first()
-        )
+        query = Incident.select().where((Incident.correlation_key == key) & (Incident.status != "resolved"))
+        if since is not None:
+            query = query.where(Incident.created_at >= since)
+        candidate = query.order_by(Incident.created_at.desc()).first()
         if candidate is None:
             return None
         # A concurrent resolve holds the incident's lock; re-read once we hold it too.

@@ -51,3 +51,27 @@ class Conflict(KlaxonError):
 
 def invalid(field, reason):
     return ValidationFailed([{"field": field, "reason": reason}])
+
+
+@deserialize_to_instance
+class Unauthorized(KlaxonError):
+    """No credentials, or credentials Klaxon does not know (401)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+@deserialize_to_instance
+class Forbidden(KlaxonError):
+    """Known credentials that may not do this, e.g. a revoked integration key (403)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message

@@ -25,21 +25,44 @@ GENERIC = {
 }
 
 
+DEFAULT_INTEGRATION = {
+    "id": 1,
+    "name": "default",
+    "kind": "any",
+    "default_service": None,
+    "auto_resolve": True,
+    "rate_limit_per_minute": 6000,
+}
+
+
 class RecordingRpc:
+    """Records the calls the edge makes; keyless senders get the default integration."""
+
     def __init__(self, answer=None, error=None):
         self.calls = []
         self.answer = answer
         self.error = error
 
     def call(self, service, method, *args):
+        if method == "default_integration":
+            return DEFAULT_INTEGRATION
         self.calls.append((service, method, args))
         if self.error is not None:
             raise self.error
         return self.answer
 
 
-def client_for(rpc):
-    return falcon.testing.TestClient(create_app(EdgeSettings(), rpc))
+class RecordingPublisher:
+    def __init__(self):
+        self.messages = []
+
+    def publish(self, message):
+        self.messages.append(message)
+
+
+def client_for(rpc, publisher=None):
+    app = create_app(EdgeSettings(keyless_ingest=True), rpc, publisher or RecordingPublisher())
+    return falcon.testing.TestClient(app)
 
 
 def post_json(client, path, body, **headers):
@@ -66,6 +89,7 @@ def test_valid_alert_is_normalised_and_sent_to_the_alerts_service():
     [(service, method, (alert,))] = rpc.calls
     assert (service, method) == ("alerts", "ingest")
     assert alert["severity"] == "medium" and alert["service"] == "frontend-api"
+    assert alert["integration_id"] == DEFAULT_INTEGRATION["id"]
 
 
 def test_the_shipped_example_alert_is_accepted():

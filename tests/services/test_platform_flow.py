@@ -43,7 +43,8 @@ def platform(runner_factory, service_config):
 @pytest.fixture
 def edge(platform):
     pool = RpcPool(platform["AMQP_URI"], timeout=10)
-    yield falcon.testing.TestClient(create_app(EdgeSettings(amqp_uri=platform["AMQP_URI"]), pool))
+    settings = EdgeSettings(amqp_uri=platform["AMQP_URI"], keyless_ingest=True)
+    yield falcon.testing.TestClient(create_app(settings, pool))
     pool.close()
 
 
@@ -165,8 +166,12 @@ def test_dedup_key_while_firing_is_a_duplicate_and_resolve_closes_the_alert(edge
     assert edge.simulate_get(f"/api/v1/alerts/{first['alert_id']}").json["status"] == "resolved"
     eventually(lambda: "alert_resolved" in timeline_kinds(edge, first["incident_id"]))
 
+    incident = edge.simulate_get(f"/api/v1/incidents/{first['incident_id']}").json
+    assert incident["status"] == "resolved", "its only alert resolved, so the incident did"
+    assert incident["notes"][0]["actor"] == "klaxon-alerts"
+
     refiring = post(edge, "/api/v1/alerts", keyed).json
-    assert refiring["action"] == "attached_to_existing_incident"
+    assert refiring["action"] == "new_incident"
 
 
 def test_a_redelivered_alert_changes_nothing(platform):

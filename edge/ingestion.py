@@ -1,0 +1,119 @@
+"""What every ingestion endpoint shares: who is sending (integration keys), how fast
+(a rate limit per integration), and the durable queue.
+
+Authenticated integrations are cached for a few seconds so the hot path costs no RPC;
+a revoked key is refused everywhere within `cache_seconds`.
+"""
+
+import math
+import threading
+import time
+
+from services.alerts import contracts as alerts
+from services.alerts.integrations import key_hash
+from services.alerts.queue import alerts_message
+from services.shared.errors import Forbidden, KlaxonError, Unauthorized
+
+KEY_HEADER = "X-Klaxon-Integration-Key"
+KEY_PARAM = "integration_key"
+DEFAULT = "__default__"
+
+
+class RateLimited(KlaxonError):
+    def __init__(self, integration, limit, retry_after):
+        super().__init__(integration, limit, retry_after)
+        self.integration = integration
+        self.limit = limit
+        self.retry_after = retry_after
+
+    def __str__(self):
+        return f"integration {self.integration!r} is limited to {self.limit} alerts per minute"
+
+
+def key_from(req):
+    authorization = req.get_header("Authorization") or ""
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return req.get_header(KEY_HEADER) or req.get_param(KEY_PARAM)
+
+
+class IntegrationAuth:
+    def __init__(self, rpc, keyless, cache_seconds=5.0, clock=time.monotonic):
+        self.rpc = rpc
+        self.keyless = keyless
+        self.cache_seconds = cache_seconds
+        self.clock = clock
+        self.cache = {}
+
+    def integration(self, key):
+        """The integration a key belongs to; no key means the default one, when allowed."""
+        if not key:
+            if not self.keyless:
+                raise Unauthorized(
+                    f"an integration key is required: send 'Authorization: Bearer <key>', "
+                    f"a {KEY_HEADER} header or ?{KEY_PARAM}=<key>"
+                )
+            return self._cached(DEFAULT, lambda: self.rpc.call(alerts.SERVICE, "default_integration"))
+        return self._cached(key_hash(key), lambda: self.rpc.call(alerts.SERVICE, "authenticate", key))
+
+    def _cached(self, cache_key, load):
+        hit = self.cache.get(cache_key)
+        if hit is not None and hit[0] > self.clock():
+            return _unwrap(hit[1])
+        try:
+            value = load()
+        except Forbidden as refused:
+            value = refused  # a revoked key stays revoked: remember the refusal too
+        self.cache[cache_key] = (self.clock() + self.cache_seconds, value)
+        return _unwrap(value)
+
+
+def _unwrap(value):
+    if isinstance(value, Exception):
+        raise value
+    return value
+
+
+class RateLimiter:
+    """A token bucket per integration: `rate_limit_per_minute`, bursts of ten seconds' worth."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.buckets = {}
+        self.lock = threading.Lock()
+
+    def take(self, integration, count=1):
+        per_minute = integration["rate_limit_per_minute"]
+        rate = per_minute / 60.0
+        capacity = max(per_minute / 6.0, count)
+        with self.lock:
+            tokens, then = self.buckets.get(integration["id"], (capacity, self.clock()))
+            now = self.clock()
+            tokens = min(capacity, tokens + (now - then) * rate)
+            if tokens < count:
+                self.buckets[integration["id"]] = (tokens, now)
+                raise RateLimited(integration["name"], per_minute, math.ceil((count - tokens) / rate))
+            self.buckets[integration["id"]] = (tokens - count, now)
+
+
+class Ingestion:
+    def __init__(self, auth, limiter, publisher):
+        self.auth = auth
+        self.limiter = limiter
+        self.publisher = publisher
+
+    def sender(self, req, key=None):
+        return self.auth.integration(key or key_from(req))
+
+    def enqueue(self, integration, alerts_batch):
+        """Stamp, rate-limit and durably queue alerts; return their ids."""
+        self.limiter.take(integration, max(1, len(alerts_batch)))
+        for alert in alerts_batch:
+            alert["integration_id"] = integration["id"]
+        if alerts_batch:
+            self.publisher.publish(alerts_message(alerts_batch))
+        return [alert["alert_id"] for alert in alerts_batch]
+
+    def publish(self, integration, message):
+        self.limiter.take(integration)
+        self.publisher.publish(message)

@@ -1,0 +1,23 @@
+"""The durable queue between the edge and the alerts service.
+
+The edge publishes accepted alerts here with publisher confirms and answers 2xx only
+after the broker has confirmed; the alerts service acknowledges a message only after
+its work is committed, so a crash on either side loses nothing. Messages are batches:
+an Alertmanager post of 20 alerts is one message.
+"""
+
+from kombu import Exchange, Queue
+
+EXCHANGE = Exchange("klaxon.alerts", type="direct", durable=True)
+INGEST_QUEUE = Queue("klaxon.alerts.ingest", exchange=EXCHANGE, routing_key="ingest", durable=True)
+
+ALERTS = "alerts"  # {"kind": "alerts", "alerts": [NormalisedAlert, ...]}
+ACKNOWLEDGE = "acknowledge"  # {"kind": "acknowledge", "dedup_key", "integration_id", "actor"}
+
+
+def alerts_message(alerts):
+    return {"kind": ALERTS, "alerts": alerts}
+
+
+def acknowledge_message(dedup_key, integration_id, actor):
+    return {"kind": ACKNOWLEDGE, "dedup_key": dedup_key, "integration_id": integration_id, "actor": actor}

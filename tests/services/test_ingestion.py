@@ -1,0 +1,191 @@
+"""Every sender's format through the edge, the durable queue and the real services:
+Alertmanager, Grafana, PagerDuty Events v2, queued generic alerts, integration keys,
+rate limits and a broker that is down."""
+
+import json
+from pathlib import Path
+
+import falcon.testing
+import pytest
+
+from edge.app import EdgeSettings, create_app
+from edge.queue import AlertPublisher
+from edge.rpc import RpcPool
+from services.shared.registry import service_class
+from tests.conftest import eventually
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples" / "payloads"
+GENERIC = {"service": "queue-api", "severity": "critical", "message": "queue depth above 10k"}
+
+
+def example(name):
+    path = EXAMPLES / name
+    if not path.exists():
+        pytest.skip("shared examples not present")
+    return json.loads(path.read_text())
+
+
+@pytest.fixture
+def platform(runner_factory, service_config):
+    names = ("alerts", "incidents", "oncall", "notifications")
+    runner_factory(service_config, *(service_class(n) for n in names)).start()
+    return service_config
+
+
+@pytest.fixture
+def make_edge(platform):
+    pools = []
+
+    def make(keyless=True, amqp_uri=None):
+        pool = RpcPool(platform["AMQP_URI"], timeout=10)
+        pools.append(pool)
+        settings = EdgeSettings(amqp_uri=platform["AMQP_URI"], keyless_ingest=keyless)
+        publisher = AlertPublisher(amqp_uri or platform["AMQP_URI"])
+        return falcon.testing.TestClient(create_app(settings, pool, publisher))
+
+    yield make
+    for pool in pools:
+        pool.close()
+
+
+@pytest.fixture
+def edge(make_edge):
+    return make_edge()
+
+
+def post(client, path, body, headers=None):
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    return client.simulate_post(path, body=json.dumps(body), headers=headers)
+
+
+def incident_of(client, alert_id):
+    def linked():
+        alert = client.simulate_get(f"/api/v1/alerts/{alert_id}")
+        return alert.status_code == 200 and alert.json["incident_id"] and alert.json
+
+    alert = eventually(linked)
+    return client.simulate_get(f"/api/v1/incidents/{alert['incident_id']}").json
+
+
+def test_prefer_respond_async_answers_202_before_correlation(edge):
+    answer = post(edge, "/api/v1/alerts", GENERIC, {"Prefer": "respond-async"})
+    assert answer.status_code == 202
+    assert answer.headers["preference-applied"] == "respond-async"
+    assert answer.json["status"] == "queued"
+    incident = incident_of(edge, answer.json["alert_id"])
+    assert incident["service"] == "queue-api" and incident["severity"] == "critical"
+
+
+def test_alertmanager_group_opens_one_incident_and_its_resolve_closes_it(edge):
+    firing = post(edge, "/api/v1/integrations/alertmanager", example("alertmanager-webhook-firing.json"))
+    assert firing.status_code == 202
+    ids = firing.json["alert_ids"]
+    assert len(ids) == 2
+    incident = incident_of(edge, ids[0])
+    assert incident_of(edge, ids[1])["id"] == incident["id"]
+    assert incident["service"] == "checkout-api" and incident["severity"] == "critical"
+    alerts = {a["dedup_key"] for a in edge.simulate_get(f"/api/v1/incidents/{incident['id']}").json["alerts"]}
+    assert alerts == {"b5c1d3e0a9f27c41", "0e77a2c4d18b9f55"}
+
+    resolved = post(edge, "/api/v1/integrations/alertmanager", example("alertmanager-webhook-resolved.json"))
+    assert resolved.status_code == 202
+
+    def incident_resolved():
+        current = edge.simulate_get(f"/api/v1/incidents/{incident['id']}").json
+        return current["status"] == "resolved" and current
+
+    final = eventually(incident_resolved)
+    assert "every alert of this incident has resolved" in [n["note"] for n in final["notes"]]
+    assert {a["status"] for a in final["alerts"] if a["action"] != "resolved"} == {"resolved"}
+
+
+def test_alertmanager_resend_of_a_firing_group_is_deduplicated(edge):
+    payload = example("alertmanager-webhook-firing.json")
+    first = post(edge, "/api/v1/integrations/alertmanager", payload).json["alert_ids"]
+    incident = incident_of(edge, first[0])
+    again = post(edge, "/api/v1/integrations/alertmanager", payload).json["alert_ids"]
+
+    def deduplicated():
+        answers = [edge.simulate_get(f"/api/v1/alerts/{alert_id}").json for alert_id in again]
+        return all(a.get("action") == "deduplicated" for a in answers) and answers
+
+    answers = eventually(deduplicated)
+    assert {a["incident_id"] for a in answers} == {incident["id"]}
+    assert edge.simulate_get(f"/api/v1/incidents/{incident['id']}").json["alert_count"] == 2
+
+
+def test_grafana_webhook_opens_an_incident(edge):
+    answer = post(edge, "/api/v1/integrations/grafana", example("grafana-alerting-webhook.json"))
+    assert answer.status_code == 202
+    incident = incident_of(edge, answer.json["alert_ids"][0])
+    assert incident["service"] == "storage-node" and incident["severity"] == "medium"
+
+
+def test_pagerduty_trigger_acknowledge_resolve_by_dedup_key(edge):
+    created = post(edge, "/api/v1/integrations", {"name": "pd-monitoring", "kind": "pagerduty"})
+    assert created.status_code == 201
+    key = created.json["key"]
+    trigger = {**example("pagerduty-events-v2-trigger.json"), "routing_key": key}
+    answer = post(edge, "/v2/enqueue", trigger)
+    assert answer.status_code == 202
+    assert answer.json == {"status": "success", "message": "Event processed", "dedup_key": trigger["dedup_key"]}
+
+    def incident():
+        found = edge.simulate_get("/api/v1/alerts", params={"dedup_key": trigger["dedup_key"]}).json["items"]
+        return found and found[0]["incident_id"]
+
+    incident_id = eventually(incident)
+    ack = {"routing_key": key, "event_action": "acknowledge", "dedup_key": trigger["dedup_key"]}
+    assert post(edge, "/api/v1/integrations/pagerduty/v2/enqueue", ack).status_code == 202
+    status = lambda: edge.simulate_get(f"/api/v1/incidents/{incident_id}").json["status"]  # noqa: E731
+    eventually(lambda: status() == "acknowledged")
+    resolve = {**example("pagerduty-events-v2-resolve.json"), "routing_key": key}
+    assert post(edge, "/v2/enqueue", resolve).status_code == 202
+    eventually(lambda: status() == "resolved")
+
+
+def test_pagerduty_invalid_event_gets_pagerduty_error_body(edge):
+    answer = post(edge, "/v2/enqueue", {"routing_key": "x", "event_action": "explode"})
+    assert answer.status_code == 400
+    assert answer.json["status"] == "invalid event"
+    assert answer.json["message"] == "Event object is invalid"
+    assert any("event_action" in error for error in answer.json["errors"])
+
+
+def test_keys_are_required_checked_and_revocable(make_edge):
+    edge = make_edge(keyless=False)
+    assert post(edge, "/api/v1/alerts", GENERIC).status_code == 401
+    assert post(edge, "/api/v1/alerts", GENERIC, {"Authorization": "Bearer klx_wrong"}).status_code == 401
+    created = post(edge, "/api/v1/integrations", {"name": "ci-checks", "default_service": "ci"}).json
+    key = created["key"]
+    assert key.startswith("klx_") and created["key_prefix"] == key[:8]
+    assert "key" not in edge.simulate_get("/api/v1/integrations").json["items"][0]
+    ok = post(edge, "/api/v1/alerts", GENERIC, {"X-Klaxon-Integration-Key": key})
+    assert ok.status_code == 201 and ok.json["action"] == "new_incident"
+
+    assert edge.simulate_delete(f"/api/v1/integrations/{created['id']}").status_code == 200
+    refused = make_edge(keyless=False)  # a fresh edge: no cached answer for this key
+    revoked = post(refused, "/api/v1/alerts", GENERIC, {"Authorization": f"Bearer {key}"})
+    assert revoked.status_code == 403
+    stored = refused.simulate_get("/api/v1/alerts", params={"service": "queue-api"}).json["items"]
+    assert [a["alert_id"] for a in stored] == [ok.json["alert_id"]]
+
+
+def test_rate_limit_answers_429_naming_the_integration_and_spares_others(edge):
+    slow = post(edge, "/api/v1/integrations", {"name": "chatty", "rate_limit_per_minute": 6}).json
+    fast = post(edge, "/api/v1/integrations", {"name": "quiet"}).json
+    headers = {"Authorization": f"Bearer {slow['key']}", "Prefer": "respond-async"}
+    assert post(edge, "/api/v1/alerts", GENERIC, headers).status_code == 202
+    limited = post(edge, "/api/v1/alerts", GENERIC, headers)
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+    assert limited.json["integration"] == "chatty" and limited.json["limit_per_minute"] == 6
+    other = post(edge, "/api/v1/alerts", GENERIC, {"Authorization": f"Bearer {fast['key']}"})
+    assert other.status_code == 201
+
+
+def test_broker_down_answers_503_with_retry_after(make_edge):
+    edge = make_edge(amqp_uri="amqp://guest:guest@127.0.0.1:1/")  # pragma: allowlist secret
+    answer = post(edge, "/api/v1/integrations/alertmanager", example("alertmanager-webhook-firing.json"))
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"]
