@@ -179,7 +179,7 @@ def dedup_key_of(raw, where, labels):
 def labels_fingerprint(labels):
     """A stable stand-in for a missing fingerprint: sha256 of the sorted labels, 16 hex digits."""
     canonical = json.dumps(sorted(labels.items()), separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:15]
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def details_of(raw, annotations, group):
