@@ -4,94 +4,28 @@ over HTTP, on SQLite (the default) and on PostgreSQL, in a RabbitMQ vhost of its
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import PG_URL, drop_schemas, eventually
+from tests.conftest import eventually
+from tests.platform import running_platform
 
 pytestmark = pytest.mark.integration
-RABBIT_API = os.environ.get(
-    "KLAXON_TEST_RABBIT_API",
-    "http://guest:guest@127.0.0.1:15672/api",  # pragma: allowlist secret
-)
 EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "payloads" / "generic-alert.json"
 ALERT = (
     json.loads(EXAMPLE.read_text())
     if EXAMPLE.exists()
-    else {
-        "service": "frontend-api",
-        "severity": "high",
-        "message": "HTTP 5xx error rate > 10%",
-    }
+    else {"service": "frontend-api", "severity": "high", "message": "HTTP 5xx error rate > 10%"}
 )
-NAMES = ("edge", "alerts", "incidents", "oncall", "notifications")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def vhost():
-    name = f"klaxon-e2e-{uuid.uuid4().hex[:8]}"
-    requests.put(f"{RABBIT_API}/vhosts/{name}", timeout=10).raise_for_status()
-    requests.put(
-        f"{RABBIT_API}/permissions/{name}/guest",
-        json={"configure": ".*", "write": ".*", "read": ".*"},
-        timeout=10,
-    ).raise_for_status()
-    yield name
-    requests.delete(f"{RABBIT_API}/vhosts/{name}", timeout=10)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def platform(request, vhost, tmp_path):
-    ports = {name: free_port() for name in NAMES}
-    env = dict(os.environ)
-    env.update(
-        {
-            "KLAXON_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}",  # pragma: allowlist secret
-            "KLAXON_DATA_DIR": str(tmp_path / "data"),
-            "KLAXON_KEYLESS_INGEST": "true",
-            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "edge-metrics"),
-            **{f"KLAXON_{name.upper()}_PORT": str(port) for name, port in ports.items()},
-        }
-    )
-    prefix = f"e{uuid.uuid4().hex[:8]}_"
-    if request.param == "postgresql":
-        env.update({"KLAXON_DATABASE_URL": PG_URL, "KLAXON_SCHEMA_PREFIX": prefix})
-    with open(tmp_path / "platform.log", "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.shared.cli", "run"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}, process
-        finally:
-            stop(process)
-            if request.param == "postgresql":
-                drop_schemas(prefix)
-
-
-def stop(process):
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+def platform(request, tmp_path):
+    with running_platform(tmp_path, request.param) as running:
+        yield running.urls, running.process
 
 
 def healthy(urls):
@@ -145,8 +79,7 @@ def test_klaxon_run_walks_the_whole_flow(platform):
     incidents_scrape = requests.get(f"{urls['incidents']}/metrics", timeout=10).text
     assert (
         'incidents_total{service="frontend-api",severity="high",status="resolved",'
-        'team="platform-engineering"} 1.0'
-        in incidents_scrape
+        'team="platform-engineering"} 1.0' in incidents_scrape
     )
     edge_scrape = requests.get(f"{edge}/metrics", timeout=10).text
     assert 'route="/api/v1/alerts"' in edge_scrape

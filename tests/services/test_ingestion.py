@@ -128,7 +128,11 @@ def test_pagerduty_trigger_acknowledge_resolve_by_dedup_key(edge):
     trigger = {**example("pagerduty-events-v2-trigger.json"), "routing_key": key}
     answer = post(edge, "/v2/enqueue", trigger)
     assert answer.status_code == 202
-    assert answer.json == {"status": "success", "message": "Event processed", "dedup_key": trigger["dedup_key"]}
+    assert answer.json == {
+        "status": "success",
+        "message": "Event processed",
+        "dedup_key": trigger["dedup_key"],
+    }
 
     def incident():
         found = edge.simulate_get("/api/v1/alerts", params={"dedup_key": trigger["dedup_key"]}).json["items"]

@@ -17,23 +17,33 @@ def test_key_is_service_and_severity():
 
 
 def test_same_service_other_severity_is_another_key():
-    assert correlation_key(dict(service="checkout", severity="high")) != correlation_key(dict(service="checkout", severity="critical"))
+    assert correlation_key(dict(service="checkout", severity="high")) != correlation_key(
+        dict(service="checkout", severity="critical")
+    )
 
 
 def test_same_severity_other_service_is_another_key():
-    assert correlation_key(dict(service="checkout", severity="high")) != correlation_key(dict(service="payments", severity="high"))
+    assert correlation_key(dict(service="checkout", severity="high")) != correlation_key(
+        dict(service="payments", severity="high")
+    )
 
 
 @settings(max_examples=150, deadline=None, database=None)
 @given(st.text(max_size=30), st.sampled_from(SEVERITIES), st.text(max_size=30), st.sampled_from(SEVERITIES))
 def test_key_is_injective_for_normalised_severities(service_a, sev_a, service_b, sev_b):
-    same_key = correlation_key(dict(service=service_a, severity=sev_a)) == correlation_key(dict(service=service_b, severity=sev_b))
+    same_key = correlation_key(dict(service=service_a, severity=sev_a)) == correlation_key(
+        dict(service=service_b, severity=sev_b)
+    )
     assert same_key == ((service_a, sev_a) == (service_b, sev_b))
 
 
 def test_service_containing_the_separator():
-    assert correlation_key(dict(service="a|high", severity="low")) != correlation_key(dict(service="a", severity="low"))
-    assert correlation_key(dict(service="a|high", severity="low")) != correlation_key(dict(service="a|low", severity="high"))
+    assert correlation_key(dict(service="a|high", severity="low")) != correlation_key(
+        dict(service="a", severity="low")
+    )
+    assert correlation_key(dict(service="a|high", severity="low")) != correlation_key(
+        dict(service="a|low", severity="high")
+    )
 
 
 def test_key_fits_its_column():
@@ -62,7 +72,7 @@ def test_window_start_is_window_seconds_before_now(now, seconds):
 
 
 def test_a_group_key_wins_over_service_and_severity():
-    alert = {"service": "checkout", "severity": "high", "group_key": "7:{}:{alertname=\"X\"}"}
+    alert = {"service": "checkout", "severity": "high", "group_key": '7:{}:{alertname="X"}'}
     assert correlation_key(alert) == 'group|7:{}:{alertname="X"}'
     assert is_group_key(correlation_key(alert))
     assert not is_group_key(correlation_key({"service": "checkout", "severity": "high"}))

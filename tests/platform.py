@@ -1,0 +1,118 @@
+"""Starting the whole platform as processes (`klaxon run`) for end-to-end tests and benchmarks.
+
+Each platform gets its own RabbitMQ vhost, free ports, a data directory and, on
+PostgreSQL, schemas of its own, so several can run beside a developer's platform.
+"""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+
+import requests
+
+from tests.conftest import PG_URL, drop_schemas, eventually
+
+RABBIT_API = os.environ.get(
+    "KLAXON_TEST_RABBIT_API",
+    "http://guest:guest@127.0.0.1:15672/api",  # pragma: allowlist secret
+)
+NAMES = ("edge", "alerts", "incidents", "oncall", "notifications")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def vhost():
+    name = f"klaxon-e2e-{uuid.uuid4().hex[:8]}"
+    requests.put(f"{RABBIT_API}/vhosts/{name}", timeout=10).raise_for_status()
+    requests.put(
+        f"{RABBIT_API}/permissions/{name}/guest",
+        json={"configure": ".*", "write": ".*", "read": ".*"},
+        timeout=10,
+    ).raise_for_status()
+    try:
+        yield name
+    finally:
+        requests.delete(f"{RABBIT_API}/vhosts/{name}", timeout=10)
+
+
+class Platform:
+    """A running `klaxon run`: `urls[name]` for edge and services, `env` it was started with."""
+
+    def __init__(self, urls, env, process):
+        self.urls = urls
+        self.env = env
+        self.process = process
+
+    @property
+    def edge(self):
+        return self.urls["edge"]
+
+    def wait_healthy(self, timeout=60):
+        def healthy():
+            try:
+                return all(
+                    requests.get(f"{u}/health", timeout=2).status_code == 200 for u in self.urls.values()
+                )
+            except requests.RequestException:
+                return False
+
+        eventually(healthy, timeout=timeout)
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        return self.process.returncode
+
+
+def platform_env(vhost_name, data_dir, database="sqlite", schema_prefix=None, extra=None):
+    ports = {name: free_port() for name in NAMES}
+    env = dict(os.environ)
+    env.update(
+        {
+            "KLAXON_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost_name}",  # pragma: allowlist secret
+            "KLAXON_DATA_DIR": str(data_dir / "data"),
+            "KLAXON_KEYLESS_INGEST": "true",
+            "PROMETHEUS_MULTIPROC_DIR": str(data_dir / "edge-metrics"),
+            **{f"KLAXON_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+        }
+    )
+    if database == "postgresql":
+        env.update({"KLAXON_DATABASE_URL": PG_URL, "KLAXON_SCHEMA_PREFIX": schema_prefix})
+    env.update(extra or {})
+    return env, {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+
+
+@contextlib.contextmanager
+def running_platform(tmp_path, database="sqlite", extra_env=None, command=("run",)):
+    """`klaxon run` in its own vhost; yields a `Platform` (not yet waited for)."""
+    prefix = f"e{uuid.uuid4().hex[:8]}_"
+    with vhost() as name:
+        env, urls = platform_env(name, tmp_path, database, prefix, extra_env)
+        with open(tmp_path / "platform.log", "w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "services.shared.cli", *command],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            platform = Platform(urls, env, process)
+            try:
+                yield platform
+            finally:
+                platform.stop()
+                if database == "postgresql":
+                    drop_schemas(prefix)
