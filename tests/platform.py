@@ -116,3 +116,83 @@ def running_platform(tmp_path, database="sqlite", extra_env=None, command=("run"
                 platform.stop()
                 if database == "postgresql":
                     drop_schemas(prefix)
+
+
+class Processes:
+    """The platform's processes started one by one, so a test can kill and restart any of
+    them, or run a second replica: `start("alerts", replica=2)`."""
+
+    def __init__(self, env, urls, log_dir):
+        self.env = env
+        self.urls = dict(urls)
+        self.log_dir = log_dir
+        self.running = {}
+
+    def start(self, name, replica=1):
+        env = dict(self.env)
+        if replica > 1:
+            port = free_port()
+            env[f"KLAXON_{name.upper()}_PORT"] = str(port)
+            self.urls[f"{name}-{replica}"] = f"http://127.0.0.1:{port}"
+        command = ["edge"] if name == "edge" else ["service", name]
+        log = open(self.log_dir / f"{name}-{replica}.log", "a")  # noqa: SIM115 (closed in stop)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.shared.cli", *command],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.running[(name, replica)] = (process, log)
+        return process
+
+    def url(self, name, replica=1):
+        return self.urls[name if replica == 1 else f"{name}-{replica}"]
+
+    def kill(self, name, replica=1, sig=signal.SIGKILL):
+        process, log = self.running.pop((name, replica))
+        os.killpg(process.pid, sig)
+        process.wait(timeout=20)
+        log.close()
+
+    def wait_healthy(self, timeout=60):
+        def healthy():
+            try:
+                return all(
+                    requests.get(f"{self.url(name, replica)}/health", timeout=2).status_code == 200
+                    for name, replica in self.running
+                )
+            except requests.RequestException:
+                return False
+
+        eventually(healthy, timeout=timeout)
+
+    def stop_all(self):
+        for name, replica in list(self.running):
+            process, _ = self.running[(name, replica)]
+            if process.poll() is None:
+                self.kill(name, replica, signal.SIGTERM)
+            else:
+                self.running.pop((name, replica))[1].close()
+
+
+@contextlib.contextmanager
+def platform_processes(tmp_path, database="postgresql", extra_env=None):
+    """Migrated, demo-loaded platform whose processes the test starts itself."""
+    prefix = f"r{uuid.uuid4().hex[:8]}_"
+    with vhost() as name:
+        env, urls = platform_env(name, tmp_path, database, prefix, extra_env)
+        for command in ("migrate", "demo"):
+            subprocess.run(
+                [sys.executable, "-m", "services.shared.cli", command],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+        processes = Processes(env, urls, tmp_path)
+        try:
+            yield processes
+        finally:
+            processes.stop_all()
+            if database == "postgresql":
+                drop_schemas(prefix)

@@ -1,0 +1,109 @@
+"""Nothing accepted is lost, nothing is doubled: two replicas of every service racing on
+one correlation key, and services killed with SIGKILL in the middle of a stream."""
+
+import concurrent.futures
+import uuid
+
+import pytest
+import requests
+
+from tests.conftest import eventually
+from tests.platform import platform_processes
+
+pytestmark = pytest.mark.integration
+SERVICES = ("alerts", "incidents", "oncall", "notifications")
+
+
+def post_alert(edge, alert, queued=True):
+    headers = {"Prefer": "respond-async"} if queued else {}
+    return requests.post(f"{edge}/api/v1/alerts", json=alert, headers=headers, timeout=30)
+
+
+def all_alerts(edge, **filters):
+    """Every alert matching `filters`, following the cursor."""
+    found, cursor = [], None
+    while True:
+        params = {**filters, "limit": 500, **({"cursor": cursor} if cursor else {})}
+        page = requests.get(f"{edge}/api/v1/alerts", params=params, timeout=30).json()
+        found += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return found
+
+
+def all_incidents(edge, **filters):
+    found, cursor = [], None
+    while True:
+        params = {**filters, "limit": 500, **({"cursor": cursor} if cursor else {})}
+        page = requests.get(f"{edge}/api/v1/incidents", params=params, timeout=30).json()
+        found += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return found
+
+
+def scrape_sum(url, metric):
+    total = 0.0
+    for line in requests.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith(metric + "{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    with platform_processes(tmp_path, "postgresql") as processes:
+        for name in SERVICES:
+            processes.start(name)
+        processes.start("edge")
+        processes.wait_healthy()
+        yield processes
+
+
+def test_two_replicas_of_every_service_make_one_incident_of_200_concurrent_alerts(cluster):
+    for name in SERVICES:
+        cluster.start(name, replica=2)
+    cluster.wait_healthy()
+    edge = cluster.url("edge")
+    service = f"race-{uuid.uuid4().hex[:8]}"
+    alert = {"service": service, "severity": "critical", "message": "everything is on fire"}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
+        answers = list(pool.map(lambda _: post_alert(edge, alert, queued=False), range(200)))
+    assert [a.status_code for a in answers] == [201] * 200
+    incident_ids = {a.json()["incident_id"] for a in answers}
+    assert len(incident_ids) == 1, f"200 alerts with one key made {len(incident_ids)} incidents"
+    assert sorted(a.json()["action"] for a in answers).count("new_incident") == 1
+    [incident] = all_incidents(edge, service=service)
+    assert incident["alert_count"] == 200
+    per_replica = [scrape_sum(cluster.url("alerts", r), "alerts_received_total") for r in (1, 2)]
+    assert sum(per_replica) == 200 and all(per_replica), f"both replicas took a share: {per_replica}"
+
+
+@pytest.mark.parametrize("victim", ["alerts", "incidents"])
+def test_sigkill_in_the_middle_of_a_stream_loses_and_doubles_nothing(cluster, victim):
+    edge = cluster.url("edge")
+    run = uuid.uuid4().hex[:8]
+    keys = [(f"svc-{run}-{i % 10}", ("critical", "low")[(i // 10) % 2]) for i in range(400)]
+    accepted = []
+    for index, (service, severity) in enumerate(keys):
+        answer = post_alert(edge, {"service": service, "severity": severity, "message": f"m{index}"})
+        assert answer.status_code == 202
+        accepted.append(answer.json()["alert_id"])
+        if index == 150:
+            cluster.kill(victim)
+        if index == 250:
+            cluster.start(victim)
+
+    def processed():
+        stored = [a for a in all_alerts(edge) if a["service"].startswith(f"svc-{run}-")]
+        return len(stored) == len(accepted) and all(a["incident_id"] for a in stored) and stored
+
+    stored = eventually(processed, timeout=90)
+    assert sorted(a["alert_id"] for a in stored) == sorted(accepted)
+    incidents = [i for i in all_incidents(edge) if i["service"].startswith(f"svc-{run}-")]
+    by_key = {}
+    for incident in incidents:
+        by_key.setdefault((incident["service"], incident["severity"]), []).append(incident)
+    assert len(by_key) == len(set(keys)) == 20
+    assert all(len(found) == 1 for found in by_key.values()), "one incident per key, no duplicates"
+    assert sum(i["alert_count"] for i in incidents) == len(accepted)
