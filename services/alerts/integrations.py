@@ -5,25 +5,42 @@ password KDF protects guessable secrets, and these are not guessable.
 """
 
 import hashlib
+import re
 import secrets
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.incidents.requests import parse
 
 KEY_PREFIX = "klx_"
 KINDS = ("any", "generic", "alertmanager", "grafana", "pagerduty")
 DEFAULT_INTEGRATION = "default"
+NAME = re.compile(r"[\w.\-]+")
 
 
 class NewIntegration(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200, pattern=r"^[\w.\-]+$")
-    kind: str = Field(default="any", pattern="^(" + "|".join(KINDS) + ")$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(default="any", description=f"One of {', '.join(KINDS)}")
     default_service: str | None = Field(default=None, min_length=1, max_length=200)
     auto_resolve: bool = Field(default=True, description="resolve the incident when all its alerts resolve")
     rate_limit_per_minute: int = Field(default=6000, ge=1, le=10_000_000)
+
+
+    @field_validator("name")
+    @classmethod
+    def simple_name(cls, value):
+        if not NAME.fullmatch(value):
+            raise ValueError("use letters, digits, '.', '-' or '_' only")
+        return value
+
+    @field_validator("kind")
+    @classmethod
+    def known_kind(cls, value):
+        if value not in KINDS:
+            raise ValueError(f"must be one of {', '.join(KINDS)}")
+        return value
 
 
 def parse_integration(payload):

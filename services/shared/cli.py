@@ -27,6 +27,7 @@ def main(argv=None):
     commands.add_parser("edge", help="run the Falcon edge on gunicorn")
     commands.add_parser("migrate", help="apply pending database migrations")
     commands.add_parser("demo", help="load demo teams, rotations and services")
+    _integration_commands(commands)
     args = parser.parse_args(argv)
     handler = {
         "run": lambda: _run(args),
@@ -34,8 +35,50 @@ def main(argv=None):
         "edge": run_edge,
         "migrate": migrate_all,
         "demo": load_demo,
+        "integration": lambda: manage_integrations(args),
     }[args.command]
-    return handler() or 0
+    from services.shared.errors import KlaxonError
+
+    try:
+        return handler() or 0
+    except KlaxonError as error:
+        parser.exit(2, f"klaxon: {error}\n")
+
+
+def _integration_commands(commands):
+    integration = commands.add_parser("integration", help="create, list or revoke integration keys")
+    actions = integration.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="a new integration; prints its key once")
+    create.add_argument("name")
+    create.add_argument("--kind", default="any", help="any, generic, alertmanager, grafana, pagerduty")
+    create.add_argument("--service", dest="default_service", help="service for alerts that name none")
+    create.add_argument("--rate-limit", dest="rate_limit_per_minute", type=int, default=6000)
+    create.add_argument("--no-auto-resolve", dest="auto_resolve", action="store_false")
+    actions.add_parser("list", help="every integration (keys are never shown again)")
+    revoke = actions.add_parser("revoke", help="refuse this integration's key from now on")
+    revoke.add_argument("id", type=int)
+
+
+def manage_integrations(args):
+    import json
+
+    from services.alerts.integrations import parse_integration
+    from services.alerts.models import db
+    from services.alerts.store import IntegrationStore
+    from services.shared.db import utcnow
+    from services.shared.registry import bind_and_migrate
+
+    bind_and_migrate("alerts")
+    store = IntegrationStore(db, {})
+    with db.connection_context():
+        if args.action == "create":
+            fields = ("name", "kind", "default_service", "rate_limit_per_minute", "auto_resolve")
+            result = store.create(parse_integration({f: getattr(args, f) for f in fields}), utcnow())
+        elif args.action == "revoke":
+            result = store.revoke(args.id, utcnow())
+        else:
+            result = store.list()
+    print(json.dumps(result, indent=2))
 
 
 def run_service(name):
