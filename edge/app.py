@@ -18,6 +18,7 @@ class EdgeSettings:
     rpc_timeout: float = 10.0
     keyless_ingest: bool = False
     integration_cache_seconds: float = 5.0
+    keyless_rate_limit: int = 6000
 
     @classmethod
     def from_env(cls):
@@ -26,6 +27,7 @@ class EdgeSettings:
             rpc_timeout=float(config.env("KLAXON_RPC_TIMEOUT_SECONDS", 10)),
             keyless_ingest=config.env_flag("KLAXON_KEYLESS_INGEST"),
             integration_cache_seconds=float(config.env("KLAXON_INTEGRATION_CACHE_SECONDS", 5)),
+            keyless_rate_limit=int(config.env("KLAXON_KEYLESS_RATE_LIMIT", 6000)),
         )
 
 
@@ -35,7 +37,12 @@ def create_app(settings, rpc, publisher=None):
     app = falcon.App(middleware=[RequestMetrics()])
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
-    auth = IntegrationAuth(rpc, settings.keyless_ingest, settings.integration_cache_seconds)
+    auth = IntegrationAuth(
+        rpc,
+        settings.keyless_ingest,
+        settings.integration_cache_seconds,
+        keyless_rate_limit=settings.keyless_rate_limit,
+    )
     ingestion = Ingestion(auth, RateLimiter(), publisher or AlertPublisher(settings.amqp_uri))
     _api_routes(app, rpc, ingestion)
     app.add_route("/health", system.Health(settings.amqp_uri))

@@ -84,7 +84,19 @@ def on_unavailable(req, resp, error, params):
     )
 
 
+# Raised by peewee/psycopg2 inside a service whose database is unreachable.
+DATABASE_OUTAGES = {"OperationalError", "InterfaceError"}
+
+
 def on_remote_error(req, resp, error, params):
+    if error.exc_type in DATABASE_OUTAGES:
+        logger.warning("a service cannot reach its database: %s", error)
+        raise Problem(
+            falcon.HTTP_503,
+            "Service unavailable",
+            "a service cannot reach its database",
+            headers={"Retry-After": "5"},
+        )
     logger.error("unexpected error in a service: %s", error)
     raise Problem(falcon.HTTP_500, "Internal error", "a service failed; the error is in its log")
 

@@ -2,21 +2,24 @@
 (a rate limit per integration), and the durable queue.
 
 Authenticated integrations are cached for a few seconds so the hot path costs no RPC;
-a revoked key is refused everywhere within `cache_seconds`.
+a revoked key is refused everywhere within `cache_seconds`. While the alerts service
+cannot answer, a key it accepted before keeps being accepted, so alerts still queue.
 """
 
 import math
 import threading
 import time
 
+from nameko.exceptions import RemoteError
+
+from edge.rpc import ServiceUnavailable
 from services.alerts import contracts as alerts
-from services.alerts.integrations import key_hash
+from services.alerts.integrations import KEYLESS, key_hash
 from services.alerts.queue import alerts_message
 from services.shared.errors import Forbidden, KlaxonError, Unauthorized
 
 KEY_HEADER = "X-Klaxon-Integration-Key"
 KEY_PARAM = "integration_key"
-DEFAULT = "__default__"
 
 
 class RateLimited(KlaxonError):
@@ -38,9 +41,19 @@ def key_from(req):
 
 
 class IntegrationAuth:
-    def __init__(self, rpc, keyless, cache_seconds=5.0, clock=time.monotonic):
+    def __init__(self, rpc, keyless, cache_seconds=5.0, clock=time.monotonic, keyless_rate_limit=6000):
         self.rpc = rpc
         self.keyless = keyless
+        # Keyless alerts belong to no integration (their dedup keys share one scope); the
+        # edge needs nothing from the database to accept them.
+        self.keyless_integration = {
+            "id": None,
+            "name": KEYLESS,
+            "kind": "any",
+            "default_service": None,
+            "auto_resolve": True,
+            "rate_limit_per_minute": keyless_rate_limit,
+        }
         self.cache_seconds = cache_seconds
         self.clock = clock
         self.cache = {}
@@ -53,7 +66,7 @@ class IntegrationAuth:
                     f"an integration key is required: send 'Authorization: Bearer <key>', "
                     f"a {KEY_HEADER} header or ?{KEY_PARAM}=<key>"
                 )
-            return self._cached(DEFAULT, lambda: self.rpc.call(alerts.SERVICE, "default_integration"))
+            return self.keyless_integration
         return self._cached(key_hash(key), lambda: self.rpc.call(alerts.SERVICE, "authenticate", key))
 
     def _cached(self, cache_key, load):
@@ -64,6 +77,12 @@ class IntegrationAuth:
             value = load()
         except Forbidden as refused:
             value = refused  # a revoked key stays revoked: remember the refusal too
+        except (ServiceUnavailable, RemoteError):
+            if hit is None:
+                raise
+            # The alerts service or its database is out: a key it vouched for moments ago
+            # still gets its alerts queued, to be processed once it is back.
+            return _unwrap(hit[1])
         self.cache[cache_key] = (self.clock() + self.cache_seconds, value)
         return _unwrap(value)
 
@@ -87,13 +106,13 @@ class RateLimiter:
         rate = per_minute / 60.0
         capacity = max(per_minute / 6.0, count)
         with self.lock:
-            tokens, then = self.buckets.get(integration["id"], (capacity, self.clock()))
+            tokens, then = self.buckets.get(integration["name"], (capacity, self.clock()))
             now = self.clock()
             tokens = min(capacity, tokens + (now - then) * rate)
             if tokens < count:
-                self.buckets[integration["id"]] = (tokens, now)
+                self.buckets[integration["name"]] = (tokens, now)
                 raise RateLimited(integration["name"], per_minute, math.ceil((count - tokens) / rate))
-            self.buckets[integration["id"]] = (tokens - count, now)
+            self.buckets[integration["name"]] = (tokens - count, now)
 
 
 class Ingestion:

@@ -14,7 +14,7 @@ from services.incidents.requests import parse
 
 KEY_PREFIX = "klx_"
 KINDS = ("any", "generic", "alertmanager", "grafana", "pagerduty")
-DEFAULT_INTEGRATION = "default"
+KEYLESS = "default"  # the name keyless senders are rate-limited under
 NAME = re.compile(r"[\w.\-]+")
 
 
@@ -26,7 +26,6 @@ class NewIntegration(BaseModel):
     default_service: str | None = Field(default=None, min_length=1, max_length=200)
     auto_resolve: bool = Field(default=True, description="resolve the incident when all its alerts resolve")
     rate_limit_per_minute: int = Field(default=6000, ge=1, le=10_000_000)
-
 
     @field_validator("name")
     @classmethod

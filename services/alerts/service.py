@@ -2,6 +2,7 @@
 
 import logging
 
+import eventlet
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
 from nameko.messaging import consume
@@ -41,6 +42,15 @@ class AlertsService(HealthAndMetrics):
     # (database, incidents service), and the message must wait for them to pass.
     @consume(queue.INGEST_QUEUE, requeue_on_error=True)
     def on_queued(self, message):
+        try:
+            self._process(message)
+        except Exception:
+            # Hold the message a moment before it goes back, so an outage is waited out
+            # rather than spun on.
+            eventlet.sleep(float(self.config.get("REQUEUE_DELAY_SECONDS", 1.0)))
+            raise
+
+    def _process(self, message):
         if message["kind"] == queue.ACKNOWLEDGE:
             ingest.acknowledge(
                 self.store, self.incidents, message["dedup_key"], message["integration_id"], message["actor"]
@@ -71,10 +81,6 @@ class AlertsService(HealthAndMetrics):
     @rpc
     def authenticate(self, key):
         return self.store.integrations.authenticate(key)
-
-    @rpc
-    def default_integration(self):
-        return self.store.integrations.default(self.clock.now())
 
     @rpc
     def get_alert(self, alert_id):

@@ -3,7 +3,7 @@
 import datetime as dt
 import json
 
-from services.alerts.integrations import DEFAULT_INTEGRATION, key_hash, new_key
+from services.alerts.integrations import key_hash, new_key
 from services.alerts.models import Alert, Integration
 from services.shared.db import utcnow, write_transaction
 from services.shared.errors import Conflict, Forbidden, NotFound, Unauthorized
@@ -125,14 +125,6 @@ class IntegrationStore(BaseStore):
                 key_hash=key_hash(key), key_prefix=key[:8], created_at=now, **new.model_dump()
             )
         return {**integration_dict(row), "key": key}
-
-    def default(self, now):
-        """The integration keyless requests use, made on first need."""
-        with write_transaction(self.db, lock_key="integration:default"):
-            row = Integration.get_or_none(Integration.name == DEFAULT_INTEGRATION)
-            if row is None:
-                row = Integration.create(name=DEFAULT_INTEGRATION, created_at=now)
-        return integration_dict(row)
 
     def authenticate(self, key):
         row = Integration.get_or_none(Integration.key_hash == key_hash(key))

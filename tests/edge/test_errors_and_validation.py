@@ -25,18 +25,8 @@ GENERIC = {
 }
 
 
-DEFAULT_INTEGRATION = {
-    "id": 1,
-    "name": "default",
-    "kind": "any",
-    "default_service": None,
-    "auto_resolve": True,
-    "rate_limit_per_minute": 6000,
-}
-
-
 class RecordingRpc:
-    """Records the calls the edge makes; keyless senders get the default integration."""
+    """Records the calls the edge makes."""
 
     def __init__(self, answer=None, error=None):
         self.calls = []
@@ -44,8 +34,6 @@ class RecordingRpc:
         self.error = error
 
     def call(self, service, method, *args):
-        if method == "default_integration":
-            return DEFAULT_INTEGRATION
         self.calls.append((service, method, args))
         if self.error is not None:
             raise self.error
@@ -89,7 +77,7 @@ def test_valid_alert_is_normalised_and_sent_to_the_alerts_service():
     [(service, method, (alert,))] = rpc.calls
     assert (service, method) == ("alerts", "ingest")
     assert alert["severity"] == "medium" and alert["service"] == "frontend-api"
-    assert alert["integration_id"] == DEFAULT_INTEGRATION["id"]
+    assert alert["integration_id"] is None, "keyless alerts belong to no integration"
 
 
 def test_the_shipped_example_alert_is_accepted():

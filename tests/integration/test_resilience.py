@@ -7,8 +7,9 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import eventually
+from tests.conftest import PG_URL, eventually
 from tests.platform import platform_processes
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 SERVICES = ("alerts", "incidents", "oncall", "notifications")
@@ -107,3 +108,39 @@ def test_sigkill_in_the_middle_of_a_stream_loses_and_doubles_nothing(cluster, vi
     assert len(by_key) == len(set(keys)) == 20
     assert all(len(found) == 1 for found in by_key.values()), "one incident per key, no duplicates"
     assert sum(i["alert_count"] for i in incidents) == len(accepted)
+
+
+def test_database_down_messages_wait_then_complete(tmp_path):
+    proxy = TcpProxy(5432).start()
+    pg_through_proxy = f"postgresql://postgres@127.0.0.1:{proxy.port}/{PG_URL.rsplit('/', 1)[1]}"
+    extra = {"KLAXON_DATABASE_URL": pg_through_proxy}
+    with platform_processes(tmp_path, "postgresql", extra_env=extra) as processes:
+        for name in (*SERVICES, "edge"):
+            processes.start(name)
+        processes.wait_healthy()
+        edge = processes.url("edge")
+        run = uuid.uuid4().hex[:8]
+        warm = post_alert(edge, {"service": f"outage-{run}", "severity": "high", "message": "before"})
+        assert warm.status_code == 202, "the edge has met this sender before the outage"
+
+        proxy.cut()
+        down = requests.get(f"{processes.url('alerts')}/health", timeout=10)
+        assert down.status_code == 503 and down.json()["checks"]["database"] != "ok"
+        accepted = [warm.json()["alert_id"]]
+        for index in range(30):
+            alert = {"service": f"outage-{run}", "severity": "high", "message": f"m{index}"}
+            answer = post_alert(edge, alert)
+            assert answer.status_code == 202, f"the broker is up, so alerts are still accepted: {answer.text}"
+            accepted.append(answer.json()["alert_id"])
+
+        proxy.restore()
+        processes.wait_healthy()
+
+        def processed():
+            stored = all_alerts(edge, service=f"outage-{run}")
+            return len(stored) == len(accepted) and all(a["incident_id"] for a in stored) and stored
+
+        stored = eventually(processed, timeout=90)
+        assert sorted(a["alert_id"] for a in stored) == sorted(accepted)
+        [incident] = all_incidents(edge, service=f"outage-{run}")
+        assert incident["alert_count"] == len(accepted)
