@@ -13,10 +13,10 @@ from nameko.exceptions import RemoteError
 from edge.ingestion import RateLimited
 from edge.rpc import ServiceUnavailable
 from services.alerts.formats.pagerduty import PagerDutyInvalid
-from services.shared.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from services.shared.errors import KlaxonError
+from services.shared.problems import PROBLEM_TYPE, problem_body, problem_of
 
 logger = logging.getLogger("klaxon.edge")
-PROBLEM = "application/problem+json"
 
 
 class Problem(falcon.HTTPError):
@@ -28,32 +28,20 @@ class Problem(falcon.HTTPError):
 
 
 def serialize_problem(req, resp, error):
-    body = {"type": "about:blank", "title": error.title, "status": error.status_code}
-    if error.description:
-        body["detail"] = error.description
-    body.update(getattr(error, "extra", {}))
-    resp.content_type = PROBLEM
+    body = problem_body(error.status_code, error.title, error.description, **getattr(error, "extra", {}))
+    resp.content_type = PROBLEM_TYPE
     resp.data = json.dumps(body).encode()
 
 
-def on_validation_failed(req, resp, error, params):
-    raise Problem(falcon.HTTP_422, "Invalid field", str(error), errors=error.errors)
+def on_domain_error(req, resp, error, params):
+    status, title, headers, extra = problem_of(error)
+    raise Problem(falcon.code_to_http_status(status), title, str(error), headers=headers or None, **extra)
 
 
 def on_pagerduty_invalid(req, resp, error, params):
     # PagerDuty clients parse PagerDuty's own error body, not problem+json.
     resp.status = falcon.HTTP_400
     resp.media = error.pagerduty_body()
-
-
-def on_unauthorized(req, resp, error, params):
-    raise Problem(
-        falcon.HTTP_401, "Unauthorized", str(error), headers={"WWW-Authenticate": 'Bearer realm="klaxon"'}
-    )
-
-
-def on_forbidden(req, resp, error, params):
-    raise Problem(falcon.HTTP_403, "Forbidden", str(error))
 
 
 def on_rate_limited(req, resp, error, params):
@@ -65,14 +53,6 @@ def on_rate_limited(req, resp, error, params):
         integration=error.integration,
         limit_per_minute=error.limit,
     )
-
-
-def on_not_found(req, resp, error, params):
-    raise Problem(falcon.HTTP_404, "Not found", str(error))
-
-
-def on_conflict(req, resp, error, params):
-    raise Problem(falcon.HTTP_409, "Conflict", str(error))
 
 
 def on_unavailable(req, resp, error, params):
@@ -111,13 +91,9 @@ def on_unexpected(req, resp, error, params):
 def install(app):
     # Falcon picks the most specific handler, so order does not matter here.
     app.add_error_handler(Exception, on_unexpected)
-    app.add_error_handler(ValidationFailed, on_validation_failed)
+    app.add_error_handler(KlaxonError, on_domain_error)
     app.add_error_handler(PagerDutyInvalid, on_pagerduty_invalid)
-    app.add_error_handler(Unauthorized, on_unauthorized)
-    app.add_error_handler(Forbidden, on_forbidden)
     app.add_error_handler(RateLimited, on_rate_limited)
-    app.add_error_handler(NotFound, on_not_found)
-    app.add_error_handler(Conflict, on_conflict)
     app.add_error_handler(ServiceUnavailable, on_unavailable)
     app.add_error_handler(RemoteError, on_remote_error)
     app.set_error_serializer(serialize_problem)

@@ -5,8 +5,7 @@ import json
 import falcon
 
 from edge.errors import Problem
-
-MAX_BODY_BYTES = 1024 * 1024
+from services.shared.problems import MAX_BODY_BYTES
 
 
 def read_json(req, max_bytes=MAX_BODY_BYTES):

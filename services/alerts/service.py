@@ -7,14 +7,17 @@ from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
 from nameko.messaging import consume
 from nameko.rpc import RpcProxy, rpc
+from nameko.web.handlers import http
 
 from services.alerts import contracts, ingest, queue
+from services.alerts.formats.generic import parse_generic
 from services.alerts.integrations import parse_integration
 from services.alerts.migrations import MIGRATIONS
 from services.alerts.models import db
 from services.alerts.store import AlertStore
 from services.shared.clock import Clock
-from services.shared.errors import ValidationFailed
+from services.shared.errors import Unauthorized, ValidationFailed
+from services.shared.http_api import json_api, json_body, query
 from services.shared.storage import Storage
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
@@ -89,3 +92,42 @@ class AlertsService(HealthAndMetrics):
     @rpc
     def list_alerts(self, filters, cursor=None, limit=None):
         return self.store.list(filters, cursor=cursor, limit=limit)
+
+    # -- this service's own port: the same API as the edge's (SPEC §7) ----------------
+    @http("POST", "/api/v1/alerts")
+    @json_api
+    def http_post_alert(self, request):
+        integration_id = self._sender(request)
+        alert = parse_generic(json_body(request))
+        alert["integration_id"] = integration_id
+        return 201, self.ingest(alert)
+
+    @http("GET", "/api/v1/alerts")
+    @json_api
+    def http_list_alerts(self, request):
+        filters = query(request, ALERT_FILTERS)
+        return 200, self.list_alerts(filters, request.args.get("cursor"), request.args.get("limit"))
+
+    @http("GET", "/api/v1/alerts/<alert_id>")
+    @json_api
+    def http_get_alert(self, request, alert_id):
+        return 200, self.get_alert(alert_id)
+
+    def _sender(self, request):
+        """The integration id of the request's key; None for keyless senders, when allowed."""
+        key = bearer_or_header(request)
+        if key:
+            return self.store.integrations.authenticate(key)["id"]
+        if not self.config.get("KEYLESS_INGEST"):
+            raise Unauthorized("an integration key is required: send 'Authorization: Bearer <key>'")
+        return None
+
+
+ALERT_FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "source")
+
+
+def bearer_or_header(request):
+    authorization = request.headers.get("Authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return request.headers.get("X-Klaxon-Integration-Key") or request.args.get("integration_key")

@@ -2,7 +2,8 @@
 
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import rpc
+from nameko.rpc import RpcProxy, rpc
+from nameko.web.handlers import http
 
 from services.alerts import contracts as alert_contracts
 from services.incidents import contracts as c
@@ -14,6 +15,7 @@ from services.incidents.requests import NewIncident, parse, parse_change
 from services.incidents.store import IncidentStore
 from services.shared.clock import Clock
 from services.shared.config import CorrelationSettings
+from services.shared.http_api import actor, json_api, json_body, query
 from services.shared.storage import Storage
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
@@ -26,6 +28,7 @@ class IncidentsService(HealthAndMetrics):
     http_metrics = HttpMetrics()
     clock = Clock()
     dispatch = EventDispatcher()
+    alerts = RpcProxy(alert_contracts.SERVICE)
 
     @rpc
     def correlate(self, alert):
@@ -125,6 +128,38 @@ class IncidentsService(HealthAndMetrics):
         event = domain.EVENT_OF_STATUS.get(target)
         if event:
             self.dispatch(event, {"incident_id": incident["id"], "actor": actor, "team": incident["team"]})
+
+    # -- this service's own port: the same API as the edge's (SPEC §7) ----------------
+    @http("GET", "/api/v1/incidents")
+    @json_api
+    def http_list_incidents(self, request):
+        filters = query(request, INCIDENT_FILTERS)
+        return 200, self.list_incidents(filters, request.args.get("cursor"), request.args.get("limit"))
+
+    @http("POST", "/api/v1/incidents")
+    @json_api
+    def http_create_incident(self, request):
+        return 201, self.create_incident(json_body(request), actor(request))
+
+    @http("GET", "/api/v1/incidents/<int:incident_id>")
+    @json_api
+    def http_get_incident(self, request, incident_id):
+        incident = self.get_incident(incident_id)
+        incident["alerts"] = self.alerts.list_alerts({"incident_id": incident_id}, None, 100)["items"]
+        return 200, incident
+
+    @http("PATCH", "/api/v1/incidents/<int:incident_id>")
+    @json_api
+    def http_update_incident(self, request, incident_id):
+        return 200, self.update_incident(incident_id, json_body(request), actor(request))
+
+    @http("GET", "/api/v1/incidents/<int:incident_id>/metrics")
+    @json_api
+    def http_incident_metrics(self, request, incident_id):
+        return 200, self.incident_metrics(incident_id)
+
+
+INCIDENT_FILTERS = ("status", "severity", "service", "team", "assignee", "since", "until")
 
 
 def opened_event(incident):

@@ -3,6 +3,7 @@
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
+from nameko.web.handlers import http
 
 from services.notifications import contracts as c
 from services.notifications.delivery import deliver
@@ -10,6 +11,7 @@ from services.notifications.migrations import MIGRATIONS
 from services.notifications.models import db
 from services.notifications.requests import parse_notify
 from services.notifications.store import NotificationStore
+from services.shared.http_api import json_api, json_body, query
 from services.shared.storage import Storage
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
@@ -33,6 +35,18 @@ class NotificationsService(HealthAndMetrics):
     @event_handler("oncall", c.NOTIFICATION_REQUESTED)
     def on_notification_requested(self, payload):
         self._deliver(payload)
+
+    # -- this service's own port: the same API as the edge's (SPEC §7) ----------------
+    @http("POST", "/api/v1/notify")
+    @json_api
+    def http_notify(self, request):
+        return 201, self.notify(json_body(request))
+
+    @http("GET", "/api/v1/notifications")
+    @json_api
+    def http_list_notifications(self, request):
+        filters = query(request, ("incident_id", "recipient", "channel", "status"))
+        return 200, self.list_notifications(filters, request.args.get("cursor"), request.args.get("limit"))
 
     def _deliver(self, payload):
         request = parse_notify(payload).model_dump()

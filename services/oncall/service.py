@@ -5,6 +5,7 @@ import datetime as dt
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import RpcProxy, rpc
+from nameko.web.handlers import http
 
 from services.incidents import contracts as incident_contracts
 from services.oncall import contracts as c
@@ -15,6 +16,7 @@ from services.oncall.requests import parse_schedule
 from services.oncall.store import OncallStore
 from services.shared.clock import Clock
 from services.shared.errors import invalid
+from services.shared.http_api import actor, json_api, json_body
 from services.shared.storage import Storage
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
@@ -74,6 +76,43 @@ class OncallService(HealthAndMetrics):
     @event_handler(INCIDENTS, incident_contracts.INCIDENT_REOPENED)
     def on_incident_reopened(self, event):
         self.store.settle_escalation(event["incident_id"], "active", self.clock.now())
+
+    # -- this service's own port: the same API as the edge's (SPEC §7) ----------------
+    @http("GET", "/api/v1/schedules")
+    @json_api
+    def http_list_schedules(self, request):
+        return 200, {"items": self.list_schedules()}
+
+    @http("POST", "/api/v1/schedules")
+    @json_api
+    def http_create_schedule(self, request):
+        return 201, self.create_schedule(json_body(request))
+
+    @http("GET", "/api/v1/oncall/current")
+    @json_api
+    def http_current(self, request):
+        return 200, self.current(required(request, "team"), request.args.get("at"))
+
+    @http("GET", "/api/v1/oncall/upcoming")
+    @json_api
+    def http_upcoming(self, request):
+        return 200, self.upcoming(required(request, "team"), request.args.get("at"))
+
+    @http("POST", "/api/v1/escalate")
+    @json_api
+    def http_escalate(self, request):
+        body = json_body(request)
+        incident_id = body.get("incident_id") if isinstance(body, dict) else None
+        if not isinstance(incident_id, int) or isinstance(incident_id, bool):
+            raise invalid("incident_id", "is required and must be an integer")
+        return 200, self.escalate(incident_id, actor(request))
+
+
+def required(request, name):
+    value = request.args.get(name)
+    if not value:
+        raise invalid(name, "is required (a query parameter)")
+    return value
 
 
 def parse_instant(value):

@@ -79,4 +79,5 @@ def nameko_config(service):
         "DATABASE_URL": database_url(service),
         "CORRELATION_WINDOW_SECONDS": int(env("KLAXON_CORRELATION_WINDOW_SECONDS", 300)),
         "DEFAULT_TEAM": env("KLAXON_DEFAULT_TEAM"),
+        "KEYLESS_INGEST": env_flag("KLAXON_KEYLESS_INGEST"),
     }

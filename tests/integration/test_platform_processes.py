@@ -84,5 +84,49 @@ def test_klaxon_run_walks_the_whole_flow(platform):
     edge_scrape = requests.get(f"{edge}/metrics", timeout=10).text
     assert 'route="/api/v1/alerts"' in edge_scrape
 
+    walk_the_services_own_ports(urls)
+
     os.killpg(process.pid, signal.SIGTERM)
     assert process.wait(timeout=20) == 0
+
+
+def walk_the_services_own_ports(urls):
+    """Each service's port answers its part of the API, with the same errors (SPEC §7)."""
+    alert = {**ALERT, "service": "direct-api"}
+    opened = requests.post(f"{urls['alerts']}/api/v1/alerts", json=alert, timeout=10)
+    assert opened.status_code == 201 and opened.json()["action"] == "new_incident"
+    incident_id = opened.json()["incident_id"]
+    incident = requests.get(f"{urls['incidents']}/api/v1/incidents/{incident_id}", timeout=10).json()
+    assert [a["alert_id"] for a in incident["alerts"]] == [opened.json()["alert_id"]]
+    acked = requests.patch(
+        f"{urls['incidents']}/api/v1/incidents/{incident_id}", json={"status": "acknowledged"}, timeout=10
+    )
+    assert acked.status_code == 200 and acked.json()["status"] == "acknowledged"
+    again = requests.patch(
+        f"{urls['incidents']}/api/v1/incidents/{incident_id}", json={"status": "acknowledged"}, timeout=10
+    )
+    assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
+    current = requests.get(f"{urls['oncall']}/api/v1/oncall/current?team=platform-engineering", timeout=10)
+    assert current.status_code == 200 and current.json()["primary"]["email"].endswith("@example.com")
+    sent = requests.post(
+        f"{urls['notifications']}/api/v1/notify",
+        json={"recipient": "ops@example.com", "message": "direct"},
+        timeout=10,
+    )
+    assert sent.status_code == 201 and sent.json()["status"] == "sent"
+
+    bad = requests.post(
+        f"{urls['alerts']}/api/v1/alerts",
+        data="{oops",
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert bad.status_code == 400 and bad.json()["title"] == "Malformed JSON"
+    wrong_type = requests.post(f"{urls['alerts']}/api/v1/alerts", data="x", timeout=10)
+    assert wrong_type.status_code == 415
+    invalid = requests.post(f"{urls['alerts']}/api/v1/alerts", json={**alert, "severity": "nope"}, timeout=10)
+    assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "severity"
+    missing = requests.get(f"{urls['incidents']}/api/v1/incidents/999999", timeout=10)
+    assert missing.status_code == 404 and missing.json()["status"] == 404
+    no_team = requests.get(f"{urls['oncall']}/api/v1/oncall/current", timeout=10)
+    assert no_team.status_code == 422

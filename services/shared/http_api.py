@@ -1,0 +1,66 @@
+"""Each service's own port answers its part of the REST API (SPEC §7): thin routes into
+the same methods the edge reaches by RPC, with the same validation, errors and auth.
+
+    @http("GET", "/api/v1/incidents/<int:incident_id>")
+    @json_api
+    def http_get_incident(self, request, incident_id):
+        return 200, self.get_incident(incident_id)
+"""
+
+import functools
+import json
+
+from werkzeug.wrappers import Response
+
+from services.shared.errors import KlaxonError
+from services.shared.problems import MAX_BODY_BYTES, PROBLEM_TYPE, problem_body, problem_of
+
+
+class HttpProblem(Exception):
+    def __init__(self, status, title, detail):
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+
+
+def json_api(handler):
+    """Turn `(status, body)` into JSON and domain errors into problem+json."""
+
+    @functools.wraps(handler)
+    def answer(self, request, *args, **kwargs):
+        try:
+            status, body = handler(self, request, *args, **kwargs)
+        except HttpProblem as problem:
+            return problem_response(problem.status, problem.title, problem.detail)
+        except KlaxonError as error:
+            status, title, headers, extra = problem_of(error)
+            return problem_response(status, title, str(error), headers, **extra)
+        return Response(json.dumps(body, default=str), status=status, mimetype="application/json")
+
+    return answer
+
+
+def problem_response(status, title, detail, headers=None, **extra):
+    body = json.dumps(problem_body(status, title, detail, **extra))
+    return Response(body, status=status, headers=headers or {}, content_type=PROBLEM_TYPE)
+
+
+def json_body(request):
+    """The JSON body: 415 for another type, 413 when too large, 400 when malformed."""
+    if request.mimetype != "application/json":
+        got = request.mimetype or "no Content-Type"
+        raise HttpProblem(415, "Unsupported media type", f"send the body as application/json (got {got})")
+    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise HttpProblem(413, "Payload too large", f"the body must be at most {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HttpProblem(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
+
+
+def query(request, names):
+    return {name: request.args[name] for name in names if request.args.get(name)}
+
+
+def actor(request):
+    return request.headers.get("X-Klaxon-Actor") or "api"

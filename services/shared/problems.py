@@ -1,0 +1,33 @@
+"""Domain errors as HTTP problems (RFC 9457), shared by the edge and the services' own
+ports, so both doors answer the same status, title and members for the same mistake."""
+
+from services.shared.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+
+PROBLEM_TYPE = "application/problem+json"
+MAX_BODY_BYTES = 1024 * 1024
+
+TITLES = {
+    ValidationFailed: (422, "Invalid field"),
+    NotFound: (404, "Not found"),
+    Conflict: (409, "Conflict"),
+    Unauthorized: (401, "Unauthorized"),
+    Forbidden: (403, "Forbidden"),
+}
+
+
+def problem_of(error):
+    """(status, title, headers, extra members) of a domain error."""
+    for kind, (status, title) in TITLES.items():
+        if isinstance(error, kind):
+            extra = {"errors": error.errors} if isinstance(error, ValidationFailed) else {}
+            headers = {"WWW-Authenticate": 'Bearer realm="klaxon"'} if status == 401 else {}
+            return status, title, headers, extra
+    raise TypeError(f"no HTTP problem for {type(error).__name__}")
+
+
+def problem_body(status, title, detail=None, **extra):
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return body
