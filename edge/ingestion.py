@@ -20,6 +20,7 @@ from services.shared.errors import Forbidden, KlaxonError, Unauthorized
 
 KEY_HEADER = "X-Klaxon-Integration-Key"
 KEY_PARAM = "integration_key"
+KEYLESS_BUCKET = ("keyless",)  # never equal to an integration id
 
 
 class RateLimited(KlaxonError):
@@ -106,13 +107,14 @@ class RateLimiter:
         rate = per_minute / 60.0
         capacity = max(per_minute / 6.0, count)
         with self.lock:
-            tokens, then = self.buckets.get(integration["name"], (capacity, self.clock()))
+            bucket = integration["id"] if integration["id"] is not None else KEYLESS_BUCKET
+            tokens, then = self.buckets.get(bucket, (capacity, self.clock()))
             now = self.clock()
             tokens = min(capacity, tokens + (now - then) * rate)
             if tokens < count:
-                self.buckets[integration["name"]] = (tokens, now)
+                self.buckets[bucket] = (tokens, now)
                 raise RateLimited(integration["name"], per_minute, math.ceil((count - tokens) / rate))
-            self.buckets[integration["name"]] = (tokens - count, now)
+            self.buckets[bucket] = (tokens - count, now)
 
 
 class Ingestion:
@@ -121,8 +123,14 @@ class Ingestion:
         self.limiter = limiter
         self.publisher = publisher
 
-    def sender(self, req, key=None):
-        return self.auth.integration(key or key_from(req))
+    def sender(self, req, kind, key=None):
+        """The integration posting `req`; a key made for one kind of sender fits no other."""
+        integration = self.auth.integration(key or key_from(req))
+        if integration["kind"] not in ("any", kind):
+            raise Forbidden(
+                f"integration {integration['name']!r} is for {integration['kind']} senders, not {kind}"
+            )
+        return integration
 
     def enqueue(self, integration, alerts_batch):
         """Stamp, rate-limit and durably queue alerts; return their ids."""

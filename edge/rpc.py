@@ -7,13 +7,14 @@ dropped, and the next request opens a fresh one.
 
 import contextlib
 import queue
-import threading
 
+from amqp.exceptions import MessageNacked
 from kombu.exceptions import OperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
-BROKER_ERRORS = (OSError, OperationalError, ConnectionError)
+# MessageNacked: the broker refused a confirmed publish (e.g. it is out of disk).
+BROKER_ERRORS = (OSError, OperationalError, ConnectionError, MessageNacked)
 
 
 class ServiceUnavailable(Exception):
@@ -30,7 +31,6 @@ class RpcPool:
         self.config = {"AMQP_URI": amqp_uri, "serializer": "json"}
         self.timeout = timeout
         self.idle = queue.LifoQueue(maxsize=size)
-        self.lock = threading.Lock()
 
     def call(self, service, method, *args, **kwargs):
         proxy, cluster = self._borrow()

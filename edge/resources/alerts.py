@@ -21,7 +21,7 @@ class Alerts:
         self.ingestion = ingestion
 
     def on_post(self, req, resp):
-        integration = self.ingestion.sender(req)
+        integration = self.ingestion.sender(req, "generic")
         alert = parse_generic(read_json(req))
         if wants_async(req):
             [alert_id] = self.ingestion.enqueue(integration, [alert])

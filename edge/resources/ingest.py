@@ -18,12 +18,13 @@ from services.alerts.queue import acknowledge_message
 class WebhookBatch:
     """Alertmanager's webhook v4, and Grafana Alerting's webhook which has its shape."""
 
-    def __init__(self, ingestion, parse):
+    def __init__(self, ingestion, parse, kind):
         self.ingestion = ingestion
         self.parse = parse
+        self.kind = kind
 
     def on_post(self, req, resp):
-        integration = self.ingestion.sender(req)
+        integration = self.ingestion.sender(req, self.kind)
         batch = self.parse(read_json(req), default_service=integration["default_service"])
         if batch["truncated_alerts"]:
             for alert in batch["alerts"]:
@@ -38,11 +39,11 @@ class WebhookBatch:
 
 
 def alertmanager(ingestion):
-    return WebhookBatch(ingestion, parse_alertmanager)
+    return WebhookBatch(ingestion, parse_alertmanager, "alertmanager")
 
 
 def grafana(ingestion):
-    return WebhookBatch(ingestion, parse_grafana)
+    return WebhookBatch(ingestion, parse_grafana, "grafana")
 
 
 class PagerDutyEvents:
@@ -53,7 +54,7 @@ class PagerDutyEvents:
 
     def on_post(self, req, resp):
         event = parse_pagerduty(read_json(req))
-        integration = self.ingestion.sender(req, key=event["routing_key"])
+        integration = self.ingestion.sender(req, "pagerduty", key=event["routing_key"])
         action = event["event_action"]
         if action == "acknowledge":
             actor = f"pagerduty-events:{integration['name']}"

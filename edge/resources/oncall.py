@@ -42,8 +42,10 @@ class OncallUpcoming:
 
     def on_get(self, req, resp):
         team = required_param(req, "team")
-        count = req.get_param_as_int("count", min_value=1, max_value=100, default=5)
-        resp.media = self.rpc.call(c.SERVICE, "upcoming", team, req.get_param("at"), count)
+        count = req.get_param("count") or "5"
+        if not count.isdigit() or not 1 <= int(count) <= 100:
+            raise invalid("count", "must be an integer from 1 to 100")
+        resp.media = self.rpc.call(c.SERVICE, c.UPCOMING, team, req.get_param("at"), int(count))
 
 
 class Escalate:

@@ -24,22 +24,30 @@ def normalise(alert):
 
 def ingest(store, incidents, alert):
     alert = normalise(alert)
-    known = store.find(alert["alert_id"])
-    if known is not None and known.action is not None:
-        return answer(known.alert_id, known.incident_id, known.action)
-    if alert["status"] == "resolved":
-        return resolve(store, incidents, alert)
-    original = store.firing_with_key(alert["dedup_key"], alert.get("integration_id"))
-    if original is not None and original.alert_id != alert["alert_id"]:
-        return deduplicate(store, alert, original)
+    outcome, row = store.admit(alert)
+    if outcome == "known":
+        return finish(store, incidents, alert, row)
+    metrics.ALERTS_RECEIVED.labels(alert["severity"], alert["service"]).inc()
+    if outcome == "resolved":
+        incident_id = row.incident_id if row else None
+        resolve_incident_when_quiet(store, incidents, incident_id, alert.get("integration_id"))
+        return answer(alert["alert_id"], incident_id, contracts.RESOLVED, resolved=row)
+    if outcome == "duplicate":
+        metrics.ALERTS_DEDUPLICATED.labels(alert["service"]).inc()
+        return answer(alert["alert_id"], row.incident_id, contracts.DEDUPLICATED)
     return correlate(store, incidents, alert)
 
 
+def finish(store, incidents, alert, row):
+    """A redelivered alert: complete whatever a crash interrupted, change nothing else."""
+    if row.action is None:
+        return correlate(store, incidents, alert)
+    if row.action == contracts.RESOLVED:
+        resolve_incident_when_quiet(store, incidents, row.incident_id, row.integration_id)
+    return answer(row.alert_id, row.incident_id, row.action)
+
+
 def correlate(store, incidents, alert):
-    is_new = store.find(alert["alert_id"]) is None
-    store.record(alert)
-    if is_new:
-        metrics.ALERTS_RECEIVED.labels(alert["severity"], alert["service"]).inc()
     request = {key: alert[key] for key in ("alert_id", "service", "severity", "message", "timestamp")}
     if alert.get("group_key"):
         request["group_key"] = f"{alert.get('integration_id')}:{alert['group_key']}"
@@ -48,30 +56,6 @@ def correlate(store, incidents, alert):
     result = RESULT_OF_ACTION[outcome["action"]]
     metrics.ALERTS_CORRELATED.labels(result, alert["service"], alert["severity"]).inc()
     return answer(alert["alert_id"], outcome["incident_id"], outcome["action"])
-
-
-def deduplicate(store, alert, original):
-    store.record(
-        alert,
-        duplicate_of=original.alert_id,
-        incident_id=original.incident_id,
-        action=contracts.DEDUPLICATED,
-    )
-    store.count_duplicate(original.alert_id)
-    metrics.ALERTS_RECEIVED.labels(alert["severity"], alert["service"]).inc()
-    metrics.ALERTS_DEDUPLICATED.labels(alert["service"]).inc()
-    return answer(alert["alert_id"], original.incident_id, contracts.DEDUPLICATED)
-
-
-def resolve(store, incidents, alert):
-    original = store.firing_with_key(alert["dedup_key"], alert.get("integration_id"))
-    incident_id = original.incident_id if original else None
-    store.record(alert, incident_id=incident_id, action=contracts.RESOLVED)
-    metrics.ALERTS_RECEIVED.labels(alert["severity"], alert["service"]).inc()
-    if original is not None:
-        store.mark_resolved(original.alert_id)
-        resolve_incident_when_quiet(store, incidents, incident_id, alert.get("integration_id"))
-    return answer(alert["alert_id"], incident_id, contracts.RESOLVED, resolved=original)
 
 
 def resolve_incident_when_quiet(store, incidents, incident_id, integration_id):

@@ -2,7 +2,6 @@
 
 import logging
 
-import eventlet
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
 from nameko.messaging import consume
@@ -18,6 +17,7 @@ from services.alerts.store import AlertStore
 from services.shared.clock import Clock
 from services.shared.errors import Unauthorized, ValidationFailed
 from services.shared.http_api import json_api, json_body, query
+from services.shared.messaging import retried_on_outage
 from services.shared.storage import Storage
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
@@ -41,17 +41,11 @@ class AlertsService(HealthAndMetrics):
             self.dispatch(contracts.ALERT_RESOLVED, answer)
         return answer
 
-    # Requeued on error: the only errors left after the edge's validation are outages
-    # (database, incidents service), and the message must wait for them to pass.
+    # Requeued after a pause when something is down: the message waits out the outage.
     @consume(queue.INGEST_QUEUE, requeue_on_error=True)
+    @retried_on_outage
     def on_queued(self, message):
-        try:
-            self._process(message)
-        except Exception:
-            # Hold the message a moment before it goes back, so an outage is waited out
-            # rather than spun on.
-            eventlet.sleep(float(self.config.get("REQUEUE_DELAY_SECONDS", 1.0)))
-            raise
+        self._process(message)
 
     def _process(self, message):
         if message["kind"] == queue.ACKNOWLEDGE:

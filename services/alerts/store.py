@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 
+from services.alerts.contracts import DEDUPLICATED, RESOLVED
 from services.alerts.integrations import key_hash, new_key
 from services.alerts.models import Alert, Integration
 from services.shared.db import utcnow, write_transaction
@@ -21,20 +22,65 @@ class AlertStore(BaseStore):
     def find(self, alert_id):
         return Alert.get_or_none(Alert.alert_id == alert_id)
 
+    def admit(self, alert):
+        """Store one alert and say what it is, atomically per dedup key:
+
+        ("known", row) a redelivery; ("resolved", original or None) a resolve, applied to
+        every firing alert with its key; ("duplicate", original) the key is still firing;
+        ("new", None) a firing alert to correlate.
+        """
+        scope = f"dedup:{alert.get('integration_id')}:{alert['dedup_key']}" if alert["dedup_key"] else None
+        with write_transaction(self.db, lock_key=scope):
+            known = self.find(alert["alert_id"])
+            if known is not None:
+                return "known", known
+            if alert["status"] == "resolved":
+                return "resolved", self._resolve(alert)
+            original = self.firing_with_key(alert["dedup_key"], alert.get("integration_id"))
+            if original is not None:
+                self._insert(
+                    alert,
+                    status="duplicate",
+                    duplicate_of=original.alert_id,
+                    incident_id=original.incident_id,
+                    action=DEDUPLICATED,
+                )
+                Alert.update(duplicate_count=Alert.duplicate_count + 1).where(
+                    Alert.alert_id == original.alert_id
+                ).execute()
+                return "duplicate", original
+            self._insert(alert)
+            return "new", None
+
+    def _resolve(self, alert):
+        originals = self._firing(alert["dedup_key"], alert.get("integration_id"))
+        newest = originals.order_by(Alert.received_at.desc()).first()
+        incident_id = newest.incident_id if newest else None
+        self._insert(alert, incident_id=incident_id, action=RESOLVED)
+        if newest is not None:
+            Alert.update(status="resolved", resolved_at=utcnow()).where(
+                Alert.alert_id.in_([row.alert_id for row in originals])
+            ).execute()
+        return newest
+
+    def _firing(self, dedup_key, integration_id):
+        same_integration = (
+            Alert.integration_id == integration_id if integration_id else Alert.integration_id.is_null()
+        )
+        return Alert.select().where(
+            (Alert.dedup_key == dedup_key)
+            & same_integration
+            & (Alert.status == "firing")
+            & Alert.duplicate_of.is_null()
+        )
+
     def firing_with_key(self, dedup_key, integration_id=None):
         """The firing alert with this dedup key; keys are scoped to their integration."""
         if not dedup_key:
             return None
-        query = Alert.select().where(
-            (Alert.dedup_key == dedup_key)
-            & (Alert.integration_id == integration_id if integration_id else Alert.integration_id.is_null())
-            & (Alert.status == "firing")
-            & Alert.duplicate_of.is_null()
-        )
-        return query.order_by(Alert.received_at.desc()).first()
+        return self._firing(dedup_key, integration_id).order_by(Alert.received_at.desc()).first()
 
-    def record(self, alert, **extra):
-        """Store a normalised alert; a redelivered one (same id) is left as it was."""
+    def _insert(self, alert, **extra):
         fields = {
             "alert_id": alert["alert_id"],
             "source": alert["source"],
@@ -51,23 +97,17 @@ class AlertStore(BaseStore):
             "details": json.dumps(alert.get("details") or {}, sort_keys=True, default=str),
         }
         fields.update(extra)
+        Alert.insert(**fields).on_conflict_ignore().execute()
+
+    def record(self, alert, **extra):
+        """Store a normalised alert; a redelivered one (same id) is left as it was."""
         with write_transaction(self.db):
-            Alert.insert(**fields).on_conflict_ignore().execute()
+            self._insert(alert, **extra)
         return self.find(alert["alert_id"])
 
     def link(self, alert_id, incident_id, action):
         with write_transaction(self.db):
             Alert.update(incident_id=incident_id, action=action).where(Alert.alert_id == alert_id).execute()
-
-    def count_duplicate(self, original_id):
-        with write_transaction(self.db):
-            Alert.update(duplicate_count=Alert.duplicate_count + 1).where(
-                Alert.alert_id == original_id
-            ).execute()
-
-    def mark_resolved(self, alert_id):
-        with write_transaction(self.db):
-            Alert.update(status="resolved", resolved_at=utcnow()).where(Alert.alert_id == alert_id).execute()
 
     def firing_count(self, incident_id):
         return (

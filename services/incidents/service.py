@@ -1,7 +1,7 @@
 """The incidents service: correlation, lifecycle, timeline, MTTA/MTTR."""
 
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher, event_handler
+from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
 
@@ -13,9 +13,12 @@ from services.incidents.migrations import MIGRATIONS
 from services.incidents.models import db
 from services.incidents.requests import NewIncident, parse, parse_change
 from services.incidents.store import IncidentStore
+from services.notifications import contracts as notification_contracts
+from services.oncall import contracts as oncall_contracts
 from services.shared.clock import Clock
 from services.shared.config import CorrelationSettings
 from services.shared.http_api import actor, json_api, json_body, query
+from services.shared.messaging import handles
 from services.shared.storage import Storage
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
@@ -76,7 +79,7 @@ class IncidentsService(HealthAndMetrics):
     def stats(self):
         return self.store.stats()
 
-    @event_handler("notifications", "notification_delivered")
+    @handles(notification_contracts.SERVICE, notification_contracts.NOTIFICATION_DELIVERED)
     def on_notification_delivered(self, delivery):
         if delivery.get("incident_id") is None:
             return
@@ -90,7 +93,7 @@ class IncidentsService(HealthAndMetrics):
             ref=delivery["key"],
         )
 
-    @event_handler(alert_contracts.SERVICE, alert_contracts.ALERT_RESOLVED)
+    @handles(alert_contracts.SERVICE, alert_contracts.ALERT_RESOLVED)
     def on_alert_resolved(self, answer):
         if answer.get("incident_id") is None:
             return
@@ -104,7 +107,7 @@ class IncidentsService(HealthAndMetrics):
             ref=answer["alert_id"],
         )
 
-    @event_handler("oncall", "incident_escalated")
+    @handles(oncall_contracts.SERVICE, oncall_contracts.INCIDENT_ESCALATED)
     def on_incident_escalated(self, event):
         detail = {k: event[k] for k in ("team", "step", "target", "targets")}
         self.store.record(
@@ -121,7 +124,8 @@ class IncidentsService(HealthAndMetrics):
         target = incident["status"]
         if target == previous:
             return
-        if previous == "open" and target == "acknowledged":
+        # Observed once per incident: a reopened incident keeps its first acknowledgement.
+        if target == "acknowledged" and incident["acknowledged_at"] == incident["updated_at"]:
             MTTA.labels(*labels).observe(incident["mtta_seconds"])
         if target == "resolved":
             MTTR.labels(*labels).observe(incident["mttr_seconds"])

@@ -108,10 +108,24 @@ class IncidentStore(BaseStore):
         self._timeline(incident.id, domain.TIMELINE_KIND[target], actor, now, detail)
 
     def assign(self, incident_id, team, assignee, actor, now, ref=None):
+        """Set team and assignee; with a `ref`, only the first call for it does anything,
+        so a redelivered routing never undoes a later reassignment."""
         with write_transaction(self.db, lock_key=f"incident:{incident_id}"):
             self._get(incident_id)
-            self._assign(incident_id, team, assignee, actor, now, ref)
+            if ref is None or not self._has_entry(incident_id, c.ASSIGNED, ref):
+                self._assign(incident_id, team, assignee, actor, now, ref)
         return self.get(incident_id)
+
+    def _has_entry(self, incident_id, kind, ref):
+        return (
+            TimelineEntry.select()
+            .where(
+                (TimelineEntry.incident_id == incident_id)
+                & (TimelineEntry.kind == kind)
+                & (TimelineEntry.ref == ref)
+            )
+            .exists()
+        )
 
     def _assign(self, incident_id, team, assignee, actor, now, ref):
         Incident.update(team=team, assignee=assignee, updated_at=now).where(

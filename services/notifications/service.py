@@ -1,7 +1,7 @@
 """The notifications service: channels and the delivery ledger."""
 
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher, event_handler
+from nameko.events import EventDispatcher
 from nameko.rpc import rpc
 from nameko.web.handlers import http
 
@@ -11,7 +11,9 @@ from services.notifications.migrations import MIGRATIONS
 from services.notifications.models import db
 from services.notifications.requests import parse_notify
 from services.notifications.store import NotificationStore
+from services.oncall import contracts as oncall_contracts
 from services.shared.http_api import json_api, json_body, query
+from services.shared.messaging import handles
 from services.shared.storage import Storage
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
@@ -32,7 +34,7 @@ class NotificationsService(HealthAndMetrics):
     def list_notifications(self, filters, cursor=None, limit=None):
         return self.store.list(filters, cursor=cursor, limit=limit)
 
-    @event_handler("oncall", c.NOTIFICATION_REQUESTED)
+    @handles(oncall_contracts.SERVICE, c.NOTIFICATION_REQUESTED)
     def on_notification_requested(self, payload):
         self._deliver(payload)
 

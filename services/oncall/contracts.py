@@ -6,6 +6,7 @@ SERVICE = "oncall"
 CREATE_SCHEDULE = "create_schedule"
 LIST_SCHEDULES = "list_schedules"
 CURRENT = "current"
+UPCOMING = "upcoming"
 ESCALATE = "escalate"
 
 # Events

@@ -13,17 +13,25 @@ ACTOR = "klaxon-oncall"
 
 
 def route_incident(store, incidents, dispatch, incident, now, default_team=None, channel="log"):
-    """Assign a new incident to its team's primary and page them (step 0)."""
-    team = store.team_for_service(incident["service"]) or default_team
-    if team is None:
-        detail = {"reason": f"no team answers for service {incident['service']!r} and no default team is set"}
-        incidents.record_timeline(incident["id"], incident_contracts.UNROUTED, ACTOR, detail, "route")
+    """Assign a new incident to its team's primary and page them (step 0).
+
+    A team or assignee given when the incident was opened by hand wins over the catalog.
+    Safe to repeat: the assignment is recorded once (ref "route") and pages are keyed.
+    """
+    team = incident.get("team") or store.team_for_service(incident["service"]) or default_team
+    if team is None or not store.has_schedule(team):
+        reason = f"no team answers for service {incident['service']!r} and no default team is set"
+        if team is not None:
+            reason = f"team {team!r} has no on-call schedule"
+        incidents.record_timeline(
+            incident["id"], incident_contracts.UNROUTED, ACTOR, {"reason": reason}, "route"
+        )
         return None
     escalation = store.start_escalation(incident["id"], team, incident["service"], now)
     targets = store.targets(team, c.STEP_TARGETS[0], now)
-    assignee = targets[0]["name"] if targets else None
+    assignee = incident.get("assignee") or (targets[0]["name"] if targets else None)
     incidents.assign(incident["id"], team, assignee, ACTOR, "route")
-    page(dispatch, incident, escalation.step, targets, channel)
+    page(dispatch, incident, 0, targets, channel)
     return escalation
 
 

@@ -3,7 +3,7 @@
 import datetime as dt
 
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher, event_handler
+from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
 
@@ -17,6 +17,7 @@ from services.oncall.store import OncallStore
 from services.shared.clock import Clock
 from services.shared.errors import invalid
 from services.shared.http_api import actor, json_api, json_body
+from services.shared.messaging import handles
 from services.shared.storage import Storage
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
@@ -54,7 +55,7 @@ class OncallService(HealthAndMetrics):
         incident = self.incidents.get_incident(incident_id)
         return paging.escalate(self.store, self.dispatch, incident, actor, self.clock.now())
 
-    @event_handler(INCIDENTS, incident_contracts.INCIDENT_OPENED)
+    @handles(INCIDENTS, incident_contracts.INCIDENT_OPENED)
     def on_incident_opened(self, incident):
         paging.route_incident(
             self.store,
@@ -65,15 +66,15 @@ class OncallService(HealthAndMetrics):
             default_team=self.config.get("DEFAULT_TEAM"),
         )
 
-    @event_handler(INCIDENTS, incident_contracts.INCIDENT_ACKNOWLEDGED)
+    @handles(INCIDENTS, incident_contracts.INCIDENT_ACKNOWLEDGED)
     def on_incident_acknowledged(self, event):
         self.store.settle_escalation(event["incident_id"], "acknowledged", self.clock.now())
 
-    @event_handler(INCIDENTS, incident_contracts.INCIDENT_RESOLVED)
+    @handles(INCIDENTS, incident_contracts.INCIDENT_RESOLVED)
     def on_incident_resolved(self, event):
         self.store.settle_escalation(event["incident_id"], "resolved", self.clock.now())
 
-    @event_handler(INCIDENTS, incident_contracts.INCIDENT_REOPENED)
+    @handles(INCIDENTS, incident_contracts.INCIDENT_REOPENED)
     def on_incident_reopened(self, event):
         self.store.settle_escalation(event["incident_id"], "active", self.clock.now())
 
@@ -96,7 +97,7 @@ class OncallService(HealthAndMetrics):
     @http("GET", "/api/v1/oncall/upcoming")
     @json_api
     def http_upcoming(self, request):
-        return 200, self.upcoming(required(request, "team"), request.args.get("at"))
+        return 200, self.upcoming(required(request, "team"), request.args.get("at"), upcoming_count(request))
 
     @http("POST", "/api/v1/escalate")
     @json_api
@@ -106,6 +107,13 @@ class OncallService(HealthAndMetrics):
         if not isinstance(incident_id, int) or isinstance(incident_id, bool):
             raise invalid("incident_id", "is required and must be an integer")
         return 200, self.escalate(incident_id, actor(request))
+
+
+def upcoming_count(request):
+    value = request.args.get("count", "5")
+    if not value.isdigit() or not 1 <= int(value) <= 100:
+        raise invalid("count", "must be an integer from 1 to 100")
+    return int(value)
 
 
 def required(request, name):

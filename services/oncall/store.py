@@ -123,6 +123,10 @@ class OncallStore(BaseStore):
             for layer in c.LAYERS
         }
 
+    def has_schedule(self, team_name):
+        team = Team.get_or_none(Team.name == team_name)
+        return team is not None and Schedule.get_or_none(Schedule.team_id == team.id) is not None
+
     def team_for_service(self, service):
         route = ServiceRoute.get_or_none(ServiceRoute.service == service)
         if route is None:

@@ -8,8 +8,8 @@ klaxon demo                load the demo teams, rotations and service catalog
 """
 
 import argparse
+import glob
 import os
-import shutil
 import sys
 import tempfile
 import warnings
@@ -91,21 +91,22 @@ def run_service(name):
     from psycogreen.eventlet import patch_psycopg
 
     patch_psycopg()
-    from nameko.cli.run import run
-
     from services.shared.logs import setup_logging
     from services.shared.registry import service_class
+    from services.shared.runner import run
 
     setup_logging(name)
-    run([service_class(name)], config.nameko_config(name))
+    run(service_class(name), config.nameko_config(name))
 
 
 def run_edge():
     multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
         prefix="klaxon-edge-metrics-"
     )
-    shutil.rmtree(multiproc_dir, ignore_errors=True)
     os.makedirs(multiproc_dir, exist_ok=True)
+    # Samples of a previous run would be counted again; only prometheus' own files go.
+    for stale in glob.glob(os.path.join(multiproc_dir, "*.db")):
+        os.remove(stale)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = multiproc_dir
     argv = [sys.executable, "-m", "gunicorn", "-c", "python:edge.gunicorn_conf", "edge.wsgi:application"]
     os.execv(sys.executable, argv)

@@ -9,11 +9,16 @@ the same methods the edge reaches by RPC, with the same validation, errors and a
 
 import functools
 import json
+import logging
 
 from werkzeug.wrappers import Response
 
 from services.shared.errors import KlaxonError
 from services.shared.problems import MAX_BODY_BYTES, PROBLEM_TYPE, problem_body, problem_of
+
+logger = logging.getLogger("klaxon.http")
+# peewee/psycopg2 errors of a database that cannot be reached
+DATABASE_OUTAGES = {"OperationalError", "InterfaceError"}
 
 
 class HttpProblem(Exception):
@@ -34,9 +39,22 @@ def json_api(handler):
         except KlaxonError as error:
             status, title, headers, extra = problem_of(error)
             return problem_response(status, title, str(error), headers, **extra)
+        except Exception as error:  # the trace goes to the log, never to the caller
+            return unexpected(error)
         return Response(json.dumps(body, default=str), status=status, mimetype="application/json")
 
     return answer
+
+
+def unexpected(error):
+    kind = type(error).__name__
+    if kind in DATABASE_OUTAGES or getattr(error, "exc_type", None) in DATABASE_OUTAGES:
+        logger.warning("database unreachable: %s", error)
+        return problem_response(
+            503, "Service unavailable", "the database cannot be reached", {"Retry-After": "5"}
+        )
+    logger.exception("unexpected error")
+    return problem_response(500, "Internal error", "the service failed; the error is in its log")
 
 
 def problem_response(status, title, detail, headers=None, **extra):

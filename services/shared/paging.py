@@ -29,11 +29,11 @@ def encode_cursor(instant, identifier):
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor):
+def decode_cursor(cursor, id_type=str):
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         instant, identifier = base64.urlsafe_b64decode(padded).decode().split("|", 1)
-        return dt.datetime.fromisoformat(instant), identifier
+        return dt.datetime.fromisoformat(instant), id_type(identifier)
     except Exception:  # any garbage is the caller's mistake, reported as such
         raise invalid("cursor", "is not a cursor this API returned") from None
 
@@ -41,8 +41,7 @@ def decode_cursor(cursor):
 def keyset_page(query, created_field, id_field, cursor, limit, id_type=str):
     """Rows of `query` after `cursor`, newest first, and the cursor of the next page."""
     if cursor:
-        instant, identifier = decode_cursor(cursor)
-        identifier = id_type(identifier)
+        instant, identifier = decode_cursor(cursor, id_type)
         query = query.where(
             (created_field < instant) | ((created_field == instant) & (id_field < identifier))
         )

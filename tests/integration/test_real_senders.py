@@ -140,11 +140,12 @@ def test_a_real_alertmanager_opens_one_incident_per_group_and_resolves_it(platfo
         if len(incidents) != 1:
             return None
         incident = get(f"{platform.edge}/api/v1/incidents/{incidents[0]['id']}")
-        return incident if len(originals(incident)) == 2 else None
+        # The edge reads the incident, then its alerts: wait for both reads to agree.
+        return incident if len(originals(incident)) == 2 and incident["alert_count"] == 2 else None
 
     incident = eventually(one_incident_with_both_alerts, timeout=20)
-    assert incident["status"] == "open"
-    assert incident["alert_count"] == 2
+    assert incident["status"] == "open", incident
+    assert incident["alert_count"] == 2, incident
     assert incident["severity"] == "critical"
     fired = originals(incident)
     assert {a["dedup_key"] for a in fired} == set(fingerprints.values())

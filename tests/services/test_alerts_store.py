@@ -102,31 +102,76 @@ def test_firing_with_key(store):
     assert store.firing_with_key("k-3") is None
 
 
-def test_mark_resolved_stops_the_key_firing(store):
-    store.record(normalised("a-1", dedup_key="k-1"))
-    store.mark_resolved("a-1")
-    body = store.get("a-1")
-    assert body["status"] == "resolved"
-    assert body["resolved_at"] is not None
-    assert dt.datetime.fromisoformat(body["resolved_at"]).tzinfo is not None
-    assert store.firing_with_key("k-1") is None
+def test_admit_new_then_known(store):
+    assert store.admit(normalised("a-1", dedup_key="k-1")) == ("new", None)
+    outcome, row = store.admit(normalised("a-1", dedup_key="k-1"))
+    assert outcome == "known" and row.alert_id == "a-1"
+    assert store.get("a-1")["status"] == "firing"
 
-    # the same key firing again later is a new original
-    store.record(normalised("a-2", dedup_key="k-1"))
-    assert store.firing_with_key("k-1").alert_id == "a-2"
+
+def test_admit_same_key_while_firing_is_a_duplicate(store):
+    store.admit(normalised("a-1", dedup_key="k-1"))
+    store.link("a-1", 7, "new_incident")
+    for n in (2, 3):
+        outcome, original = store.admit(normalised(f"a-{n}", dedup_key="k-1"))
+        assert (outcome, original.alert_id) == ("duplicate", "a-1")
+    duplicate = store.get("a-3")
+    assert duplicate["status"] == "duplicate" and duplicate["duplicate_of"] == "a-1"
+    assert duplicate["incident_id"] == 7 and duplicate["action"] == "deduplicated"
+    assert store.get("a-1")["duplicate_count"] == 2
+
+
+def test_admit_keys_are_scoped_to_their_integration(store):
+    store.admit(normalised("a-1", dedup_key="k-1", integration_id=1))
+    assert store.admit(normalised("a-2", dedup_key="k-1", integration_id=2)) == ("new", None)
+    assert store.admit(normalised("a-3", dedup_key="k-1"))[0] == "new"
+
+
+def test_admit_resolve_stops_every_firing_alert_with_the_key(store):
+    store.admit(normalised("a-1", dedup_key="k-1"))
+    store.record(normalised("a-2", dedup_key="k-1"))  # e.g. a second sender of a HA pair
+    store.link("a-2", 9, "attached_to_existing_incident")
+    outcome, newest = store.admit(normalised("r-1", dedup_key="k-1", status="resolved"))
+    assert outcome == "resolved" and newest.alert_id in {"a-1", "a-2"}
+    for alert_id in ("a-1", "a-2"):
+        body = store.get(alert_id)
+        assert body["status"] == "resolved"
+        assert dt.datetime.fromisoformat(body["resolved_at"]).tzinfo is not None
+    assert store.get("r-1")["action"] == "resolved"
+    assert store.firing_with_key("k-1") is None
+    assert store.admit(normalised("a-3", dedup_key="k-1")) == ("new", None), "firing again is new"
+
+
+def test_admit_resolve_of_an_unknown_key(store):
+    assert store.admit(normalised("r-1", dedup_key="never", status="resolved")) == ("resolved", None)
+    assert store.get("r-1")["incident_id"] is None
+
+
+def test_concurrent_alerts_with_one_dedup_key_admit_one_original(bound, database_url):
+    if "sqlite" in database_url:
+        pytest.skip("concurrent writers are a PostgreSQL concern; SQLite serialises in-process")
+    import uuid
+
+    import eventlet
+
+    db = bound("alerts")
+    key = f"k-{uuid.uuid4().hex}"
+
+    def admit(n):
+        try:
+            with db.connection_context():
+                return AlertStore(db, {}).admit(normalised(f"c-{n}", dedup_key=key))[0]
+        finally:
+            db.close()
+
+    outcomes = list(eventlet.GreenPool(10).imap(admit, range(10)))
+    assert sorted(outcomes) == ["duplicate"] * 9 + ["new"]
+    close_pool(db)
 
 
 def test_resolved_alert_record_is_not_a_firing_original(store):
     store.record(normalised("a-1", dedup_key="k-1", status="resolved"))
     assert store.firing_with_key("k-1") is None
-
-
-def test_count_duplicate_increments(store):
-    store.record(normalised("a-1", dedup_key="k-1"))
-    store.count_duplicate("a-1")
-    store.count_duplicate("a-1")
-    store.count_duplicate("a-1")
-    assert store.get("a-1")["duplicate_count"] == 3
 
 
 def test_link(store):

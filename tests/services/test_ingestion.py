@@ -193,3 +193,15 @@ def test_broker_down_answers_503_with_retry_after(make_edge):
     answer = post(edge, "/api/v1/integrations/alertmanager", example("alertmanager-webhook-firing.json"))
     assert answer.status_code == 503
     assert answer.headers["retry-after"]
+
+
+def test_a_key_made_for_one_sender_fits_no_other(edge):
+    key = post(edge, "/api/v1/integrations", {"name": "am-only", "kind": "alertmanager"}).json["key"]
+    refused = post(edge, "/api/v1/alerts", GENERIC, {"Authorization": f"Bearer {key}"})
+    assert refused.status_code == 403 and "alertmanager" in refused.json["detail"]
+    accepted = post(
+        edge,
+        f"/api/v1/integrations/alertmanager?integration_key={key}",
+        example("alertmanager-webhook-firing.json"),
+    )
+    assert accepted.status_code == 202

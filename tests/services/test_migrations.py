@@ -21,7 +21,7 @@ from services.shared.registry import bind_and_migrate
 T0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
 SERVICES = ("alerts", "incidents", "oncall", "notifications")
 TABLES = {
-    "alerts": {"alerts"},
+    "alerts": {"alerts", "integrations"},
     "incidents": {"incidents", "incident_alerts", "incident_timeline"},
     "oncall": {"teams", "people", "schedules", "rotation_members", "service_routes", "escalations"},
     "notifications": {"notifications"},
