@@ -28,12 +28,18 @@ PG_URL = os.environ.get("KLAXON_TEST_POSTGRES_URL", "postgresql://postgres@127.0
 SERVICES = ("alerts", "incidents", "oncall", "notifications")
 
 
-def drop_schemas(prefix):
+def drop_schemas(prefix, attempts=3):
     database = peewee.PostgresqlDatabase(None)
     database.init(PG_URL.rsplit("/", 1)[1], host="127.0.0.1", user="postgres")
     with database.connection_context():
         for service in SERVICES:
-            database.execute_sql(f'DROP SCHEMA IF EXISTS "{prefix}{service}" CASCADE')
+            for attempt in range(attempts):
+                try:
+                    database.execute_sql(f'DROP SCHEMA IF EXISTS "{prefix}{service}" CASCADE')
+                    break
+                except peewee.OperationalError:  # a deadlock with a worker still finishing
+                    if attempt == attempts - 1:
+                        raise
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

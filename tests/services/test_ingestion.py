@@ -28,8 +28,10 @@ def example(name):
 @pytest.fixture
 def platform(runner_factory, service_config):
     names = ("alerts", "incidents", "oncall", "notifications")
-    runner_factory(service_config, *(service_class(n) for n in names)).start()
-    return service_config
+    runner = runner_factory(service_config, *(service_class(n) for n in names))
+    runner.start()
+    yield service_config
+    runner.stop()  # before the database and vhost fixtures tear down under it
 
 
 @pytest.fixture

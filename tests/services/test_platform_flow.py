@@ -37,7 +37,8 @@ def platform(runner_factory, service_config):
         service_config, *(service_class(n) for n in ("alerts", "incidents", "oncall", "notifications"))
     )
     runner.start()
-    return service_config
+    yield service_config
+    runner.stop()  # before the database and vhost fixtures tear down under it
 
 
 @pytest.fixture
