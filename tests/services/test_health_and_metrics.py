@@ -13,7 +13,7 @@ def web_service_config(service_config, web_config):
     return {**service_config, **web_config}
 
 
-def test_health_reports_broker_and_database(container_factory, web_service_config, web_session):
+def test_health_reports_broker_and_database(web_service_config, container_factory, web_session):
     container_factory(AlertsService, web_service_config).start()
     answer = web_session.get("/health")
     assert answer.status_code == 200
@@ -24,7 +24,7 @@ def test_health_reports_broker_and_database(container_factory, web_service_confi
     }
 
 
-def test_metrics_count_requests_and_carry_store_gauges(container_factory, web_service_config, web_session):
+def test_metrics_count_requests_and_carry_store_gauges(web_service_config, container_factory, web_session):
     container = container_factory(IncidentsService, web_service_config)
     container.start()
     with entrypoint_hook(container, "correlate") as correlate:

@@ -15,7 +15,7 @@ def alert(alert_id, service="checkout-api", severity="critical"):
     }
 
 
-def test_second_alert_with_same_key_joins_the_first_incident(container_factory, service_config):
+def test_second_alert_with_same_key_joins_the_first_incident(service_config, container_factory):
     container = container_factory(IncidentsService, service_config)
     container.start()
     with entrypoint_hook(container, "correlate") as correlate:

@@ -26,12 +26,12 @@ def example(name):
 
 
 @pytest.fixture
-def platform(runner_factory, service_config):
+def platform(service_config, runner_factory):
+    # service_config first: fixtures tear down in reverse, so the runner stops before
+    # the test's database and vhost are dropped under it.
     names = ("alerts", "incidents", "oncall", "notifications")
-    runner = runner_factory(service_config, *(service_class(n) for n in names))
-    runner.start()
-    yield service_config
-    runner.stop()  # before the database and vhost fixtures tear down under it
+    runner_factory(service_config, *(service_class(n) for n in names)).start()
+    return service_config
 
 
 @pytest.fixture

@@ -32,13 +32,14 @@ def sample(name, **labels):
 
 
 @pytest.fixture
-def platform(runner_factory, service_config):
+def platform(service_config, runner_factory):
+    # service_config first: fixtures tear down in reverse, so the runner stops before
+    # the test's database and vhost are dropped under it.
     runner = runner_factory(
         service_config, *(service_class(n) for n in ("alerts", "incidents", "oncall", "notifications"))
     )
     runner.start()
-    yield service_config
-    runner.stop()  # before the database and vhost fixtures tear down under it
+    return service_config
 
 
 @pytest.fixture
