@@ -15,7 +15,7 @@ from edge.app import EdgeSettings, create_app
 from edge.rpc import ServiceUnavailable
 from services.shared.errors import Conflict, NotFound, ValidationFailed
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples" / "payloads"
+EXAMPLES = Path(__file__).resolve().parents[1] / "payloads"
 GENERIC = {
     "service": "frontend-api",
     "severity": "high",

@@ -14,7 +14,7 @@ from tests.conftest import eventually
 from tests.platform import running_platform
 
 pytestmark = pytest.mark.integration
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "payloads" / "generic-alert.json"
+EXAMPLE = Path(__file__).resolve().parents[1] / "payloads" / "generic-alert.json"
 ALERT = (
     json.loads(EXAMPLE.read_text())
     if EXAMPLE.exists()

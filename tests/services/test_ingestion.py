@@ -14,7 +14,7 @@ from edge.rpc import RpcPool
 from services.shared.registry import service_class
 from tests.conftest import eventually
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples" / "payloads"
+EXAMPLES = Path(__file__).resolve().parents[1] / "payloads"
 GENERIC = {"service": "queue-api", "severity": "critical", "message": "queue depth above 10k"}
 
 

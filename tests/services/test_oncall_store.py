@@ -18,7 +18,7 @@ from services.shared.errors import Conflict, NotFound
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
-EXAMPLE = Path("/work/shared/examples/payloads/schedule.json")
+EXAMPLE = Path(__file__).resolve().parents[1] / "payloads" / "schedule.json"
 TEAM = "platform-engineering"
 
 

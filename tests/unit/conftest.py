@@ -1,11 +1,11 @@
-"""Helpers shared by the unit tests: the example payloads of /work/shared/examples."""
+"""Helpers shared by the unit tests: the example payloads in tests/payloads."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-PAYLOADS = Path(__file__).resolve().parents[3] / "shared/examples/payloads"
+PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
 
 
 @pytest.fixture
