@@ -58,6 +58,7 @@ class IntegrationAuth:
         self.cache_seconds = cache_seconds
         self.clock = clock
         self.cache = {}
+        self.refreshing = threading.Lock()
 
     def integration(self, key):
         """The integration a key belongs to; no key means the default one, when allowed."""
@@ -74,6 +75,17 @@ class IntegrationAuth:
         hit = self.cache.get(cache_key)
         if hit is not None and hit[0] > self.clock():
             return _unwrap(hit[1])
+        # One thread refreshes an expired key; the others keep using the entry meanwhile
+        # instead of all asking the alerts service at once.
+        if hit is not None and not self.refreshing.acquire(blocking=False):
+            return _unwrap(hit[1])
+        try:
+            return self._load(cache_key, load, hit)
+        finally:
+            if hit is not None:
+                self.refreshing.release()
+
+    def _load(self, cache_key, load, hit):
         try:
             value = load()
         except Forbidden as refused:

@@ -11,4 +11,16 @@ def _initial(database):
         database.create_tables(TABLES)
 
 
-MIGRATIONS = [Migration(1, "incidents, incident_alerts, incident_timeline", _initial)]
+def _open_incidents_index(database):
+    # Correlation looks for the open incident of a key; a partial index keeps that one
+    # lookup flat however many resolved incidents the key has behind it.
+    database.execute_sql(
+        "CREATE INDEX IF NOT EXISTS incidents_open_by_key "
+        "ON incidents (correlation_key, created_at) WHERE status <> 'resolved'"
+    )
+
+
+MIGRATIONS = [
+    Migration(1, "incidents, incident_alerts, incident_timeline", _initial),
+    Migration(2, "partial index of open incidents by correlation key", _open_incidents_index),
+]
