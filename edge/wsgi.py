@@ -2,8 +2,10 @@
 
 from edge.app import EdgeSettings, create_app
 from edge.rpc import RpcPool
+from services.shared.config import env
 from services.shared.logs import setup_logging
 
 setup_logging("edge")
 settings = EdgeSettings.from_env()
-application = create_app(settings, RpcPool(settings.amqp_uri, timeout=settings.rpc_timeout))
+pool_size = int(env("KLAXON_EDGE_THREADS", 16))  # one proxy per thread that may need one
+application = create_app(settings, RpcPool(settings.amqp_uri, timeout=settings.rpc_timeout, size=pool_size))
