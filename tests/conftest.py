@@ -55,6 +55,15 @@ def database_url(request, tmp_path, monkeypatch):
     drop_schemas(prefix)
 
 
+def close_pool(db):
+    """Close this thread's connection and, for a PostgreSQL pool, every pooled one."""
+    if not db.is_closed():
+        db.close()
+    close_all = getattr(db.obj, "close_all", None)
+    if close_all is not None:
+        close_all()
+
+
 @pytest.fixture
 def bound(database_url):
     """bound("incidents") binds that service's models to the test database and migrates."""

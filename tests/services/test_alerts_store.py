@@ -7,17 +7,10 @@ import pytest
 from services.alerts.models import Alert
 from services.alerts.store import AlertStore
 from services.shared.errors import NotFound, ValidationFailed
+from tests.conftest import close_pool
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 20, 3, 12, 45, tzinfo=UTC)
-
-
-def close_pool(db):
-    if not db.is_closed():
-        db.close()
-    close_all = getattr(db.obj, "close_all", None)
-    if close_all is not None:
-        close_all()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from services.incidents.store import IncidentStore
 from services.shared import config
 from services.shared.db import scoped_advisory_key
 from services.shared.errors import Conflict, NotFound, ValidationFailed
+from tests.conftest import close_pool
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 20, 3, 0, 0, tzinfo=UTC)
@@ -24,14 +25,6 @@ def seconds(n):
 
 def instant(text):
     return dt.datetime.fromisoformat(text)
-
-
-def close_pool(db):
-    if not db.is_closed():
-        db.close()
-    close_all = getattr(db.obj, "close_all", None)
-    if close_all is not None:
-        close_all()
 
 
 @pytest.fixture

@@ -9,14 +9,7 @@ import pytest
 from services.notifications.models import Notification
 from services.notifications.store import NotificationStore
 from services.shared.errors import ValidationFailed
-
-
-def close_pool(db):
-    if not db.is_closed():
-        db.close()
-    close_all = getattr(db.obj, "close_all", None)
-    if close_all is not None:
-        close_all()
+from tests.conftest import close_pool
 
 
 @pytest.fixture

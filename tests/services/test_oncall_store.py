@@ -15,19 +15,12 @@ from services.oncall.requests import parse_schedule
 from services.oncall.rotation import Rotation, on_call
 from services.oncall.store import OncallStore
 from services.shared.errors import Conflict, NotFound
+from tests.conftest import close_pool
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 EXAMPLE = Path(__file__).resolve().parents[1] / "payloads" / "schedule.json"
 TEAM = "platform-engineering"
-
-
-def close_pool(db):
-    if not db.is_closed():
-        db.close()
-    close_all = getattr(db.obj, "close_all", None)
-    if close_all is not None:
-        close_all()
 
 
 @pytest.fixture
