@@ -29,17 +29,32 @@ SERVICES = ("alerts", "incidents", "oncall", "notifications")
 
 
 def drop_schemas(prefix, attempts=3):
+    """Drop the schemas of one test platform, ending its leftover connections first.
+
+    A connection left idle in a transaction (say, by a process killed mid-write) would make
+    DROP SCHEMA wait forever; the services name their connections `klaxon:<schema>`.
+    """
     database = peewee.PostgresqlDatabase(None)
     database.init(PG_URL.rsplit("/", 1)[1], host="127.0.0.1", user="postgres")
     with database.connection_context():
-        for service in SERVICES:
-            for attempt in range(attempts):
-                try:
+        database.execute_sql("SET lock_timeout = '10s'")
+        for attempt in range(attempts):
+            try:
+                _end_connections(database, prefix)
+                for service in SERVICES:
                     database.execute_sql(f'DROP SCHEMA IF EXISTS "{prefix}{service}" CASCADE')
-                    break
-                except peewee.OperationalError:  # a deadlock with a worker still finishing
-                    if attempt == attempts - 1:
-                        raise
+                return
+            except peewee.OperationalError:  # a deadlock or lock timeout with a worker finishing
+                if attempt == attempts - 1:
+                    raise
+
+
+def _end_connections(database, prefix):
+    database.execute_sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE application_name LIKE %s AND pid <> pg_backend_pid()",
+        (f"klaxon:{prefix}%",),
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 
 import requests
@@ -167,13 +168,24 @@ class Processes:
 
         eventually(healthy, timeout=timeout)
 
-    def stop_all(self):
-        for name, replica in list(self.running):
-            process, _ = self.running[(name, replica)]
-            if process.poll() is None:
-                self.kill(name, replica, signal.SIGTERM)
-            else:
-                self.running.pop((name, replica))[1].close()
+    def stop_all(self, grace=20):
+        """SIGTERM every process, then SIGKILL whichever has not stopped within `grace` s."""
+        running, self.running = self.running, {}
+        for process, _ in running.values():
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process, log in running.values():
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait(timeout=20)
+            log.close()
+
+
+def _signal_group(process, sig):
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
 
 
 @contextlib.contextmanager
@@ -188,6 +200,7 @@ def platform_processes(tmp_path, database="postgresql", extra_env=None):
                 env=env,
                 check=True,
                 capture_output=True,
+                timeout=120,
             )
         processes = Processes(env, urls, tmp_path)
         try:

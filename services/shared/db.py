@@ -75,6 +75,9 @@ def _open_sqlite(parts):
 def _open_postgres(parts, schema):
     options = dict(parse_qsl(parts.query))
     max_connections = int(options.pop("max_connections", 20))
+    # Named connections let an operator tell the services apart in pg_stat_activity.
+    options.setdefault("application_name", f"klaxon:{schema}"[:63])
+    options.setdefault("connect_timeout", 10)
     return PooledPostgresqlDatabase(
         parts.path.lstrip("/"),
         host=parts.hostname,
