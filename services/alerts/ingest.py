@@ -23,39 +23,99 @@ def normalise(alert):
 
 
 def ingest(store, incidents, alert):
-    alert = normalise(alert)
-    outcome, row = store.admit(alert)
-    if outcome == "known":
-        return finish(store, incidents, alert, row)
-    metrics.ALERTS_RECEIVED.labels(alert["severity"], alert["service"]).inc()
-    if outcome == "resolved":
-        incident_id = row.incident_id if row else None
-        resolve_incident_when_quiet(store, incidents, incident_id, alert.get("integration_id"))
-        return answer(alert["alert_id"], incident_id, contracts.RESOLVED, resolved=row)
-    if outcome == "duplicate":
-        metrics.ALERTS_DEDUPLICATED.labels(alert["service"]).inc()
-        return answer(alert["alert_id"], row.incident_id, contracts.DEDUPLICATED)
-    return correlate(store, incidents, alert)
+    [body] = ingest_many(store, incidents, [normalise(alert)])
+    return body
 
 
-def finish(store, incidents, alert, row):
-    """A redelivered alert: complete whatever a crash interrupted, change nothing else."""
-    if row.action is None:
-        return correlate(store, incidents, alert)
-    if row.action == contracts.RESOLVED:
-        resolve_incident_when_quiet(store, incidents, row.incident_id, row.integration_id)
-    return answer(row.alert_id, row.incident_id, row.action)
+def ingest_many(store, incidents, alerts):
+    """Dedup, resolve and correlate a batch of normalised alerts, in order.
+
+    One transaction admits them all, one RPC correlates the new ones, one transaction
+    links them; returns one answer per alert, in order.
+    """
+    admitted = store.admit_many(alerts)
+    count_received(alerts, admitted)
+    pending = [alert for alert, (outcome, row) in zip(alerts, admitted, strict=True) if needs_incident(outcome, row)]
+    incident_of = correlate_many(store, incidents, pending)
+    answers = [
+        answer_for(alert, outcome, row, incident_of) for alert, (outcome, row) in zip(alerts, admitted, strict=True)
+    ]
+    link_followers(store, alerts, admitted, incident_of)
+    resolve_quiet_incidents(store, incidents, answers, alerts)
+    return answers
 
 
-def correlate(store, incidents, alert):
+def needs_incident(outcome, row):
+    return outcome == "new" or (outcome == "known" and row.action is None)
+
+
+def count_received(alerts, admitted):
+    for alert, (outcome, _) in zip(alerts, admitted, strict=True):
+        if outcome == "known":
+            continue
+        metrics.ALERTS_RECEIVED.labels(alert["severity"], alert["service"]).inc()
+        if outcome == "duplicate":
+            metrics.ALERTS_DEDUPLICATED.labels(alert["service"]).inc()
+
+
+def correlate_many(store, incidents, alerts):
+    """{alert_id: (incident_id, action)} for `alerts`, correlated by the incidents service."""
+    if not alerts:
+        return {}
+    outcomes = incidents.correlate_many([correlation_request(alert) for alert in alerts])
+    store.link_many([(a["alert_id"], o["incident_id"], o["action"]) for a, o in zip(alerts, outcomes, strict=True)])
+    for alert, outcome in zip(alerts, outcomes, strict=True):
+        result = RESULT_OF_ACTION[outcome["action"]]
+        metrics.ALERTS_CORRELATED.labels(result, alert["service"], alert["severity"]).inc()
+    return {a["alert_id"]: (o["incident_id"], o["action"]) for a, o in zip(alerts, outcomes, strict=True)}
+
+
+def correlation_request(alert):
     request = {key: alert[key] for key in ("alert_id", "service", "severity", "message", "timestamp")}
     if alert.get("group_key"):
         request["group_key"] = f"{alert.get('integration_id')}:{alert['group_key']}"
-    outcome = incidents.correlate(request)
-    store.link(alert["alert_id"], outcome["incident_id"], outcome["action"])
-    result = RESULT_OF_ACTION[outcome["action"]]
-    metrics.ALERTS_CORRELATED.labels(result, alert["service"], alert["severity"]).inc()
-    return answer(alert["alert_id"], outcome["incident_id"], outcome["action"])
+    return request
+
+
+def answer_for(alert, outcome, row, incident_of):
+    if alert["alert_id"] in incident_of:
+        return answer(alert["alert_id"], *incident_of[alert["alert_id"]])
+    if outcome == "known":
+        return answer(row.alert_id, row.incident_id, row.action)
+    incident_id = follower_incident(row, incident_of)
+    if outcome == "resolved":
+        return answer(alert["alert_id"], incident_id, contracts.RESOLVED, resolved=row)
+    return answer(alert["alert_id"], incident_id, contracts.DEDUPLICATED)
+
+
+def follower_incident(original, incident_of):
+    """The incident of a duplicate's or a resolve's original, which may be new in this batch."""
+    if original is None:
+        return None
+    if original.incident_id is None and original.alert_id in incident_of:
+        return incident_of[original.alert_id][0]
+    return original.incident_id
+
+
+def link_followers(store, alerts, admitted, incident_of):
+    """Duplicates and resolves of an original correlated in this very batch get its incident."""
+    links = [
+        (alert["alert_id"], incident_of[row.alert_id][0], None)
+        for alert, (outcome, row) in zip(alerts, admitted, strict=True)
+        if outcome in ("duplicate", "resolved") and row is not None and row.incident_id is None
+        and row.alert_id in incident_of
+    ]
+    if links:
+        store.link_many(links)
+
+
+def resolve_quiet_incidents(store, incidents, answers, alerts):
+    integration_of = {alert["alert_id"]: alert.get("integration_id") for alert in alerts}
+    done = set()
+    for body in answers:
+        if body["action"] == contracts.RESOLVED and body["incident_id"] not in done:
+            done.add(body["incident_id"])
+            resolve_incident_when_quiet(store, incidents, body["incident_id"], integration_of[body["alert_id"]])
 
 
 def resolve_incident_when_quiet(store, incidents, incident_id, integration_id):

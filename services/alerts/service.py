@@ -4,7 +4,6 @@ import logging
 
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
-from nameko.messaging import consume
 from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
 
@@ -15,7 +14,8 @@ from services.alerts.migrations import MIGRATIONS
 from services.alerts.models import db
 from services.alerts.store import AlertStore
 from services.shared.clock import Clock
-from services.shared.errors import Unauthorized, ValidationFailed
+from services.shared.batching import consume_batches
+from services.shared.errors import KlaxonError, Unauthorized, ValidationFailed
 from services.shared.http_api import json_api, json_body, query
 from services.shared.messaging import retried_on_outage
 from services.shared.storage import Storage
@@ -36,32 +36,48 @@ class AlertsService(HealthAndMetrics):
 
     @rpc
     def ingest(self, alert):
-        answer = ingest.ingest(self.store, self.incidents, alert)
-        if answer["action"] == contracts.RESOLVED and answer.get("resolved_alert_id"):
-            self.dispatch(contracts.ALERT_RESOLVED, answer)
+        [answer] = self._announce(ingest.ingest_many(self.store, self.incidents, [ingest.normalise(alert)]))
         return answer
 
-    # Requeued after a pause when something is down: the message waits out the outage.
-    @consume(queue.INGEST_QUEUE, requeue_on_error=True)
+    # A batch of queued messages shares one transaction and one correlation RPC. Requeued
+    # after a pause when something is down: the messages wait out the outage.
+    @consume_batches(queue.INGEST_QUEUE)
     @retried_on_outage
-    def on_queued(self, message):
-        self._process(message)
-
-    def _process(self, message):
-        if message["kind"] == queue.ACKNOWLEDGE:
-            ingest.acknowledge(
-                self.store, self.incidents, message["dedup_key"], message["integration_id"], message["actor"]
-            )
-            return
-        for alert in message["alerts"]:
-            self._ingest_queued(alert)
-
-    def _ingest_queued(self, alert):
+    def on_queued(self, messages):
         try:
-            self.ingest(alert)
-        except ValidationFailed as error:
-            # The edge validated it; a message that still fails is logged, not retried forever.
-            logger.error("dropping queued alert %s: %s", alert.get("alert_id"), error)
+            self._process_in_order(messages)
+        except KlaxonError:
+            # One message the batch cannot take must not cost the others: one by one now.
+            for message in messages:
+                self._process_alone(message)
+
+    @retried_on_outage
+    def _process_alone(self, message):
+        self._process_in_order([message])
+
+    def _process_in_order(self, messages):
+        alerts = []
+        for message in messages:
+            if message["kind"] == queue.ACKNOWLEDGE:
+                self._ingest_valid(alerts)
+                alerts = []
+                ingest.acknowledge(
+                    self.store, self.incidents, message["dedup_key"], message["integration_id"], message["actor"]
+                )
+            else:
+                alerts += message["alerts"]
+        self._ingest_valid(alerts)
+
+    def _ingest_valid(self, alerts):
+        valid = [normalised for normalised in map(normalised_or_none, alerts) if normalised is not None]
+        if valid:
+            self._announce(ingest.ingest_many(self.store, self.incidents, valid))
+
+    def _announce(self, answers):
+        for answer in answers:
+            if answer["action"] == contracts.RESOLVED and answer.get("resolved_alert_id"):
+                self.dispatch(contracts.ALERT_RESOLVED, answer)
+        return answers
 
     @rpc
     def create_integration(self, payload):
@@ -114,6 +130,15 @@ class AlertsService(HealthAndMetrics):
             return self.store.integrations.authenticate(key)["id"]
         if not self.config.get("KEYLESS_INGEST"):
             raise Unauthorized("an integration key is required: send 'Authorization: Bearer <key>'")
+        return None
+
+
+def normalised_or_none(alert):
+    try:
+        return ingest.normalise(alert)
+    except ValidationFailed as error:
+        # The edge validated it; a message that still fails is logged, not retried forever.
+        logger.error("dropping queued alert %s: %s", alert.get("alert_id"), error)
         return None
 
 

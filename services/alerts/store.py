@@ -2,6 +2,9 @@
 
 import datetime as dt
 import json
+from collections import Counter, defaultdict
+
+import peewee
 
 from services.alerts.contracts import DEDUPLICATED, RESOLVED
 from services.alerts.integrations import key_hash, new_key
@@ -29,75 +32,30 @@ class AlertStore(BaseStore):
         every firing alert with its key; ("duplicate", original) the key is still firing;
         ("new", None) a firing alert to correlate.
         """
-        scope = f"dedup:{alert.get('integration_id')}:{alert['dedup_key']}" if alert["dedup_key"] else None
-        with write_transaction(self.db, lock_key=scope):
-            known = self.find(alert["alert_id"])
-            if known is not None:
-                return "known", known
-            if alert["status"] == "resolved":
-                return "resolved", self._resolve(alert)
-            original = self.firing_with_key(alert["dedup_key"], alert.get("integration_id"))
-            if original is not None:
-                self._insert(
-                    alert,
-                    status="duplicate",
-                    duplicate_of=original.alert_id,
-                    incident_id=original.incident_id,
-                    action=DEDUPLICATED,
-                )
-                Alert.update(duplicate_count=Alert.duplicate_count + 1).where(
-                    Alert.alert_id == original.alert_id
-                ).execute()
-                return "duplicate", original
-            self._insert(alert)
-            return "new", None
+        [outcome] = self.admit_many([alert])
+        return outcome
 
-    def _resolve(self, alert):
-        originals = self._firing(alert["dedup_key"], alert.get("integration_id"))
-        newest = originals.order_by(Alert.received_at.desc()).first()
-        incident_id = newest.incident_id if newest else None
-        self._insert(alert, incident_id=incident_id, action=RESOLVED)
-        if newest is not None:
-            Alert.update(status="resolved", resolved_at=utcnow()).where(
-                Alert.alert_id.in_([row.alert_id for row in originals])
-            ).execute()
-        return newest
+    def admit_many(self, alerts):
+        """`admit` for a batch, in order, in one transaction holding every dedup key's lock.
 
-    def _firing(self, dedup_key, integration_id):
-        same_integration = (
-            Alert.integration_id == integration_id if integration_id else Alert.integration_id.is_null()
-        )
-        return Alert.select().where(
-            (Alert.dedup_key == dedup_key)
-            & same_integration
-            & (Alert.status == "firing")
-            & Alert.duplicate_of.is_null()
-        )
+        An original admitted earlier in the same batch has no incident yet: its row says
+        so (incident_id None) and the caller links the duplicates once it is correlated.
+        """
+        scopes = [dedup_scope(alert) for alert in alerts if alert["dedup_key"]]
+        with write_transaction(self.db, lock_keys=scopes):
+            admission = Admission(alerts)
+            outcomes = [admission.add(alert) for alert in alerts]
+            admission.flush()
+        return outcomes
 
     def firing_with_key(self, dedup_key, integration_id=None):
         """The firing alert with this dedup key; keys are scoped to their integration."""
         if not dedup_key:
             return None
-        return self._firing(dedup_key, integration_id).order_by(Alert.received_at.desc()).first()
+        return firing_originals(integration_id, [dedup_key]).first()
 
     def _insert(self, alert, **extra):
-        fields = {
-            "alert_id": alert["alert_id"],
-            "source": alert["source"],
-            "service": alert["service"],
-            "severity": alert["severity"],
-            "message": alert["message"],
-            "labels": json.dumps(alert["labels"], sort_keys=True),
-            "timestamp": dt.datetime.fromisoformat(alert["timestamp"]),
-            "received_at": utcnow(),
-            "dedup_key": alert["dedup_key"],
-            "status": alert["status"],
-            "integration_id": alert.get("integration_id"),
-            "group_key": alert.get("group_key"),
-            "details": json.dumps(alert.get("details") or {}, sort_keys=True, default=str),
-        }
-        fields.update(extra)
-        Alert.insert(**fields).on_conflict_ignore().execute()
+        Alert.insert(**alert_row(alert, **extra)).on_conflict_ignore().execute()
 
     def record(self, alert, **extra):
         """Store a normalised alert; a redelivered one (same id) is left as it was."""
@@ -106,8 +64,18 @@ class AlertStore(BaseStore):
         return self.find(alert["alert_id"])
 
     def link(self, alert_id, incident_id, action):
+        self.link_many([(alert_id, incident_id, action)])
+
+    def link_many(self, links):
+        """Set (alert_id, incident_id, action) triples; an action of None leaves the action."""
+        groups = defaultdict(list)
+        for alert_id, incident_id, action in links:
+            groups[(incident_id, action)].append(alert_id)
         with write_transaction(self.db):
-            Alert.update(incident_id=incident_id, action=action).where(Alert.alert_id == alert_id).execute()
+            for (incident_id, action), alert_ids in groups.items():
+                change = {"incident_id": incident_id, **({"action": action} if action else {})}
+                for ids in peewee.chunked(alert_ids, 500):
+                    Alert.update(**change).where(Alert.alert_id.in_(ids)).execute()
 
     def firing_count(self, incident_id):
         return (
@@ -128,6 +96,120 @@ class AlertStore(BaseStore):
         query = equality_filters(Alert.select(), Alert, filters, FILTERS, ("incident_id",))
         rows, next_cursor = keyset_page(query, Alert.received_at, Alert.alert_id, cursor, page_limit(limit))
         return {"items": [as_dict(row) for row in rows], "next_cursor": next_cursor}
+
+
+def dedup_scope(alert):
+    return f"dedup:{alert.get('integration_id')}:{alert['dedup_key']}"
+
+
+def alert_row(alert, **extra):
+    fields = {
+        "alert_id": alert["alert_id"],
+        "source": alert["source"],
+        "service": alert["service"],
+        "severity": alert["severity"],
+        "message": alert["message"],
+        "labels": json.dumps(alert["labels"], sort_keys=True),
+        "timestamp": dt.datetime.fromisoformat(alert["timestamp"]),
+        "received_at": utcnow(),
+        "dedup_key": alert["dedup_key"],
+        "status": alert["status"],
+        "integration_id": alert.get("integration_id"),
+        "group_key": alert.get("group_key"),
+        "details": json.dumps(alert.get("details") or {}, sort_keys=True, default=str),
+        "incident_id": None,
+        "action": None,
+        "duplicate_of": None,
+        "duplicate_count": 0,
+        "resolved_at": None,
+    }
+    fields.update(extra)
+    return fields
+
+
+class Admission:
+    """The work of one `admit_many`: two reads, decisions in memory, then bulk writes."""
+
+    def __init__(self, alerts):
+        self.rows = []
+        self.resolved_ids = []
+        self.duplicates = Counter()
+        self.known = self._known([alert["alert_id"] for alert in alerts])
+        self.firing = self._firing([alert for alert in alerts if alert["dedup_key"]])
+
+    @staticmethod
+    def _known(alert_ids):
+        known = {}
+        for ids in peewee.chunked(set(alert_ids), 500):
+            known.update({row.alert_id: row for row in Alert.select().where(Alert.alert_id.in_(ids))})
+        return known
+
+    @staticmethod
+    def _firing(alerts):
+        """Firing originals per (integration, dedup key), newest first."""
+        firing = defaultdict(list)
+        pairs = {(alert.get("integration_id"), alert["dedup_key"]) for alert in alerts}
+        for integration_id in {integration for integration, _ in pairs}:
+            keys = [key for integration, key in pairs if integration == integration_id]
+            for row in firing_originals(integration_id, keys):
+                firing[(row.integration_id, row.dedup_key)].append(row)
+        return firing
+
+    def add(self, alert):
+        if alert["alert_id"] in self.known:
+            return "known", self.known[alert["alert_id"]]
+        pair = (alert.get("integration_id"), alert["dedup_key"])
+        if alert["status"] == "resolved":
+            return "resolved", self._resolve(alert, pair)
+        originals = self.firing.get(pair) if alert["dedup_key"] else None
+        if originals:
+            return "duplicate", self._duplicate(alert, originals[0])
+        row = self._keep(alert)
+        if alert["dedup_key"]:
+            self.firing[pair].insert(0, row)
+        return "new", None
+
+    def _duplicate(self, alert, original):
+        self._keep(
+            alert,
+            status="duplicate",
+            duplicate_of=original.alert_id,
+            incident_id=original.incident_id,
+            action=DEDUPLICATED,
+        )
+        self.duplicates[original.alert_id] += 1
+        return original
+
+    def _resolve(self, alert, pair):
+        originals = self.firing.pop(pair, []) if alert["dedup_key"] else []
+        newest = originals[0] if originals else None
+        self._keep(alert, incident_id=newest.incident_id if newest else None, action=RESOLVED)
+        self.resolved_ids += [row.alert_id for row in originals]
+        return newest
+
+    def _keep(self, alert, **extra):
+        fields = alert_row(alert, **extra)
+        self.rows.append(fields)
+        row = self.known[alert["alert_id"]] = Alert(**fields)
+        return row
+
+    def flush(self):
+        for rows in peewee.chunked(self.rows, 100):
+            Alert.insert_many(rows).on_conflict_ignore().execute()
+        for ids in peewee.chunked(self.resolved_ids, 500):
+            Alert.update(status="resolved", resolved_at=utcnow()).where(Alert.alert_id.in_(ids)).execute()
+        for alert_id, count in self.duplicates.items():
+            Alert.update(duplicate_count=Alert.duplicate_count + count).where(Alert.alert_id == alert_id).execute()
+
+
+def firing_originals(integration_id, dedup_keys):
+    """Firing, non-duplicate alerts of one integration with any of `dedup_keys`, newest first."""
+    same = Alert.integration_id == integration_id if integration_id else Alert.integration_id.is_null()
+    return (
+        Alert.select()
+        .where(same & Alert.dedup_key.in_(dedup_keys) & (Alert.status == "firing") & Alert.duplicate_of.is_null())
+        .order_by(Alert.received_at.desc())
+    )
 
 
 def as_dict(alert):

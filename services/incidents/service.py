@@ -35,11 +35,18 @@ class IncidentsService(HealthAndMetrics):
 
     @rpc
     def correlate(self, alert):
+        [outcome] = self.correlate_many([alert])
+        return outcome
+
+    @rpc
+    def correlate_many(self, alerts):
+        """Correlate a batch of alerts in order; one answer per alert, in the same order."""
         window = CorrelationSettings.from_config(self.config).window_seconds
-        incident, action = self.store.correlate(alert, window, self.clock.now())
-        if action == "new_incident":
+        outcomes = self.store.correlate_many(alerts, window, self.clock.now())
+        opened = {incident["id"]: incident for incident, action in outcomes if action == "new_incident"}
+        for incident in opened.values():
             self.dispatch(c.INCIDENT_OPENED, opened_event(incident))
-        return {"incident_id": incident["id"], "action": action}
+        return [{"incident_id": incident["id"], "action": action} for incident, action in outcomes]
 
     @rpc
     def create_incident(self, payload, actor="api"):

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from collections import Counter
 
 import peewee
 from prometheus_client.core import GaugeMetricFamily
@@ -10,7 +11,7 @@ from services.incidents import contracts as c
 from services.incidents import domain
 from services.incidents.correlation import correlation_key, is_group_key, window_start
 from services.incidents.models import Incident, IncidentAlert, TimelineEntry
-from services.shared.db import lock_within, write_transaction
+from services.shared.db import lock_all, write_transaction
 from services.shared.errors import NotFound, invalid
 from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
@@ -22,35 +23,44 @@ class IncidentStore(BaseStore):
     # -- correlation -------------------------------------------------------------------
     def correlate(self, alert, window_seconds, now):
         """Attach `alert` to the open incident with its key, or open one. Atomic per key."""
-        key = correlation_key(alert)
-        with write_transaction(self.db, lock_key=f"correlation:{key}"):
-            link = IncidentAlert.get_or_none(IncidentAlert.alert_id == alert["alert_id"])
-            if link is not None:
-                return incident_dict(self._get(link.incident_id)), link.action
-            since = None if is_group_key(key) else window_start(now, window_seconds)
-            incident = self._open_incident_for(key, since)
-            if incident is None:
-                incident = self._open(alert, key, now)
-                action = "new_incident"
-            else:
-                self._attach(incident, alert, now)
-                action = "attached_to_existing_incident"
-            IncidentAlert.create(
-                alert_id=alert["alert_id"], incident_id=incident.id, action=action, attached_at=now
-            )
-        return incident_dict(self._get(incident.id)), action
+        [(incident, action)] = self.correlate_many([alert], window_seconds, now)
+        return incident, action
 
-    def _open_incident_for(self, key, since):
-        query = Incident.select().where((Incident.correlation_key == key) & (Incident.status != "resolved"))
-        if since is not None:
-            query = query.where(Incident.created_at >= since)
-        candidate = query.order_by(Incident.created_at.desc()).first()
-        if candidate is None:
-            return None
-        # A concurrent resolve holds the incident's lock; re-read once we hold it too.
-        lock_within(self.db, f"incident:{candidate.id}")
-        candidate = Incident.get_by_id(candidate.id)
-        return None if candidate.status == "resolved" else candidate
+    def correlate_many(self, alerts, window_seconds, now):
+        """Correlate `alerts` in order, in one transaction; [(incident dict, action)] in that order.
+
+        Holds the lock of every correlation key involved, so it is atomic per key against
+        any other batch; an alert already correlated keeps its first answer.
+        """
+        keys = [correlation_key(alert) for alert in alerts]
+        with write_transaction(self.db, lock_keys=[f"correlation:{key}" for key in keys]):
+            batch = CorrelationBatch(self, window_seconds, now)
+            batch.preload([alert["alert_id"] for alert in alerts], keys)
+            outcomes = [batch.add(alert, key) for alert, key in zip(alerts, keys, strict=True)]
+            batch.flush()
+        incidents = {row.id: row for row in Incident.select().where(Incident.id.in_({i for i, _ in outcomes}))}
+        return [(incident_dict(incidents[incident_id]), action) for incident_id, action in outcomes]
+
+    def _open_incidents_for(self, keys, now, window_seconds):
+        """{key: the newest open incident that may take its alerts}, each one locked.
+
+        Outside a group, only an incident created within the window takes new alerts.
+        """
+        since = window_start(now, window_seconds)
+        candidates = {}
+        for chunk in peewee.chunked(sorted(set(keys)), 500):
+            query = Incident.select().where(Incident.correlation_key.in_(chunk) & (Incident.status != "resolved"))
+            for row in query:
+                newest = candidates.get(row.correlation_key)
+                in_window = is_group_key(row.correlation_key) or row.created_at >= since
+                if in_window and (newest is None or row.created_at > newest.created_at):
+                    candidates[row.correlation_key] = row
+        if not candidates:
+            return {}
+        # A concurrent resolve holds an incident's lock; re-read them once we hold them too.
+        lock_all(self.db, [f"incident:{row.id}" for row in candidates.values()])
+        ids = [row.id for row in candidates.values()]
+        return {row.correlation_key: row for row in Incident.select().where(Incident.id.in_(ids)) if row.status != "resolved"}
 
     def _open(self, alert, key, now):
         incident = Incident.create(
@@ -64,12 +74,6 @@ class IncidentStore(BaseStore):
         )
         self._timeline(incident.id, c.CREATED, "klaxon", now, {"alert_id": alert["alert_id"]})
         return incident
-
-    def _attach(self, incident, alert, now):
-        Incident.update(alert_count=Incident.alert_count + 1, updated_at=now).where(
-            Incident.id == incident.id
-        ).execute()
-        self._timeline(incident.id, c.ALERT_ATTACHED, "klaxon", now, {"alert_id": alert["alert_id"]})
 
     # -- manual creation and changes ---------------------------------------------------
     def create(self, new, actor, now):
@@ -141,14 +145,7 @@ class IncidentStore(BaseStore):
             self._timeline(incident_id, kind, actor, now, detail, ref)
 
     def _timeline(self, incident_id, kind, actor, at, detail, ref=None):
-        TimelineEntry.insert(
-            incident_id=incident_id,
-            kind=kind,
-            actor=actor,
-            at=at,
-            detail=json.dumps(detail, sort_keys=True, default=str),
-            ref=ref,
-        ).on_conflict_ignore().execute()
+        TimelineEntry.insert(**timeline_row(incident_id, kind, actor, at, detail, ref)).on_conflict_ignore().execute()
 
     # -- reading ------------------------------------------------------------------------
     def _get(self, incident_id):
@@ -256,6 +253,72 @@ def _rounded(value):
 
 def _iso(value):
     return value.isoformat() if value else None
+
+
+class CorrelationBatch:
+    """The work of one `correlate_many`: decisions in memory, then a few bulk writes."""
+
+    def __init__(self, store, window_seconds, now):
+        self.store, self.window_seconds, self.now = store, window_seconds, now
+        self.known = {}
+        self.open_by_key = {}
+        self.links, self.attached = [], []
+
+    def preload(self, alert_ids, keys):
+        """Read what the batch needs in a few queries: earlier answers (a redelivery keeps the
+        answer it got then) and the open incident of every key."""
+        self.open_by_key = self.store._open_incidents_for(keys, self.now, self.window_seconds)
+        for ids in peewee.chunked(set(alert_ids), 500):
+            for link in IncidentAlert.select().where(IncidentAlert.alert_id.in_(ids)):
+                self.known[link.alert_id] = (link.incident_id, link.action)
+
+    def add(self, alert, key):
+        alert_id = alert["alert_id"]
+        if alert_id not in self.known:
+            self.known[alert_id] = self._decide(alert, key)
+        return self.known[alert_id]
+
+    def _decide(self, alert, key):
+        incident = self._open_incident(key)
+        if incident is None:
+            incident = self.store._open(alert, key, self.now)
+            self.open_by_key[key] = incident
+            action = "new_incident"
+        else:
+            self.attached.append((incident.id, alert["alert_id"]))
+            action = "attached_to_existing_incident"
+        self.links.append(
+            {"alert_id": alert["alert_id"], "incident_id": incident.id, "action": action, "attached_at": self.now}
+        )
+        return incident.id, action
+
+    def _open_incident(self, key):
+        return self.open_by_key.get(key)
+
+    def flush(self):
+        for rows in peewee.chunked(self.links, 200):
+            IncidentAlert.insert_many(rows).on_conflict_ignore().execute()
+        entries = [
+            timeline_row(incident_id, c.ALERT_ATTACHED, "klaxon", self.now, {"alert_id": alert_id})
+            for incident_id, alert_id in self.attached
+        ]
+        for rows in peewee.chunked(entries, 200):
+            TimelineEntry.insert_many(rows).on_conflict_ignore().execute()
+        for incident_id, count in Counter(incident_id for incident_id, _ in self.attached).items():
+            Incident.update(alert_count=Incident.alert_count + count, updated_at=self.now).where(
+                Incident.id == incident_id
+            ).execute()
+
+
+def timeline_row(incident_id, kind, actor, at, detail, ref=None):
+    return {
+        "incident_id": incident_id,
+        "kind": kind,
+        "actor": actor,
+        "at": at,
+        "detail": json.dumps(detail, sort_keys=True, default=str),
+        "ref": ref,
+    }
 
 
 def incident_dict(incident):

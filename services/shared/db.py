@@ -119,21 +119,37 @@ _sqlite_write_lock = threading.RLock()
 
 
 @contextlib.contextmanager
-def write_transaction(database, lock_key=None):
+def write_transaction(database, lock_key=None, lock_keys=()):
     """One write transaction that cannot interleave with another one for the same key.
 
     SQLite: writers are serialised in-process (a green thread waiting inside SQLite's
     busy handler would block the whole eventlet hub) and across processes by
-    BEGIN IMMEDIATE. PostgreSQL: an advisory transaction lock scoped to `lock_key`.
+    BEGIN IMMEDIATE. PostgreSQL: advisory transaction locks scoped to `lock_key` and
+    every key of `lock_keys`, taken in one sorted order so two batches cannot deadlock.
     """
     if is_sqlite(database):
         with _sqlite_write_lock, database.atomic("IMMEDIATE"):
             yield
         return
+    keys = [*lock_keys, *([lock_key] if lock_key is not None else [])]
     with database.atomic():
-        if lock_key is not None:
-            lock_within(database, lock_key)
+        lock_all(database, keys)
         yield
+
+
+def lock_all(database, lock_keys):
+    """Take the advisory locks of `lock_keys` in ascending order, in one round trip."""
+    if not lock_keys or is_sqlite(database):
+        return
+    numbers = sorted({scoped_advisory_key(database, key) for key in lock_keys})
+    if len(numbers) == 1:
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (numbers[0],))
+        return
+    database.execute_sql(
+        "SELECT count(pg_advisory_xact_lock(k)) FROM"
+        " (SELECT k FROM unnest(%s::bigint[]) WITH ORDINALITY AS u(k, n) ORDER BY n) AS ordered",
+        (numbers,),
+    )
 
 
 def advisory_key(text):

@@ -1,0 +1,78 @@
+"""A queue consumer that hands its worker a batch of messages instead of one.
+
+Under a storm, one worker per message means one transaction and one RPC per alert; a
+batch shares them. Messages wait at most `linger_seconds` for company, so a lone alert
+is not held back. The batch is acknowledged only when its worker has finished, and
+requeued as a whole if the worker fails: handlers must be idempotent, as every
+redelivered message already requires.
+"""
+
+import contextlib
+import logging
+from functools import partial
+
+import eventlet
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import Consumer, QueueConsumer
+
+logger = logging.getLogger("klaxon.batching")
+DEFAULT_PREFETCH = 200
+
+
+class BatchQueueConsumer(QueueConsumer):
+    """Its own connection, so the batch queue's prefetch is not capped by max_workers."""
+
+    @property
+    def prefetch_count(self):
+        return int(self.container.config.get("BATCH_PREFETCH", DEFAULT_PREFETCH))
+
+
+class BatchConsumer(Consumer):
+    queue_consumer = BatchQueueConsumer()
+
+    def __init__(self, queue, batch_size=100, linger_seconds=0.005, **kwargs):
+        super().__init__(queue, requeue_on_error=True, **kwargs)
+        self.batch_size = batch_size
+        self.linger_seconds = linger_seconds
+        self.pending = []
+        self.timer = None
+
+    def handle_message(self, body, message):
+        self.pending.append((body, message))
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+        elif self.timer is None:
+            self.timer = eventlet.spawn_after(self.linger_seconds, self.flush)
+
+    def flush(self):
+        timer, self.timer = self.timer, None
+        if timer is not None and timer is not eventlet.getcurrent():
+            timer.cancel()
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        messages = [message for _, message in batch]
+        try:
+            self.container.spawn_worker(
+                self,
+                ([body for body, _ in batch],),
+                {},
+                context_data=self.unpack_message_headers(messages[0]),
+                handle_result=partial(self.handle_batch_result, messages),
+            )
+        except ContainerBeingKilled:
+            self._requeue(messages)
+
+    def handle_batch_result(self, messages, worker_ctx, result=None, exc_info=None):
+        for message in messages:
+            self.handle_message_processed(message, result, exc_info)
+        return result, exc_info
+
+    def _requeue(self, messages):
+        # On a closing connection the broker takes them back by itself.
+        for message in messages:
+            with contextlib.suppress(Exception):
+                self.queue_consumer.requeue_message(message)
+
+
+consume_batches = BatchConsumer.decorator
