@@ -9,7 +9,7 @@ import peewee
 from services.alerts.contracts import DEDUPLICATED, RESOLVED
 from services.alerts.integrations import key_hash, new_key
 from services.alerts.models import Alert, Integration
-from services.shared.db import utcnow, write_transaction
+from services.shared.db import insert_rows, utcnow, write_transaction
 from services.shared.errors import Conflict, Forbidden, NotFound, Unauthorized
 from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
@@ -67,15 +67,17 @@ class AlertStore(BaseStore):
         self.link_many([(alert_id, incident_id, action)])
 
     def link_many(self, links):
-        """Set (alert_id, incident_id, action) triples; an action of None leaves the action."""
-        groups = defaultdict(list)
-        for alert_id, incident_id, action in links:
-            groups[(incident_id, action)].append(alert_id)
+        """Set (alert_id, incident_id, action) triples, in one statement per chunk; an action
+        of None leaves the alert's action as it is."""
         with write_transaction(self.db):
-            for (incident_id, action), alert_ids in groups.items():
-                change = {"incident_id": incident_id, **({"action": action} if action else {})}
-                for ids in peewee.chunked(alert_ids, 500):
-                    Alert.update(**change).where(Alert.alert_id.in_(ids)).execute()
+            for chunk in peewee.chunked(links, 500):
+                incidents = peewee.Case(Alert.alert_id, [(alert_id, incident) for alert_id, incident, _ in chunk])
+                actions = peewee.Case(
+                    Alert.alert_id, [(alert_id, action) for alert_id, _, action in chunk if action], Alert.action
+                )
+                Alert.update(incident_id=incidents, action=actions).where(
+                    Alert.alert_id.in_([alert_id for alert_id, _, _ in chunk])
+                ).execute()
 
     def firing_count(self, incident_id):
         return (
@@ -194,8 +196,7 @@ class Admission:
         return row
 
     def flush(self):
-        for rows in peewee.chunked(self.rows, 100):
-            Alert.insert_many(rows).on_conflict_ignore().execute()
+        insert_rows(Alert, self.rows)
         for ids in peewee.chunked(self.resolved_ids, 500):
             Alert.update(status="resolved", resolved_at=utcnow()).where(Alert.alert_id.in_(ids)).execute()
         for alert_id, count in self.duplicates.items():

@@ -11,7 +11,7 @@ from services.incidents import contracts as c
 from services.incidents import domain
 from services.incidents.correlation import correlation_key, is_group_key, window_start
 from services.incidents.models import Incident, IncidentAlert, TimelineEntry
-from services.shared.db import lock_all, write_transaction
+from services.shared.db import insert_rows, lock_all, write_transaction
 from services.shared.errors import NotFound, invalid
 from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
@@ -296,17 +296,17 @@ class CorrelationBatch:
         return self.open_by_key.get(key)
 
     def flush(self):
-        for rows in peewee.chunked(self.links, 200):
-            IncidentAlert.insert_many(rows).on_conflict_ignore().execute()
+        insert_rows(IncidentAlert, self.links)
         entries = [
             timeline_row(incident_id, c.ALERT_ATTACHED, "klaxon", self.now, {"alert_id": alert_id})
             for incident_id, alert_id in self.attached
         ]
-        for rows in peewee.chunked(entries, 200):
-            TimelineEntry.insert_many(rows).on_conflict_ignore().execute()
-        for incident_id, count in Counter(incident_id for incident_id, _ in self.attached).items():
-            Incident.update(alert_count=Incident.alert_count + count, updated_at=self.now).where(
-                Incident.id == incident_id
+        insert_rows(TimelineEntry, entries)
+        counts = Counter(incident_id for incident_id, _ in self.attached)
+        for chunk in peewee.chunked(counts.items(), 500):
+            added = peewee.Case(Incident.id, chunk, 0)
+            Incident.update(alert_count=Incident.alert_count + added, updated_at=self.now).where(
+                Incident.id.in_([incident_id for incident_id, _ in chunk])
             ).execute()
 
 

@@ -177,3 +177,24 @@ def scoped_advisory_key(database, lock_key):
     """The advisory lock key of `lock_key` within the schema `database` is bound to."""
     target = getattr(database, "obj", database)
     return advisory_key(f"{getattr(target, 'klaxon_scope', '')}:{lock_key}")
+
+
+def insert_rows(model, rows, chunk_size=100):
+    """Insert dict rows (all with the same keys) in bulk, skipping rows that conflict.
+
+    Plain parametrised SQL: peewee's query builder costs about 0.15 ms a row, which is
+    most of a batch's time under a storm.
+    """
+    if not rows:
+        return
+    database = model._meta.database
+    fields = [model._meta.fields[name] for name in rows[0]]
+    columns = ", ".join(f'"{field.column_name}"' for field in fields)
+    placeholders = "(" + ", ".join([database.param] * len(fields)) + ")"
+    for chunk in peewee.chunked(rows, chunk_size):
+        values = [field.db_value(row[field.name]) for row in chunk for field in fields]
+        database.execute_sql(
+            f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES '
+            f"{', '.join([placeholders] * len(chunk))} ON CONFLICT DO NOTHING",
+            values,
+        )

@@ -1,0 +1,193 @@
+"""Batch ingestion on real SQLite and PostgreSQL: AlertStore.admit_many, ingest_many with the real
+IncidentStore behind it, and AlertsService.on_queued falling back to one message at a time."""
+
+import datetime as dt
+
+import pytest
+from nameko.testing.services import worker_factory
+
+from services.alerts import ingest, queue
+from services.alerts.models import Alert
+from services.alerts.service import AlertsService
+from services.alerts.store import AlertStore
+from services.incidents.models import Incident
+from services.incidents.requests import parse_change
+from services.incidents.store import IncidentStore
+from services.shared.errors import ValidationFailed
+from tests.conftest import close_pool
+
+UTC = dt.UTC
+T0 = dt.datetime(2026, 11, 20, 3, 0, 0, tzinfo=UTC)
+WINDOW = 300
+
+
+@pytest.fixture
+def alerts_db(bound):
+    db = bound("alerts")
+    yield db
+    close_pool(db)
+
+
+@pytest.fixture
+def incidents_db(bound):
+    db = bound("incidents")
+    yield db
+    close_pool(db)
+
+
+@pytest.fixture
+def stores(alerts_db, incidents_db):
+    with alerts_db.connection_context(), incidents_db.connection_context():
+        yield AlertStore(alerts_db, {}), IncidentStore(incidents_db, {})
+
+
+@pytest.fixture
+def alert_store(stores):
+    return stores[0]
+
+
+@pytest.fixture
+def incident_store(stores):
+    return stores[1]
+
+
+@pytest.fixture
+def incidents(incident_store):
+    return Incidents(incident_store)
+
+
+class Incidents:
+    """What the incidents service's RPC gives ingest_many, on the real IncidentStore."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def correlate_many(self, requests):
+        outcomes = self.store.correlate_many(requests, WINDOW, T0)
+        return [{"incident_id": incident["id"], "action": action} for incident, action in outcomes]
+
+    def update_incident(self, incident_id, payload, actor):
+        incident, _ = self.store.update(incident_id, parse_change(payload), actor, T0)
+        return incident
+
+
+class PoisonedIncidents(Incidents):
+    """Refuses any batch holding an alert whose message is "poison"."""
+
+    def correlate_many(self, requests):
+        if any(request["message"] == "poison" for request in requests):
+            raise ValidationFailed([{"field": "message", "reason": "poison"}])
+        return super().correlate_many(requests)
+
+
+def payload(alert_id, service="checkout-api", **fields):
+    return {
+        "alert_id": alert_id,
+        "service": service,
+        "severity": "critical",
+        "message": "5xx above 5%",
+        "timestamp": T0.isoformat(),
+        **fields,
+    }
+
+
+def alert(alert_id, service="checkout-api", **fields):
+    return ingest.normalise(payload(alert_id, service, **fields))
+
+
+def fire_dup_resolve():
+    return [
+        alert("a-1", dedup_key="K"),
+        alert("a-2", dedup_key="K"),
+        alert("a-3", dedup_key="K", status="resolved"),
+    ]
+
+
+# -- ingest_many -----------------------------------------------------------------------
+
+
+def test_fire_duplicate_and_resolve_in_one_batch_share_one_incident(alert_store, incident_store, incidents):
+    first, duplicate, resolve = ingest.ingest_many(alert_store, incidents, fire_dup_resolve())
+    incident_id = first["incident_id"]
+    assert first["action"] == "new_incident" and incident_id is not None
+    assert (duplicate["incident_id"], duplicate["action"]) == (incident_id, "deduplicated")
+    assert (resolve["incident_id"], resolve["action"]) == (incident_id, "resolved")
+    assert resolve["resolved_alert_id"] == "a-1"
+    assert Incident.select().count() == 1
+
+
+def test_fire_duplicate_and_resolve_rows_and_incident(alert_store, incident_store, incidents):
+    incident_id = ingest.ingest_many(alert_store, incidents, fire_dup_resolve())[0]["incident_id"]
+    original, duplicate = alert_store.get("a-1"), alert_store.get("a-2")
+    assert (original["status"], original["duplicate_count"]) == ("resolved", 1)
+    assert (duplicate["incident_id"], duplicate["action"]) == (incident_id, "deduplicated")
+    assert (duplicate["status"], duplicate["duplicate_of"]) == ("duplicate", "a-1")
+    assert alert_store.get("a-3")["incident_id"] == incident_id
+    assert incident_store.get(incident_id)["status"] == "resolved"
+
+
+def test_same_alert_id_twice_in_a_batch_is_stored_once(alert_store, incident_store, incidents):
+    answers = ingest.ingest_many(alert_store, incidents, [alert("a-1"), alert("a-1")])
+    assert answers[0] == answers[1]
+    assert answers[0]["action"] == "new_incident"
+    assert Alert.select().count() == 1
+    assert incident_store.get(answers[0]["incident_id"])["alert_count"] == 1
+
+
+def test_redelivered_batch_gets_the_same_answers_and_changes_nothing(alert_store, incident_store, incidents):
+    batch = [*fire_dup_resolve(), alert("b-1", service="search"), alert("b-2", service="search")]
+    first = ingest.ingest_many(alert_store, incidents, batch)
+    counts = {i.id: i.alert_count for i in Incident.select()}
+    again = ingest.ingest_many(alert_store, incidents, batch)
+    assert Alert.select().count() == len(batch)
+    assert {i.id: i.alert_count for i in Incident.select()} == counts
+    assert again[3:] == first[3:]
+    assert again == first
+
+
+def test_fifty_alerts_over_five_services_make_five_incidents_in_order(alert_store, incident_store, incidents):
+    services = [f"svc-{n % 5}" for n in range(50)]
+    batch = [alert(f"a-{n}", service) for n, service in enumerate(services)]
+    answers = ingest.ingest_many(alert_store, incidents, batch)
+    assert [a["alert_id"] for a in answers] == [f"a-{n}" for n in range(50)]
+    expected = ["new_incident"] * 5 + ["attached_to_existing_incident"] * 45
+    assert [a["action"] for a in answers] == expected
+    incident_of = {service: a["incident_id"] for service, a in zip(services, answers, strict=True)}
+    assert all(a["incident_id"] == incident_of[s] for s, a in zip(services, answers, strict=True))
+    assert sorted(i.alert_count for i in Incident.select()) == [10] * 5
+    assert {i.id: i.service for i in Incident.select()} == {v: k for k, v in incident_of.items()}
+
+
+# -- admit_many ------------------------------------------------------------------------
+
+
+def test_admit_many_scopes_a_shared_dedup_key_per_integration(alert_store):
+    outcomes = alert_store.admit_many(
+        [
+            {**alert("a-1", dedup_key="K"), "integration_id": 1},
+            {**alert("a-2", dedup_key="K"), "integration_id": 2},
+            {**alert("a-3", dedup_key="K"), "integration_id": 1},
+        ]
+    )
+    assert outcomes[:2] == [("new", None), ("new", None)]
+    assert (outcomes[2][0], outcomes[2][1].alert_id) == ("duplicate", "a-1")
+    assert alert_store.get("a-2")["status"] == "firing"
+    assert alert_store.get("a-1")["duplicate_count"] == 1
+
+
+# -- AlertsService.on_queued -----------------------------------------------------------
+
+
+def test_on_queued_drops_only_the_message_correlation_refuses(alert_store, incident_store):
+    service = worker_factory(AlertsService, store=alert_store, incidents=PoisonedIncidents(incident_store))
+    messages = [
+        queue.alerts_message([payload("g-1")]),
+        queue.alerts_message([payload("p-1", service="poisoned", message="poison")]),
+        queue.alerts_message([payload("g-2"), payload("g-3")]),
+    ]
+    service.on_queued(messages)
+    good = [alert_store.get(alert_id) for alert_id in ("g-1", "g-2", "g-3")]
+    assert [a["action"] for a in good] == ["new_incident"] + ["attached_to_existing_incident"] * 2
+    assert len({a["incident_id"] for a in good}) == 1 and good[0]["incident_id"] is not None
+    assert alert_store.get("p-1")["incident_id"] is None
+    assert [i.service for i in Incident.select()] == ["checkout-api"]
