@@ -6,7 +6,7 @@ import falcon
 
 from edge import errors
 from edge.ingestion import Ingestion, IntegrationAuth, RateLimiter
-from edge.queue import AlertPublisher
+from edge.queue import AlertPublisher, GroupedPublisher
 from edge.resources import alerts, incidents, ingest, integrations, notifications, oncall, system
 from edge.telemetry import RequestMetrics
 from services.shared import config
@@ -43,7 +43,7 @@ def create_app(settings, rpc, publisher=None):
         settings.integration_cache_seconds,
         keyless_rate_limit=settings.keyless_rate_limit,
     )
-    ingestion = Ingestion(auth, RateLimiter(), publisher or AlertPublisher(settings.amqp_uri))
+    ingestion = Ingestion(auth, RateLimiter(), publisher or GroupedPublisher(AlertPublisher(settings.amqp_uri)))
     _api_routes(app, rpc, ingestion)
     app.add_route("/health", system.Health(settings.amqp_uri))
     app.add_route("/metrics", system.Metrics())

@@ -10,7 +10,7 @@ import threading
 from kombu import Connection, Producer
 
 from edge.rpc import BROKER_ERRORS, ServiceUnavailable
-from services.alerts.queue import INGEST_QUEUE
+from services.alerts.queue import ALERTS, INGEST_QUEUE, alerts_message
 
 
 class AlertPublisher:
@@ -53,3 +53,75 @@ class AlertPublisher:
         if connection is not None:
             with contextlib.suppress(BROKER_ERRORS):
                 connection.release()
+
+
+class _Waiter:
+    def __init__(self, message):
+        self.message = message
+        self.done = threading.Event()
+        self.leads = False
+        self.error = None
+
+
+class GroupedPublisher:
+    """Alerts from requests that arrive together share one confirmed publish.
+
+    Group commit, as databases do it: the first request in becomes the leader and
+    publishes whatever is waiting in one message; requests arriving meanwhile wait for the
+    next round, led by the first of them. Under load one broker round trip answers many
+    requests; alone, a request publishes at once, with no timer to wait out.
+    """
+
+    def __init__(self, publisher, max_alerts=500):
+        self.publisher = publisher
+        self.max_alerts = max_alerts
+        self.lock = threading.Lock()
+        self.waiting = []
+        self.leading = False
+
+    def publish(self, message):
+        if message.get("kind") != ALERTS:
+            self.publisher.publish(message)
+            return
+        waiter = _Waiter(message)
+        with self.lock:
+            self.waiting.append(waiter)
+            waiter.leads = not self.leading
+            self.leading = True
+        if not waiter.leads:
+            waiter.done.wait()
+        if waiter.leads:
+            self._lead()
+        if waiter.error is not None:
+            raise waiter.error
+
+    def _lead(self):
+        group = self._take_group()
+        try:
+            self.publisher.publish(alerts_message([a for w in group for a in w.message["alerts"]]))
+        except Exception as error:  # every request of the group gets the same answer
+            for waiter in group:
+                waiter.error = error
+        finally:
+            for waiter in group:
+                waiter.done.set()
+            self._hand_over()
+
+    def _take_group(self):
+        group, count = [], 0
+        with self.lock:
+            while self.waiting and (not group or count + len(self.waiting[0].message["alerts"]) <= self.max_alerts):
+                waiter = self.waiting.pop(0)
+                group.append(waiter)
+                count += len(waiter.message["alerts"])
+        return group
+
+    def _hand_over(self):
+        """The first request still waiting leads the next round; none left, nobody leads."""
+        with self.lock:
+            if not self.waiting:
+                self.leading = False
+                return
+            successor = self.waiting[0]
+        successor.leads = True
+        successor.done.set()
