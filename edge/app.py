@@ -43,7 +43,8 @@ def create_app(settings, rpc, publisher=None):
         settings.integration_cache_seconds,
         keyless_rate_limit=settings.keyless_rate_limit,
     )
-    ingestion = Ingestion(auth, RateLimiter(), publisher or GroupedPublisher(AlertPublisher(settings.amqp_uri)))
+    publisher = publisher or GroupedPublisher(AlertPublisher(settings.amqp_uri))
+    ingestion = Ingestion(auth, RateLimiter(), publisher)
     _api_routes(app, rpc, ingestion)
     app.add_route("/health", system.Health(settings.amqp_uri))
     app.add_route("/metrics", system.Metrics())

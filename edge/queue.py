@@ -110,7 +110,9 @@ class GroupedPublisher:
     def _take_group(self):
         group, count = [], 0
         with self.lock:
-            while self.waiting and (not group or count + len(self.waiting[0].message["alerts"]) <= self.max_alerts):
+            while self.waiting and (
+                not group or count + len(self.waiting[0].message["alerts"]) <= self.max_alerts
+            ):
                 waiter = self.waiting.pop(0)
                 group.append(waiter)
                 count += len(waiter.message["alerts"])

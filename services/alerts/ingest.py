@@ -28,19 +28,44 @@ def ingest(store, incidents, alert):
 
 
 def ingest_many(store, incidents, alerts):
-    """Dedup, resolve and correlate a batch of normalised alerts, in order.
+    """Dedup, resolve and correlate a batch of normalised alerts, in order; one answer each.
 
-    One transaction admits them all, one RPC correlates the new ones, one transaction
-    links them; returns one answer per alert, in order.
+    The batch goes in segments: one transaction admits a segment, one RPC correlates its
+    new alerts, one transaction links them. A segment ends before an alert that could
+    follow (duplicate or resolve) a firing alert of the same segment, so every follower
+    finds its original already correlated, exactly as if the alerts came one by one.
     """
+    answers = []
+    for segment in segments(alerts):
+        answers += ingest_segment(store, incidents, segment)
+    return answers
+
+
+def segments(alerts):
+    segment, firing_keys = [], set()
+    for alert in alerts:
+        pair = (alert.get("integration_id"), alert["dedup_key"])
+        if alert["dedup_key"] and pair in firing_keys:
+            yield segment
+            segment, firing_keys = [], set()
+        segment.append(alert)
+        if alert["dedup_key"] and alert["status"] == "firing":
+            firing_keys.add(pair)
+    if segment:
+        yield segment
+
+
+def ingest_segment(store, incidents, alerts):
     admitted = store.admit_many(alerts)
     count_received(alerts, admitted)
-    pending = [alert for alert, (outcome, row) in zip(alerts, admitted, strict=True) if needs_incident(outcome, row)]
+    pending = [
+        alert for alert, (outcome, row) in zip(alerts, admitted, strict=True) if needs_incident(outcome, row)
+    ]
     incident_of = correlate_many(store, incidents, pending)
     answers = [
-        answer_for(alert, outcome, row, incident_of) for alert, (outcome, row) in zip(alerts, admitted, strict=True)
+        answer_for(alert, outcome, row, incident_of)
+        for alert, (outcome, row) in zip(alerts, admitted, strict=True)
     ]
-    link_followers(store, alerts, admitted, incident_of)
     resolve_quiet_incidents(store, incidents, answers, alerts)
     return answers
 
@@ -63,7 +88,9 @@ def correlate_many(store, incidents, alerts):
     if not alerts:
         return {}
     outcomes = incidents.correlate_many([correlation_request(alert) for alert in alerts])
-    store.link_many([(a["alert_id"], o["incident_id"], o["action"]) for a, o in zip(alerts, outcomes, strict=True)])
+    store.link_many(
+        [(a["alert_id"], o["incident_id"], o["action"]) for a, o in zip(alerts, outcomes, strict=True)]
+    )
     for alert, outcome in zip(alerts, outcomes, strict=True):
         result = RESULT_OF_ACTION[outcome["action"]]
         metrics.ALERTS_CORRELATED.labels(result, alert["service"], alert["severity"]).inc()
@@ -82,31 +109,10 @@ def answer_for(alert, outcome, row, incident_of):
         return answer(alert["alert_id"], *incident_of[alert["alert_id"]])
     if outcome == "known":
         return answer(row.alert_id, row.incident_id, row.action)
-    incident_id = follower_incident(row, incident_of)
+    incident_id = row.incident_id if row is not None else None
     if outcome == "resolved":
         return answer(alert["alert_id"], incident_id, contracts.RESOLVED, resolved=row)
     return answer(alert["alert_id"], incident_id, contracts.DEDUPLICATED)
-
-
-def follower_incident(original, incident_of):
-    """The incident of a duplicate's or a resolve's original, which may be new in this batch."""
-    if original is None:
-        return None
-    if original.incident_id is None and original.alert_id in incident_of:
-        return incident_of[original.alert_id][0]
-    return original.incident_id
-
-
-def link_followers(store, alerts, admitted, incident_of):
-    """Duplicates and resolves of an original correlated in this very batch get its incident."""
-    links = [
-        (alert["alert_id"], incident_of[row.alert_id][0], None)
-        for alert, (outcome, row) in zip(alerts, admitted, strict=True)
-        if outcome in ("duplicate", "resolved") and row is not None and row.incident_id is None
-        and row.alert_id in incident_of
-    ]
-    if links:
-        store.link_many(links)
 
 
 def resolve_quiet_incidents(store, incidents, answers, alerts):
@@ -115,7 +121,9 @@ def resolve_quiet_incidents(store, incidents, answers, alerts):
     for body in answers:
         if body["action"] == contracts.RESOLVED and body["incident_id"] not in done:
             done.add(body["incident_id"])
-            resolve_incident_when_quiet(store, incidents, body["incident_id"], integration_of[body["alert_id"]])
+            resolve_incident_when_quiet(
+                store, incidents, body["incident_id"], integration_of[body["alert_id"]]
+            )
 
 
 def resolve_incident_when_quiet(store, incidents, incident_id, integration_id):

@@ -13,8 +13,8 @@ from services.alerts.integrations import parse_integration
 from services.alerts.migrations import MIGRATIONS
 from services.alerts.models import db
 from services.alerts.store import AlertStore
-from services.shared.clock import Clock
 from services.shared.batching import consume_batches
+from services.shared.clock import Clock
 from services.shared.errors import KlaxonError, Unauthorized, ValidationFailed
 from services.shared.http_api import json_api, json_body, query
 from services.shared.messaging import retried_on_outage
@@ -62,7 +62,11 @@ class AlertsService(HealthAndMetrics):
                 self._ingest_valid(alerts)
                 alerts = []
                 ingest.acknowledge(
-                    self.store, self.incidents, message["dedup_key"], message["integration_id"], message["actor"]
+                    self.store,
+                    self.incidents,
+                    message["dedup_key"],
+                    message["integration_id"],
+                    message["actor"],
                 )
             else:
                 alerts += message["alerts"]

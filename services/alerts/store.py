@@ -71,11 +71,13 @@ class AlertStore(BaseStore):
         of None leaves the alert's action as it is."""
         with write_transaction(self.db):
             for chunk in peewee.chunked(links, 500):
-                incidents = peewee.Case(Alert.alert_id, [(alert_id, incident) for alert_id, incident, _ in chunk])
-                actions = peewee.Case(
-                    Alert.alert_id, [(alert_id, action) for alert_id, _, action in chunk if action], Alert.action
-                )
-                Alert.update(incident_id=incidents, action=actions).where(
+                change = {
+                    "incident_id": peewee.Case(Alert.alert_id, [(a, incident) for a, incident, _ in chunk])
+                }
+                actions = [(alert_id, action) for alert_id, _, action in chunk if action]
+                if actions:
+                    change["action"] = peewee.Case(Alert.alert_id, actions, Alert.action)
+                Alert.update(**change).where(
                     Alert.alert_id.in_([alert_id for alert_id, _, _ in chunk])
                 ).execute()
 
@@ -200,7 +202,9 @@ class Admission:
         for ids in peewee.chunked(self.resolved_ids, 500):
             Alert.update(status="resolved", resolved_at=utcnow()).where(Alert.alert_id.in_(ids)).execute()
         for alert_id, count in self.duplicates.items():
-            Alert.update(duplicate_count=Alert.duplicate_count + count).where(Alert.alert_id == alert_id).execute()
+            Alert.update(duplicate_count=Alert.duplicate_count + count).where(
+                Alert.alert_id == alert_id
+            ).execute()
 
 
 def firing_originals(integration_id, dedup_keys):
@@ -208,7 +212,9 @@ def firing_originals(integration_id, dedup_keys):
     same = Alert.integration_id == integration_id if integration_id else Alert.integration_id.is_null()
     return (
         Alert.select()
-        .where(same & Alert.dedup_key.in_(dedup_keys) & (Alert.status == "firing") & Alert.duplicate_of.is_null())
+        .where(
+            same & Alert.dedup_key.in_(dedup_keys) & (Alert.status == "firing") & Alert.duplicate_of.is_null()
+        )
         .order_by(Alert.received_at.desc())
     )
 

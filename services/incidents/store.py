@@ -38,29 +38,20 @@ class IncidentStore(BaseStore):
             batch.preload([alert["alert_id"] for alert in alerts], keys)
             outcomes = [batch.add(alert, key) for alert, key in zip(alerts, keys, strict=True)]
             batch.flush()
-        incidents = {row.id: row for row in Incident.select().where(Incident.id.in_({i for i, _ in outcomes}))}
+        incidents = {
+            row.id: row for row in Incident.select().where(Incident.id.in_({i for i, _ in outcomes}))
+        }
         return [(incident_dict(incidents[incident_id]), action) for incident_id, action in outcomes]
 
     def _open_incidents_for(self, keys, now, window_seconds):
-        """{key: the newest open incident that may take its alerts}, each one locked.
-
-        Outside a group, only an incident created within the window takes new alerts.
-        """
-        since = window_start(now, window_seconds)
-        candidates = {}
-        for chunk in peewee.chunked(sorted(set(keys)), 500):
-            query = Incident.select().where(Incident.correlation_key.in_(chunk) & (Incident.status != "resolved"))
-            for row in query:
-                newest = candidates.get(row.correlation_key)
-                in_window = is_group_key(row.correlation_key) or row.created_at >= since
-                if in_window and (newest is None or row.created_at > newest.created_at):
-                    candidates[row.correlation_key] = row
+        """{key: the newest open incident that may take its alerts}, each one locked."""
+        candidates = newest_open_incidents(keys, window_start(now, window_seconds))
         if not candidates:
             return {}
         # A concurrent resolve holds an incident's lock; re-read them once we hold them too.
         lock_all(self.db, [f"incident:{row.id}" for row in candidates.values()])
-        ids = [row.id for row in candidates.values()]
-        return {row.correlation_key: row for row in Incident.select().where(Incident.id.in_(ids)) if row.status != "resolved"}
+        fresh = Incident.select().where(Incident.id.in_([row.id for row in candidates.values()]))
+        return {row.correlation_key: row for row in fresh if row.status != "resolved"}
 
     def _open(self, alert, key, now):
         incident = Incident.create(
@@ -145,7 +136,9 @@ class IncidentStore(BaseStore):
             self._timeline(incident_id, kind, actor, now, detail, ref)
 
     def _timeline(self, incident_id, kind, actor, at, detail, ref=None):
-        TimelineEntry.insert(**timeline_row(incident_id, kind, actor, at, detail, ref)).on_conflict_ignore().execute()
+        TimelineEntry.insert(
+            **timeline_row(incident_id, kind, actor, at, detail, ref)
+        ).on_conflict_ignore().execute()
 
     # -- reading ------------------------------------------------------------------------
     def _get(self, incident_id):
@@ -288,7 +281,12 @@ class CorrelationBatch:
             self.attached.append((incident.id, alert["alert_id"]))
             action = "attached_to_existing_incident"
         self.links.append(
-            {"alert_id": alert["alert_id"], "incident_id": incident.id, "action": action, "attached_at": self.now}
+            {
+                "alert_id": alert["alert_id"],
+                "incident_id": incident.id,
+                "action": action,
+                "attached_at": self.now,
+            }
         )
         return incident.id, action
 
@@ -308,6 +306,20 @@ class CorrelationBatch:
             Incident.update(alert_count=Incident.alert_count + added, updated_at=self.now).where(
                 Incident.id.in_([incident_id for incident_id, _ in chunk])
             ).execute()
+
+
+def newest_open_incidents(keys, since):
+    """The newest open incident of each key; outside a group, only one created since `since`."""
+    newest = {}
+    for chunk in peewee.chunked(sorted(set(keys)), 500):
+        query = Incident.select().where(Incident.correlation_key.in_(chunk) & (Incident.status != "resolved"))
+        for row in query:
+            if not (is_group_key(row.correlation_key) or row.created_at >= since):
+                continue
+            best = newest.get(row.correlation_key)
+            if best is None or row.created_at > best.created_at:
+                newest[row.correlation_key] = row
+    return newest
 
 
 def timeline_row(incident_id, kind, actor, at, detail, ref=None):

@@ -45,10 +45,12 @@ class BatchConsumer(Consumer):
             self.timer = eventlet.spawn_after(self.linger_seconds, self.flush)
 
     def flush(self):
+        # Take the batch first: cancelling the timer yields to the hub, where the next
+        # message may arrive and must start a batch of its own.
+        batch, self.pending = self.pending, []
         timer, self.timer = self.timer, None
         if timer is not None and timer is not eventlet.getcurrent():
             timer.cancel()
-        batch, self.pending = self.pending, []
         if not batch:
             return
         messages = [message for _, message in batch]

@@ -167,15 +167,22 @@ def closed_loop(args):
 
 
 def open_loop(args):
-    """Synchronous generic alerts at `rate`/s; latency from each request's due instant."""
+    """Generic alerts at `rate`/s; latency from each request's due instant.
+
+    Synchronous by default (answered with the incident); with --queued, posted with
+    `Prefer: respond-async`, and each result carries the wall-clock due instant and the
+    alert id, so the caller can time the alert's way to its incident from the database.
+    """
     total = int(args.rate * args.duration)
     counter = itertools.count()
     results, lock = [], threading.Lock()
     start = time.monotonic() + 0.5
+    start_wall = time.time() + 0.5
     give_up_at = start + args.duration + args.grace
+    extra = {"Prefer": "respond-async"} if args.queued else {}
 
     def run(index):
-        client = Client(args.url, headers_for(args, {}), timeout=args.grace)
+        client = Client(args.url, headers_for(args, extra), timeout=args.grace)
         rng = random.Random(index)
         mine = []
         while True:
@@ -188,12 +195,22 @@ def open_loop(args):
                 time.sleep(delay)
             sent = time.monotonic()
             if sent > give_up_at:
-                mine.append((None, None, 0, False))
+                mine.append((None, None, 0, False, None, None))
                 continue
             status, body = client.post("/api/v1/alerts", generic_body(f"{args.tag}{index}", i, rng))
             done = time.monotonic()
-            has_incident = isinstance(body, dict) and body.get("incident_id") is not None
-            mine.append((done - due, done - sent, status, has_incident))
+            body = body if isinstance(body, dict) else {}
+            has_incident = body.get("incident_id") is not None
+            mine.append(
+                (
+                    done - due,
+                    done - sent,
+                    status,
+                    has_incident,
+                    start_wall + i / args.rate,
+                    body.get("alert_id"),
+                )
+            )
         with lock:
             results.extend(mine)
 
@@ -220,6 +237,7 @@ def main(argv=None):
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--grace", type=float, default=30)
     parser.add_argument("--tag", default="c")
+    parser.add_argument("--queued", action="store_true", help="open mode: Prefer: respond-async")
     args = parser.parse_args(argv)
     outcome = closed_loop(args) if args.mode == "closed" else open_loop(args)
     json.dump(outcome, sys.stdout)

@@ -71,7 +71,9 @@ def test_requests_waiting_behind_a_publish_go_out_together_in_one_message():
     outcomes = run_while_first_is_held(inner, 11)
     assert outcomes == {n: "published" for n in range(11)}
     assert [len(m["alerts"]) for m in inner.published] == [1, 10]
-    assert sorted(a["alert_id"] for a in inner.published[1]["alerts"]) == sorted(f"a-{n}" for n in range(1, 11))
+    assert sorted(a["alert_id"] for a in inner.published[1]["alerts"]) == sorted(
+        f"a-{n}" for n in range(1, 11)
+    )
 
 
 def test_a_failed_publish_fails_every_request_of_its_group():
