@@ -16,26 +16,37 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 
 logger = logging.getLogger("klaxon.batching")
-DEFAULT_PREFETCH = 200
+DEFAULT_BATCH_SIZE = 100
+DEFAULT_LINGER_SECONDS = 0.01
 
 
 class BatchQueueConsumer(QueueConsumer):
-    """Its own connection, so the batch queue's prefetch is not capped by max_workers."""
+    """Its own connection, so the batch queue's prefetch is not capped by max_workers:
+    two full batches, one in the works while the next one fills."""
 
     @property
     def prefetch_count(self):
-        return int(self.container.config.get("BATCH_PREFETCH", DEFAULT_PREFETCH))
+        return 2 * int(self.container.config.get("BATCH_SIZE", DEFAULT_BATCH_SIZE))
 
 
 class BatchConsumer(Consumer):
     queue_consumer = BatchQueueConsumer()
 
-    def __init__(self, queue, batch_size=100, linger_seconds=0.005, **kwargs):
+    def __init__(self, queue, batch_size=None, linger_seconds=None, **kwargs):
         super().__init__(queue, requeue_on_error=True, **kwargs)
         self.batch_size = batch_size
         self.linger_seconds = linger_seconds
         self.pending = []
         self.timer = None
+
+    def setup(self):
+        """Sizes given to the decorator win; else the service's config (KLAXON_BATCH_*)."""
+        config = self.container.config
+        if self.batch_size is None:
+            self.batch_size = int(config.get("BATCH_SIZE", DEFAULT_BATCH_SIZE))
+        if self.linger_seconds is None:
+            self.linger_seconds = float(config.get("BATCH_LINGER_SECONDS", DEFAULT_LINGER_SECONDS))
+        super().setup()
 
     def handle_message(self, body, message):
         self.pending.append((body, message))

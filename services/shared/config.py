@@ -80,4 +80,6 @@ def nameko_config(service):
         "CORRELATION_WINDOW_SECONDS": int(env("KLAXON_CORRELATION_WINDOW_SECONDS", 300)),
         "DEFAULT_TEAM": env("KLAXON_DEFAULT_TEAM"),
         "KEYLESS_INGEST": env_flag("KLAXON_KEYLESS_INGEST"),
+        "BATCH_SIZE": int(env("KLAXON_BATCH_SIZE", 100)),
+        "BATCH_LINGER_SECONDS": float(env("KLAXON_BATCH_LINGER_MS", 10)) / 1000,
     }
