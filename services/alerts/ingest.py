@@ -108,10 +108,11 @@ def answer_for(alert, outcome, row, incident_of):
     if alert["alert_id"] in incident_of:
         return answer(alert["alert_id"], *incident_of[alert["alert_id"]])
     if outcome == "known":
-        return answer(row.alert_id, row.incident_id, row.action)
+        return answer(row.alert_id, row.incident_id, row.action, resolved_alert_id=row.resolves)
     incident_id = row.incident_id if row is not None else None
     if outcome == "resolved":
-        return answer(alert["alert_id"], incident_id, contracts.RESOLVED, resolved=row)
+        resolved_alert_id = row.alert_id if row is not None else None
+        return answer(alert["alert_id"], incident_id, contracts.RESOLVED, resolved_alert_id=resolved_alert_id)
     return answer(alert["alert_id"], incident_id, contracts.DEDUPLICATED)
 
 
@@ -147,7 +148,7 @@ def acknowledge(store, incidents, dedup_key, integration_id, actor):
     return original.incident_id
 
 
-def answer(alert_id, incident_id, action, resolved=None):
+def answer(alert_id, incident_id, action, resolved_alert_id=None):
     status = {contracts.DEDUPLICATED: "deduplicated", contracts.RESOLVED: "resolved"}
     body = {
         "alert_id": alert_id,
@@ -156,5 +157,5 @@ def answer(alert_id, incident_id, action, resolved=None):
         "action": action,
     }
     if action == contracts.RESOLVED:
-        body["resolved_alert_id"] = resolved.alert_id if resolved else None
+        body["resolved_alert_id"] = resolved_alert_id
     return body

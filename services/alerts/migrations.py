@@ -53,7 +53,13 @@ def _integrations(database):
         database.create_tables([Integration])
 
 
+def _resolves(database):
+    migrator = SchemaMigrator.from_database(database)
+    migrate(migrator.add_column("alerts", "resolves", Alert.resolves))
+
+
 MIGRATIONS = [
     Migration(1, "alerts table", _initial),
     Migration(2, "integrations; alerts keep their integration, group and details", _integrations),
+    Migration(3, "a resolve remembers the alert it resolved", _resolves),
 ]

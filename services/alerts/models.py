@@ -26,6 +26,8 @@ class Alert(peewee.Model):
     integration_id = peewee.IntegerField(null=True)
     group_key = peewee.TextField(null=True)
     details = peewee.TextField(default="{}")
+    # On a resolve: the firing alert it resolved, so a redelivery answers the same.
+    resolves = peewee.CharField(max_length=64, null=True)
 
     class Meta:
         database = db

@@ -126,6 +126,7 @@ def alert_row(alert, **extra):
         "duplicate_of": None,
         "duplicate_count": 0,
         "resolved_at": None,
+        "resolves": None,
     }
     fields.update(extra)
     return fields
@@ -187,7 +188,12 @@ class Admission:
     def _resolve(self, alert, pair):
         originals = self.firing.pop(pair, []) if alert["dedup_key"] else []
         newest = originals[0] if originals else None
-        self._keep(alert, incident_id=newest.incident_id if newest else None, action=RESOLVED)
+        self._keep(
+            alert,
+            incident_id=newest.incident_id if newest else None,
+            action=RESOLVED,
+            resolves=newest.alert_id if newest else None,
+        )
         self.resolved_ids += [row.alert_id for row in originals]
         return newest
 
