@@ -4,6 +4,7 @@ Each thread keeps its own connection (a kombu connection is not thread-safe); a 
 one is dropped and the request answers 503, so the sender retries.
 """
 
+import collections
 import contextlib
 import threading
 
@@ -76,7 +77,7 @@ class GroupedPublisher:
         self.publisher = publisher
         self.max_alerts = max_alerts
         self.lock = threading.Lock()
-        self.waiting = []
+        self.waiting = collections.deque()
         self.leading = False
 
     def publish(self, message):
@@ -113,7 +114,7 @@ class GroupedPublisher:
             while self.waiting and (
                 not group or count + len(self.waiting[0].message["alerts"]) <= self.max_alerts
             ):
-                waiter = self.waiting.pop(0)
+                waiter = self.waiting.popleft()
                 group.append(waiter)
                 count += len(waiter.message["alerts"])
         return group

@@ -81,14 +81,29 @@ def close_pool(db):
 
 @pytest.fixture
 def bound(database_url):
-    """bound("incidents") binds that service's models to the test database and migrates."""
+    """bound("incidents") binds that service's models to the test database and migrates;
+    every pool it opened is closed when the test ends."""
+    opened = []
 
     def bind(service):
         bind_and_migrate(service, database_url)
         module = __import__(f"services.{service}.models", fromlist=["db"])
+        opened.append(module.db)
         return module.db
 
-    return bind
+    yield bind
+    for db in opened:
+        close_pool(db)
+
+
+@pytest.fixture
+def alerts_db(bound):
+    return bound("alerts")
+
+
+@pytest.fixture
+def incidents_db(bound):
+    return bound("incidents")
 
 
 @pytest.fixture

@@ -131,6 +131,15 @@ def headers_for(args, extra):
     return headers
 
 
+def run_in_threads(run, count):
+    """run(0) .. run(count - 1), each in a thread of its own; returns when all are done."""
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def closed_loop(args):
     path, make_body, extra = KINDS[args.kind]
     statuses, latencies, lock = {}, [], threading.Lock()
@@ -154,11 +163,7 @@ def closed_loop(args):
             latencies.extend(times)
 
     started = time.monotonic()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(args.threads)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(run, args.threads)
     return {
         "duration": time.monotonic() - started,
         "statuses": {str(k): v for k, v in statuses.items()},
@@ -214,11 +219,7 @@ def open_loop(args):
         with lock:
             results.extend(mine)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(args.threads)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(run, args.threads)
     return {
         "duration": time.monotonic() - start,
         "planned": total,

@@ -18,7 +18,6 @@ def store(bound):
     db = bound("alerts")
     with db.connection_context():
         yield AlertStore(db, {})
-    close_pool(db)
 
 
 def normalised(alert_id, **fields):

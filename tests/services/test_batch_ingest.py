@@ -14,25 +14,10 @@ from services.incidents.models import Incident
 from services.incidents.requests import parse_change
 from services.incidents.store import IncidentStore
 from services.shared.errors import ValidationFailed
-from tests.conftest import close_pool
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 20, 3, 0, 0, tzinfo=UTC)
 WINDOW = 300
-
-
-@pytest.fixture
-def alerts_db(bound):
-    db = bound("alerts")
-    yield db
-    close_pool(db)
-
-
-@pytest.fixture
-def incidents_db(bound):
-    db = bound("incidents")
-    yield db
-    close_pool(db)
 
 
 @pytest.fixture

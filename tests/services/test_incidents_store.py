@@ -12,7 +12,6 @@ from services.incidents.store import IncidentStore
 from services.shared import config
 from services.shared.db import scoped_advisory_key
 from services.shared.errors import Conflict, NotFound, ValidationFailed
-from tests.conftest import close_pool
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 20, 3, 0, 0, tzinfo=UTC)
@@ -25,13 +24,6 @@ def seconds(n):
 
 def instant(text):
     return dt.datetime.fromisoformat(text)
-
-
-@pytest.fixture
-def incidents_db(bound):
-    db = bound("incidents")
-    yield db
-    close_pool(db)
 
 
 @pytest.fixture

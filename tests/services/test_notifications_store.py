@@ -17,7 +17,6 @@ def store(bound):
     db = bound("notifications")
     with db.connection_context():
         yield NotificationStore(db, {})
-    close_pool(db)
 
 
 def page(incident_id=7, step=0, recipient="alice@example.com", channel="log", **fields):

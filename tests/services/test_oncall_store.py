@@ -28,7 +28,6 @@ def store(bound):
     db = bound("oncall")
     with db.connection_context():
         yield OncallStore(db, {})
-    close_pool(db)
 
 
 def example_payload(**overrides):
