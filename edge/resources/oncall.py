@@ -1,4 +1,4 @@
-"""/api/v1/schedules, /api/v1/oncall/*, /api/v1/escalate."""
+"""/api/v1/schedules, /api/v1/escalation_policies, /api/v1/oncall/*, /api/v1/escalate."""
 
 import falcon
 
@@ -25,6 +25,18 @@ class Schedules:
         schedule = self.rpc.call(c.SERVICE, c.CREATE_SCHEDULE, read_json(req))
         resp.status = falcon.HTTP_201
         resp.media = schedule
+
+
+class EscalationPolicies:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_get(self, req, resp):
+        resp.media = {"items": self.rpc.call(c.SERVICE, c.LIST_POLICIES)}
+
+    def on_post(self, req, resp):
+        resp.media = self.rpc.call(c.SERVICE, c.SAVE_POLICY, read_json(req))
+        resp.status = falcon.HTTP_201
 
 
 class OncallCurrent:

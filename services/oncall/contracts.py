@@ -8,10 +8,10 @@ LIST_SCHEDULES = "list_schedules"
 CURRENT = "current"
 UPCOMING = "upcoming"
 ESCALATE = "escalate"
+SAVE_POLICY = "save_policy"
+LIST_POLICIES = "list_policies"
 
 # Events
 INCIDENT_ESCALATED = "incident_escalated"
 
 LAYERS = ("primary", "secondary")
-# Step 0 pages the primary, step 1 the secondary, step 2 the whole team.
-STEP_TARGETS = ("primary", "secondary", "team")

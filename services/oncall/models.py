@@ -73,12 +73,26 @@ class Escalation(BaseModel):
     incident_id = peewee.IntegerField(primary_key=True)
     team = peewee.CharField(max_length=200)
     service = peewee.CharField(max_length=200)
+    subject = peewee.TextField(null=True)
     step = peewee.IntegerField(default=0)
     state = peewee.CharField(max_length=16, default="active")
     updated_at = UTCDateTimeField()
+    # When the next step is due (None: no step left); the plan is a copy of the policy.
+    next_at = UTCDateTimeField(null=True)
+    plan = peewee.TextField(null=True)
 
     class Meta:
         table_name = "escalations"
+
+
+class EscalationPolicy(BaseModel):
+    team_id = peewee.IntegerField(primary_key=True)
+    name = peewee.CharField(max_length=200)
+    plan = peewee.TextField()
+    updated_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "escalation_policies"
 
 
 TABLES = [Team, Person, Schedule, RotationMember, ServiceRoute, Escalation]

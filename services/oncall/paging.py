@@ -8,12 +8,14 @@ from services.incidents import contracts as incident_contracts
 from services.notifications import contracts as notification_contracts
 from services.oncall import contracts as c
 from services.oncall.metrics import ESCALATIONS
+from services.oncall.policy import Plan
 
 ACTOR = "klaxon-oncall"
+FIRST_STEP = {"delay_minutes": 0, "targets": [{"type": "layer", "layer": "primary"}]}
 
 
 def route_incident(store, incidents, dispatch, incident, now, default_team=None, channel="log"):
-    """Assign a new incident to its team's primary and page them (step 0).
+    """Assign a new incident to its team's primary and page step 0 of the team's policy.
 
     A team or assignee given when the incident was opened by hand wins over the catalog.
     Safe to repeat: the assignment is recorded once (ref "route") and pages are keyed.
@@ -27,26 +29,33 @@ def route_incident(store, incidents, dispatch, incident, now, default_team=None,
             incident["id"], incident_contracts.UNROUTED, ACTOR, {"reason": reason}, "route"
         )
         return None
-    escalation = store.start_escalation(incident["id"], team, incident["service"], now)
-    targets = store.targets(team, c.STEP_TARGETS[0], now)
-    assignee = incident.get("assignee") or (targets[0]["name"] if targets else None)
+    escalation = store.start_escalation(incident["id"], team, incident["service"], subject_of(incident), now)
+    primary = store.step_targets(team, FIRST_STEP, now)
+    assignee = incident.get("assignee") or (primary[0]["name"] if primary else None)
     incidents.assign(incident["id"], team, assignee, ACTOR, "route")
-    page(dispatch, incident, 0, targets, channel)
+    plan = Plan.from_json(escalation.plan)
+    page(dispatch, escalation, 0, store.step_targets(team, plan.step(0), now), channel)
     return escalation
 
 
 def escalate(store, dispatch, incident, actor, now, channel="log"):
     """Take the next escalation step by hand; return who was paged."""
     escalation = store.advance_escalation(incident["id"], now)
-    target = c.STEP_TARGETS[escalation.step]
-    targets = store.targets(escalation.team, target, now)
-    page(dispatch, incident, escalation.step, targets, channel)
+    return fire(store, dispatch, escalation, actor, now, channel)
+
+
+def fire(store, dispatch, escalation, actor, now, channel="log"):
+    """Page the step `escalation` is now at and announce it (timeline, metric)."""
+    plan = Plan.from_json(escalation.plan)
+    step = escalation.step
+    targets = store.step_targets(escalation.team, plan.step(step), now)
+    page(dispatch, escalation, step, targets, channel)
     ESCALATIONS.labels(escalation.team).inc()
     event = {
-        "incident_id": incident["id"],
+        "incident_id": escalation.incident_id,
         "team": escalation.team,
-        "step": escalation.step,
-        "target": target,
+        "step": step,
+        "target": plan.describe(step),
         "targets": targets,
         "actor": actor,
     }
@@ -54,17 +63,21 @@ def escalate(store, dispatch, incident, actor, now, channel="log"):
     return event
 
 
-def page(dispatch, incident, step, targets, channel):
+def page(dispatch, escalation, step, targets, channel):
     for person in targets:
         dispatch(
             notification_contracts.NOTIFICATION_REQUESTED,
             {
-                "incident_id": incident["id"],
+                "incident_id": escalation.incident_id,
                 "step": step,
                 "recipient": person["email"],
                 "recipient_name": person["name"],
                 "channel": channel,
-                "subject": f"[{incident['severity'].upper()}] {incident['service']}: {incident['title']}",
-                "message": f"Incident #{incident['id']} needs you (step {step}).",
+                "subject": escalation.subject or f"{escalation.service}: incident #{escalation.incident_id}",
+                "message": f"Incident #{escalation.incident_id} needs you (step {step}).",
             },
         )
+
+
+def subject_of(incident):
+    return f"[{incident['severity'].upper()}] {incident['service']}: {incident['title']}"

@@ -9,9 +9,10 @@ from nameko.web.handlers import http
 
 from services.incidents import contracts as incident_contracts
 from services.oncall import contracts as c
-from services.oncall import paging
+from services.oncall import engine, paging
 from services.oncall.migrations import MIGRATIONS
 from services.oncall.models import db
+from services.oncall.policy import parse_policy
 from services.oncall.requests import parse_schedule
 from services.oncall.store import OncallStore
 from services.shared.clock import Clock
@@ -19,6 +20,7 @@ from services.shared.errors import invalid
 from services.shared.http_api import actor, json_api, json_body
 from services.shared.messaging import handles
 from services.shared.storage import Storage
+from services.shared.ticker import every
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
 INCIDENTS = incident_contracts.SERVICE
@@ -49,6 +51,18 @@ class OncallService(HealthAndMetrics):
     @rpc
     def upcoming(self, team, at=None, count=5):
         return self.store.upcoming(team, parse_instant(at) or self.clock.now(), int(count))
+
+    @rpc
+    def save_policy(self, payload):
+        return self.store.save_policy(parse_policy(payload), self.clock.now())
+
+    @rpc
+    def list_policies(self):
+        return self.store.policies()
+
+    @every("ESCALATION_TICK_SECONDS", 1.0)
+    def tick(self):
+        engine.tick(self.store, self.dispatch, self.clock.now())
 
     @rpc
     def escalate(self, incident_id, actor="api"):
@@ -98,6 +112,16 @@ class OncallService(HealthAndMetrics):
     @json_api
     def http_upcoming(self, request):
         return 200, self.upcoming(required(request, "team"), request.args.get("at"), upcoming_count(request))
+
+    @http("GET", "/api/v1/escalation_policies")
+    @json_api
+    def http_list_policies(self, request):
+        return 200, {"items": self.list_policies()}
+
+    @http("POST", "/api/v1/escalation_policies")
+    @json_api
+    def http_save_policy(self, request):
+        return 201, self.save_policy(json_body(request))
 
     @http("POST", "/api/v1/escalate")
     @json_api

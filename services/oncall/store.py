@@ -1,5 +1,6 @@
 """Queries of the on-call service: the only module here that touches SQL."""
 
+import contextlib
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -8,14 +9,16 @@ from prometheus_client.core import GaugeMetricFamily
 from services.oncall import contracts as c
 from services.oncall.models import (
     Escalation,
+    EscalationPolicy,
     Person,
     RotationMember,
     Schedule,
     ServiceRoute,
     Team,
 )
+from services.oncall.policy import Plan, plan_of
 from services.oncall.rotation import Rotation, on_call, upcoming_shifts
-from services.shared.db import write_transaction
+from services.shared.db import is_sqlite, write_transaction
 from services.shared.errors import Conflict, NotFound
 from services.shared.store import BaseStore
 
@@ -133,37 +136,127 @@ class OncallStore(BaseStore):
             return None
         return Team.get_by_id(route.team_id).name
 
-    def targets(self, team_name, target, at):
-        """People a step pages: the primary, the secondary, or everyone in the team."""
-        team, schedule = self._team_schedule(team_name)
-        if target == "team":
-            people = {p.email: p for layer in c.LAYERS for p in self._layer(schedule, layer)}
-            return [person_dict(p) for p in people.values()]
-        person = on_call(rotation_of(schedule), self._layer(schedule, target), at)
+    def step_targets(self, team_name, step, at):
+        """People one policy step pages, each once: named people, layer on-calls, the team."""
+        _, schedule = self._team_schedule(team_name)
+        people = {}
+        for target in step["targets"]:
+            for person in self._people_of(schedule, target, at):
+                people.setdefault(person["email"], person)
+        return list(people.values())
+
+    def _people_of(self, schedule, target, at):
+        if target["type"] == "person":
+            person = Person.get_or_none(Person.email == target["email"])
+            return [person_dict(person) if person else {"name": target["email"], "email": target["email"]}]
+        if target["type"] == "team":
+            return [person_dict(p) for layer in c.LAYERS for p in self._layer(schedule, layer)]
+        person = on_call(rotation_of(schedule), self._layer(schedule, target["layer"]), at)
         return [person_dict(person)] if person else []
 
+    # -- escalation policies -----------------------------------------------------------
+    def save_policy(self, request, now):
+        """Create or replace a team's escalation policy from a validated `PolicyRequest`."""
+        with write_transaction(self.db, lock_key=f"team:{request.team}"):
+            team = Team.get_or_none(Team.name == request.team)
+            if team is None:
+                raise NotFound("team", request.team)
+            fields = {"name": request.name or f"{team.name} escalation", "plan": plan_of(request).to_json()}
+            EscalationPolicy.insert(team_id=team.id, updated_at=now, **fields).on_conflict(
+                conflict_target=[EscalationPolicy.team_id],
+                update={
+                    EscalationPolicy.name: fields["name"],
+                    EscalationPolicy.plan: fields["plan"],
+                    EscalationPolicy.updated_at: now,
+                },
+            ).execute()
+        return self.policy(request.team)
+
+    def policy(self, team_name):
+        team = Team.get_or_none(Team.name == team_name)
+        if team is None:
+            raise NotFound("team", team_name)
+        row = EscalationPolicy.get_or_none(EscalationPolicy.team_id == team.id)
+        plan = Plan.from_json(row.plan if row else None)
+        return {
+            "team": team.name,
+            "name": row.name if row else "default escalation",
+            "repeat": plan.repeat,
+            "steps": plan.steps,
+            "default": row is None,
+        }
+
+    def policies(self):
+        return [self.policy(team.name) for team in Team.select().order_by(Team.name)]
+
+    def _plan_for(self, team_name):
+        row = (
+            EscalationPolicy.select()
+            .join(Team, on=(Team.id == EscalationPolicy.team_id))
+            .where(Team.name == team_name)
+            .first()
+        )
+        return Plan.from_json(row.plan if row else None)
+
     # -- escalation state --------------------------------------------------------------
-    def start_escalation(self, incident_id, team, service, now):
+    def start_escalation(self, incident_id, team, service, subject, now):
+        """Record an escalation at step 0 (paged by the caller) with its next step's due time."""
+        plan = self._plan_for(team)
         with write_transaction(self.db):
             Escalation.insert(
-                incident_id=incident_id, team=team, service=service, step=0, updated_at=now
+                incident_id=incident_id,
+                team=team,
+                service=service,
+                subject=subject,
+                step=0,
+                updated_at=now,
+                plan=plan.to_json(),
+                next_at=next_due(plan, 0, now),
             ).on_conflict_ignore().execute()
         return Escalation.get_by_id(incident_id)
 
     def advance_escalation(self, incident_id, now):
-        """Move to the next step; return the escalation as it is after the move."""
-        with write_transaction(self.db, lock_key=f"escalation:{incident_id}"):
-            escalation = Escalation.get_or_none(Escalation.incident_id == incident_id)
+        """Move to the next step by hand; return the escalation as it is after the move."""
+        with write_transaction(self.db):
+            escalation = self._locked(
+                Escalation.select().where(Escalation.incident_id == incident_id)
+            ).first()
             if escalation is None:
                 raise Conflict(f"incident {incident_id} has not been routed to a team, so it cannot escalate")
             if escalation.state == "resolved":
                 raise Conflict(f"incident {incident_id} is resolved; reopen it to escalate")
-            if escalation.step + 1 >= len(c.STEP_TARGETS):
+            if not Plan.from_json(escalation.plan).has_step(escalation.step + 1):
                 raise Conflict(f"incident {incident_id} is already at the last escalation step")
-            Escalation.update(step=escalation.step + 1, updated_at=now).where(
-                Escalation.incident_id == incident_id
-            ).execute()
-        return Escalation.get_by_id(incident_id)
+            self.advance(escalation, now)
+        return escalation
+
+    @contextlib.contextmanager
+    def due_escalations(self, now, limit=100):
+        """Active escalations whose next step is due, locked until the block ends: a replica
+        skips rows another one holds, so every step is taken once."""
+        with write_transaction(self.db):
+            query = (
+                Escalation.select()
+                .where((Escalation.state == "active") & (Escalation.next_at <= now))
+                .order_by(Escalation.next_at)
+                .limit(limit)
+            )
+            yield list(self._locked(query, skip_locked=True))
+
+    def _locked(self, query, skip_locked=False):
+        if is_sqlite(self.db):
+            return query  # writers are serialised already
+        return query.for_update(skip_locked=skip_locked or None)
+
+    def advance(self, escalation, now):
+        """Record the next step as taken, inside the transaction that holds the row."""
+        step = escalation.step + 1
+        next_at = next_due(Plan.from_json(escalation.plan), step, now)
+        Escalation.update(step=step, updated_at=now, next_at=next_at).where(
+            Escalation.incident_id == escalation.incident_id
+        ).execute()
+        escalation.step, escalation.next_at, escalation.updated_at = step, next_at, now
+        return step
 
     def settle_escalation(self, incident_id, state, now):
         with write_transaction(self.db):
@@ -183,6 +276,13 @@ class OncallStore(BaseStore):
             for person in sorted(people):
                 gauge.add_metric([schedule["team"], person], 1)
         return [gauge]
+
+
+def next_due(plan, step, now):
+    """When the step after `step` is due: `step`'s delay from now; None after the last one."""
+    if not plan.has_step(step + 1):
+        return None
+    return now + dt.timedelta(seconds=plan.delay_after(step))
 
 
 def rotation_of(schedule):

@@ -23,7 +23,15 @@ SERVICES = ("alerts", "incidents", "oncall", "notifications")
 TABLES = {
     "alerts": {"alerts", "integrations"},
     "incidents": {"incidents", "incident_alerts", "incident_timeline"},
-    "oncall": {"teams", "people", "schedules", "rotation_members", "service_routes", "escalations"},
+    "oncall": {
+        "teams",
+        "people",
+        "schedules",
+        "rotation_members",
+        "service_routes",
+        "escalations",
+        "escalation_policies",
+    },
     "notifications": {"notifications"},
 }
 

@@ -23,6 +23,11 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "payloads" / "schedule.json"
 TEAM = "platform-engineering"
 
 
+def step_of(target):
+    """A policy step paging one layer's on-call, or the whole team."""
+    return {"targets": [{"type": "team"} if target == "team" else {"type": "layer", "layer": target}]}
+
+
 @pytest.fixture
 def store(bound):
     db = bound("oncall")
@@ -190,7 +195,7 @@ def test_unknown_team_is_not_found(store, saved):
     with pytest.raises(NotFound):
         store.schedule("nobody")
     with pytest.raises(NotFound):
-        store.targets("nobody", "primary", T0)
+        store.step_targets("nobody", step_of("primary"), T0)
     with pytest.raises(NotFound):
         store.upcoming("nobody", T0, 3)
 
@@ -216,9 +221,11 @@ def test_team_for_service(store, saved):
 
 def test_targets_for_each_step(store, saved):
     at = dt.datetime(2024, 1, 8, 9, 0, tzinfo=UTC)  # Bob's week
-    assert store.targets(TEAM, "primary", at) == [{"name": "Bob", "email": "bob@example.com"}]
-    assert store.targets(TEAM, "secondary", at) == [{"name": "Carol", "email": "carol@example.com"}]
-    team = store.targets(TEAM, "team", at)
+    assert store.step_targets(TEAM, step_of("primary"), at) == [{"name": "Bob", "email": "bob@example.com"}]
+    assert store.step_targets(TEAM, step_of("secondary"), at) == [
+        {"name": "Carol", "email": "carol@example.com"}
+    ]
+    team = store.step_targets(TEAM, step_of("team"), at)
     assert sorted(p["email"] for p in team) == [
         "alice@example.com",
         "bob@example.com",
@@ -229,7 +236,7 @@ def test_targets_for_each_step(store, saved):
 def test_targets_of_an_empty_layer_is_nobody(store):
     payload = example_payload(members=[{"name": "Alice", "email": "alice@example.com"}])
     store.save_schedule(parse_schedule(payload), T0)
-    assert store.targets(TEAM, "secondary", T0) == []
+    assert store.step_targets(TEAM, step_of("secondary"), T0) == []
     assert store.current(TEAM, T0)["secondary"] is None
 
 
@@ -241,23 +248,23 @@ def test_team_target_lists_a_person_in_both_layers_once(store):
         ]
     )
     store.save_schedule(parse_schedule(payload), T0)
-    assert store.targets(TEAM, "team", T0) == [{"name": "Alice", "email": "alice@example.com"}]
+    assert store.step_targets(TEAM, step_of("team"), T0) == [{"name": "Alice", "email": "alice@example.com"}]
 
 
 # -- escalation state ------------------------------------------------------------------
 
 
 def test_start_escalation_twice_keeps_one_row(store):
-    first = store.start_escalation(1, TEAM, "frontend-api", T0)
+    first = store.start_escalation(1, TEAM, "frontend-api", "subject", T0)
     assert (first.incident_id, first.team, first.step, first.state) == (1, TEAM, 0, "active")
     store.advance_escalation(1, T0 + dt.timedelta(minutes=5))
-    again = store.start_escalation(1, "other-team", "other", T0 + dt.timedelta(minutes=6))
+    again = store.start_escalation(1, "other-team", "other", "subject", T0 + dt.timedelta(minutes=6))
     assert Escalation.select().count() == 1
     assert (again.team, again.step) == (TEAM, 1)
 
 
 def test_advance_escalation_through_every_step_then_conflict(store):
-    store.start_escalation(1, TEAM, "frontend-api", T0)
+    store.start_escalation(1, TEAM, "frontend-api", "subject", T0)
     one = store.advance_escalation(1, T0 + dt.timedelta(minutes=5))
     assert one.step == 1
     assert one.updated_at == T0 + dt.timedelta(minutes=5)
@@ -269,7 +276,7 @@ def test_advance_escalation_through_every_step_then_conflict(store):
 
 
 def test_resolved_escalation_cannot_advance(store):
-    store.start_escalation(1, TEAM, "frontend-api", T0)
+    store.start_escalation(1, TEAM, "frontend-api", "subject", T0)
     store.settle_escalation(1, "resolved", T0 + dt.timedelta(minutes=1))
     with pytest.raises(Conflict):
         store.advance_escalation(1, T0 + dt.timedelta(minutes=2))
@@ -286,8 +293,8 @@ def test_unknown_incident_cannot_escalate(store):
 
 
 def test_escalations_of_different_incidents_are_independent(store):
-    store.start_escalation(1, TEAM, "frontend-api", T0)
-    store.start_escalation(2, TEAM, "frontend-api", T0)
+    store.start_escalation(1, TEAM, "frontend-api", "subject", T0)
+    store.start_escalation(2, TEAM, "frontend-api", "subject", T0)
     store.advance_escalation(1, T0)
     assert Escalation.get_by_id(1).step == 1
     assert Escalation.get_by_id(2).step == 0
@@ -333,7 +340,7 @@ def test_concurrent_advances_never_skip_or_repeat_a_step(bound, database_url):
     incident_id = uuid.uuid4().int % 2**30  # advisory locks are server-wide; keep ours apart
     try:
         with db.connection_context():
-            OncallStore(db, {}).start_escalation(incident_id, TEAM, "frontend-api", T0)
+            OncallStore(db, {}).start_escalation(incident_id, TEAM, "frontend-api", "subject", T0)
 
         def advance(n):
             try:
