@@ -1,0 +1,209 @@
+"""The escalation engine on real SQLite and PostgreSQL, with a clock the test moves."""
+
+import datetime as dt
+
+import pytest
+
+from services.notifications import contracts as notification_contracts
+from services.oncall import contracts as c
+from services.oncall import engine, paging
+from services.oncall.models import Escalation
+from services.oncall.policy import parse_policy
+from services.oncall.requests import parse_schedule
+from services.oncall.store import OncallStore
+from services.shared.errors import Conflict, NotFound, ValidationFailed
+
+UTC = dt.UTC
+T0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+TEAM = "payments"
+MEMBERS = [
+    {"name": "Alice", "email": "alice@example.com", "role": "primary"},
+    {"name": "Carol", "email": "carol@example.com", "role": "secondary"},
+]
+TWO_STEPS = [
+    {"delay_minutes": 5, "targets": [{"type": "layer", "layer": "primary"}]},
+    {"delay_minutes": 5, "targets": [{"type": "layer", "layer": "secondary"}]},
+]
+
+
+class Recorder:
+    """Stands in for the EventDispatcher and the incidents RPC proxy; keeps what it got."""
+
+    def __init__(self):
+        self.events = []
+
+    def __call__(self, event_type, payload):
+        self.events.append((event_type, payload))
+
+    def pages(self):
+        return [
+            (p["incident_id"], p["step"], p["recipient"])
+            for kind, p in self.events
+            if kind == notification_contracts.NOTIFICATION_REQUESTED
+        ]
+
+    def escalations(self):
+        return [p for kind, p in self.events if kind == c.INCIDENT_ESCALATED]
+
+    def assign(self, *args):
+        pass
+
+    def record_timeline(self, *args):
+        pass
+
+
+@pytest.fixture
+def store(bound):
+    db = bound("oncall")
+    with db.connection_context():
+        oncall = OncallStore(db, {})
+        oncall.save_schedule(
+            parse_schedule(
+                {"team": TEAM, "rotation_type": "weekly", "members": MEMBERS, "services": ["ledger"]}
+            ),
+            T0,
+        )
+        yield oncall
+
+
+@pytest.fixture
+def recorder():
+    return Recorder()
+
+
+def open_incident(store, recorder, incident_id, at=T0):
+    incident = {"id": incident_id, "service": "ledger", "severity": "high", "title": "ledger lag"}
+    return paging.route_incident(store, recorder, recorder, incident, at)
+
+
+def minutes(n):
+    return T0 + dt.timedelta(minutes=n)
+
+
+def test_routing_pages_step_zero_and_the_engine_the_next_step_when_its_delay_runs_out(store, recorder):
+    store.save_policy(parse_policy({"team": TEAM, "steps": TWO_STEPS}), T0)
+    open_incident(store, recorder, 1)
+    assert recorder.pages() == [(1, 0, "alice@example.com")]
+
+    assert engine.tick(store, recorder, minutes(4)) == 0
+    assert engine.tick(store, recorder, minutes(5)) == 1
+    assert recorder.pages()[1:] == [(1, 1, "carol@example.com")]
+    [escalated] = recorder.escalations()
+    assert (escalated["step"], escalated["target"], escalated["actor"]) == (1, "secondary", engine.ACTOR)
+
+    assert engine.tick(store, recorder, minutes(60)) == 0, "the last step has no next one"
+    assert Escalation.get_by_id(1).next_at is None
+
+
+def test_acknowledging_cancels_the_steps_left_and_reopening_resumes_them(store, recorder):
+    store.save_policy(parse_policy({"team": TEAM, "steps": TWO_STEPS}), T0)
+    open_incident(store, recorder, 1)
+    store.settle_escalation(1, "acknowledged", minutes(1))
+    assert engine.tick(store, recorder, minutes(30)) == 0
+    store.settle_escalation(1, "active", minutes(31))
+    assert engine.tick(store, recorder, minutes(31)) == 1
+    assert recorder.pages()[-1] == (1, 1, "carol@example.com")
+
+
+def test_a_repeated_policy_runs_its_steps_again(store, recorder):
+    store.save_policy(parse_policy({"team": TEAM, "steps": TWO_STEPS, "repeat": 1}), T0)
+    open_incident(store, recorder, 1)
+    for minute in (5, 10, 15, 20, 25):
+        engine.tick(store, recorder, minutes(minute))
+    assert [step for _, step, _ in recorder.pages()] == [0, 1, 2, 3]
+    assert [who for _, _, who in recorder.pages()] == ["alice@example.com", "carol@example.com"] * 2
+
+
+def test_targets_a_person_and_the_whole_team_each_paged_once(store, recorder):
+    steps = [
+        {"delay_minutes": 1, "targets": [{"type": "person", "email": "carol@example.com"}]},
+        {"delay_minutes": 1, "targets": [{"type": "team"}, {"type": "layer", "layer": "primary"}]},
+    ]
+    store.save_policy(parse_policy({"team": TEAM, "steps": steps}), T0)
+    open_incident(store, recorder, 1)
+    engine.tick(store, recorder, minutes(1))
+    assert sorted(recorder.pages()) == [
+        (1, 0, "carol@example.com"),
+        (1, 1, "alice@example.com"),
+        (1, 1, "carol@example.com"),
+    ]
+
+
+def test_an_engine_back_after_an_outage_fires_each_overdue_step_once(store, recorder):
+    store.save_policy(parse_policy({"team": TEAM, "steps": TWO_STEPS * 2}), T0)
+    for incident_id in range(1, 6):
+        open_incident(store, recorder, incident_id)
+    # Down for an hour: the overdue step fires once, and the next one gets its full delay,
+    # so nobody is paged three times in one instant.
+    fired = [engine.tick(store, recorder, minutes(m)) for m in (60, 60, 64, 65, 70, 75)]
+    assert fired == [5, 0, 0, 5, 5, 0]
+    assert len(recorder.pages()) == len(set(recorder.pages())) == 5 * 4
+
+
+def test_an_escalation_keeps_the_policy_it_started_with(store, recorder):
+    store.save_policy(parse_policy({"team": TEAM, "steps": TWO_STEPS}), T0)
+    open_incident(store, recorder, 1)
+    store.save_policy(parse_policy({"team": TEAM, "steps": TWO_STEPS[:1]}), minutes(1))
+    assert engine.tick(store, recorder, minutes(5)) == 1
+
+
+def test_manual_escalation_walks_the_plan_and_moves_the_next_due_step(store, recorder):
+    store.save_policy(parse_policy({"team": TEAM, "steps": TWO_STEPS * 2}), T0)
+    open_incident(store, recorder, 1)
+    escalated = paging.escalate(store, recorder, {"id": 1}, "ops", minutes(1))
+    assert (escalated["step"], escalated["actor"]) == (1, "ops")
+    assert Escalation.get_by_id(1).next_at == minutes(6)
+    assert engine.tick(store, recorder, minutes(5)) == 0
+    assert engine.tick(store, recorder, minutes(6)) == 1
+
+
+def test_the_default_policy_is_primary_secondary_team_fifteen_minutes_apart(store, recorder):
+    assert store.policy(TEAM)["default"] is True
+    open_incident(store, recorder, 1)
+    engine.tick(store, recorder, minutes(15))
+    engine.tick(store, recorder, minutes(30))
+    assert [step for _, step, _ in recorder.pages()] == [0, 1, 2, 2]
+    with pytest.raises(Conflict):
+        store.advance_escalation(1, minutes(31))
+
+
+def test_saving_a_policy_again_replaces_it(store):
+    store.save_policy(parse_policy({"team": TEAM, "name": "first", "steps": TWO_STEPS}), T0)
+    saved = store.save_policy(parse_policy({"team": TEAM, "steps": TWO_STEPS[:1], "repeat": 2}), minutes(1))
+    assert (saved["name"], saved["repeat"], len(saved["steps"]), saved["default"]) == (
+        "payments escalation",
+        2,
+        1,
+        False,
+    )
+    assert [p["team"] for p in store.policies()] == [TEAM]
+
+
+def test_a_policy_for_an_unknown_team_is_not_found(store):
+    with pytest.raises(NotFound):
+        store.save_policy(parse_policy({"team": "nobody", "steps": TWO_STEPS}), T0)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"team": TEAM, "steps": []}, "steps"),
+        ({"team": TEAM}, "steps"),
+        ({"team": TEAM, "steps": [{"delay_minutes": 5, "targets": []}]}, "steps.0.targets"),
+        (
+            {"team": TEAM, "steps": [{"delay_minutes": 0, "targets": [{"type": "team"}]}]},
+            "steps.0.delay_minutes",
+        ),
+        ({"team": TEAM, "steps": [{"targets": [{"type": "person"}]}]}, "steps.0.targets.0"),
+        (
+            {"team": TEAM, "steps": [{"targets": [{"type": "layer", "layer": "tertiary"}]}]},
+            "steps.0.targets.0.layer",
+        ),
+        ({"team": TEAM, "steps": [{"targets": [{"type": "robot"}]}]}, "steps.0.targets.0.type"),
+        ({"team": TEAM, "steps": TWO_STEPS, "repeat": -1}, "repeat"),
+    ],
+)
+def test_bad_policies_are_refused_naming_the_field(payload, field):
+    with pytest.raises(ValidationFailed) as refused:
+        parse_policy(payload)
+    assert field in [error["field"] for error in refused.value.errors], refused.value.errors
