@@ -81,5 +81,7 @@ def nameko_config(service):
         "DEFAULT_TEAM": env("KLAXON_DEFAULT_TEAM"),
         "KEYLESS_INGEST": env_flag("KLAXON_KEYLESS_INGEST"),
         "BATCH_SIZE": int(env("KLAXON_BATCH_SIZE", 100)),
+        "ESCALATION_TICK_SECONDS": float(env("KLAXON_ESCALATION_TICK_SECONDS", 1)),
+        "CLOCK_OFFSET_FILE": env("KLAXON_CLOCK_OFFSET_FILE"),
         "BATCH_LINGER_SECONDS": float(env("KLAXON_BATCH_LINGER_MS", 10)) / 1000,
     }

@@ -1,0 +1,103 @@
+"""Two on-call replicas on RabbitMQ and PostgreSQL run one escalation engine between them:
+every step fires exactly once. Time moves through KLAXON_CLOCK_OFFSET_FILE, never by sleeping."""
+
+import uuid
+
+import psycopg2
+import pytest
+import requests
+
+from tests.conftest import PG_URL, eventually
+from tests.integration.test_resilience import scrape_sum
+from tests.platform import platform_processes
+
+TEAM = "platform-engineering"  # from the demo data: Alice and Bob primary, Carol secondary
+POLICY = {
+    "team": TEAM,
+    "steps": [
+        {"delay_minutes": 10, "targets": [{"type": "layer", "layer": "primary"}]},
+        {"delay_minutes": 10, "targets": [{"type": "layer", "layer": "secondary"}]},
+    ],
+}
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    offset = tmp_path / "clock-offset"
+    offset.write_text("0")
+    extra = {"KLAXON_CLOCK_OFFSET_FILE": str(offset), "KLAXON_ESCALATION_TICK_SECONDS": "0.1"}
+    with platform_processes(tmp_path, "postgresql", extra_env=extra) as processes:
+        for name in ("alerts", "incidents", "notifications", "edge"):
+            processes.start(name)
+        processes.start("oncall")
+        processes.start("oncall", replica=2)
+        processes.wait_healthy()
+        processes.offset = offset
+        yield processes
+
+
+def sql(cluster, statement, *params):
+    prefix = cluster.env["KLAXON_SCHEMA_PREFIX"]
+    connection = psycopg2.connect(PG_URL)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement.replace("{schema}", prefix), params)
+            return cursor.fetchall()
+    finally:
+        connection.close()
+
+
+def pages(cluster, incident_ids):
+    rows = sql(
+        cluster,
+        'SELECT incident_id, step, recipient FROM "{schema}notifications".notifications'
+        " WHERE incident_id = ANY(%s)",
+        list(incident_ids),
+    )
+    return sorted(rows)
+
+
+def open_incidents(edge, service, count):
+    ids = []
+    for n in range(count):
+        body = {"title": f"disk {n} full", "service": service, "severity": "high", "team": TEAM}
+        answer = requests.post(f"{edge}/api/v1/incidents", json=body, timeout=10)
+        assert answer.status_code == 201, answer.text
+        ids.append(answer.json()["id"])
+    return ids
+
+
+def test_two_replicas_fire_every_step_exactly_once_and_acknowledging_cancels_the_rest(cluster):
+    edge = cluster.url("edge")
+    assert requests.post(f"{edge}/api/v1/escalation_policies", json=POLICY, timeout=10).status_code == 201
+    run = uuid.uuid4().hex[:8]
+    ignored = open_incidents(edge, f"ignored-{run}", 50)
+    answered = open_incidents(edge, f"answered-{run}", 50)
+    everyone = ignored + answered
+    eventually(lambda: len(pages(cluster, everyone)) == 100, timeout=60)  # step 0 at routing
+
+    acknowledged = answered[:25]
+    for incident_id in acknowledged:
+        change = requests.patch(
+            f"{edge}/api/v1/incidents/{incident_id}", json={"status": "acknowledged"}, timeout=10
+        )
+        assert change.status_code == 200, change.text
+    settled = 'SELECT count(*) FROM "{schema}oncall".escalations WHERE state = %s AND incident_id = ANY(%s)'
+    eventually(lambda: sql(cluster, settled, "acknowledged", acknowledged)[0][0] == 25, timeout=30)
+
+    cluster.offset.write_text(str(11 * 60))  # step 1 is due for everyone not acknowledged
+    eventually(lambda: len(pages(cluster, everyone)) == 175, timeout=60)
+    left = (
+        'SELECT count(*) FROM "{schema}oncall".escalations'
+        " WHERE next_at IS NOT NULL AND incident_id = ANY(%s)"
+    )
+    assert sql(cluster, left, everyone)[0][0] == 25, "only the acknowledged ones still had a step to come"
+
+    found = pages(cluster, everyone)
+    assert len(found) == len(set(found)) == 175
+    assert len(pages(cluster, ignored)) == 100 and len(pages(cluster, answered)) == 75
+    assert {step for _, step, _ in pages(cluster, acknowledged)} == {0}
+    fired = [scrape_sum(cluster.url("oncall", replica), "escalations_total") for replica in (1, 2)]
+    assert sum(fired) == 75, f"each timed step fired once across both replicas: {fired}"
+    timeline = requests.get(f"{edge}/api/v1/incidents/{ignored[0]}", timeout=10).json()["timeline"]
+    assert [entry["detail"]["step"] for entry in timeline if entry["kind"] == "escalated"] == [1]
