@@ -70,6 +70,8 @@ def _api_routes(app, rpc, ingestion):
         "/api/v1/incidents/{incident_id:int}/metrics": incidents.IncidentMetrics(rpc),
         "/api/v1/schedules": oncall.Schedules(rpc),
         "/api/v1/escalation_policies": oncall.EscalationPolicies(rpc),
+        "/api/v1/overrides": oncall.Overrides(rpc),
+        "/api/v1/overrides/{override_id:int}": oncall.OverrideById(rpc),
         "/api/v1/oncall/current": oncall.OncallCurrent(rpc),
         "/api/v1/oncall/upcoming": oncall.OncallUpcoming(rpc),
         "/api/v1/escalate": oncall.Escalate(rpc),

@@ -1,4 +1,4 @@
-"""/api/v1/schedules, /api/v1/escalation_policies, /api/v1/oncall/*, /api/v1/escalate."""
+"""/api/v1/schedules, /api/v1/escalation_policies, /api/v1/overrides, /api/v1/oncall/*, /api/v1/escalate."""
 
 import falcon
 
@@ -37,6 +37,28 @@ class EscalationPolicies:
     def on_post(self, req, resp):
         resp.media = self.rpc.call(c.SERVICE, c.SAVE_POLICY, read_json(req))
         resp.status = falcon.HTTP_201
+
+
+class Overrides:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_get(self, req, resp):
+        team = required_param(req, "team")
+        resp.media = {"items": self.rpc.call(c.SERVICE, c.LIST_OVERRIDES, team, req.get_param("since"))}
+
+    def on_post(self, req, resp):
+        resp.media = self.rpc.call(c.SERVICE, c.ADD_OVERRIDE, read_json(req))
+        resp.status = falcon.HTTP_201
+
+
+class OverrideById:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_delete(self, req, resp, override_id):
+        self.rpc.call(c.SERVICE, c.DELETE_OVERRIDE, override_id)
+        resp.status = falcon.HTTP_204
 
 
 class OncallCurrent:

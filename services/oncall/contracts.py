@@ -9,6 +9,9 @@ CURRENT = "current"
 UPCOMING = "upcoming"
 ESCALATE = "escalate"
 SAVE_POLICY = "save_policy"
+ADD_OVERRIDE = "add_override"
+LIST_OVERRIDES = "list_overrides"
+DELETE_OVERRIDE = "delete_override"
 LIST_POLICIES = "list_policies"
 
 # Events

@@ -3,7 +3,7 @@
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
-from services.oncall.models import TABLES, Escalation, EscalationPolicy
+from services.oncall.models import TABLES, Escalation, EscalationPolicy, Override
 from services.shared.migrations import Migration
 
 
@@ -38,7 +38,13 @@ def _policies(database):
         database.create_tables([EscalationPolicy])
 
 
+def _overrides(database):
+    with database.bind_ctx([Override]):
+        database.create_tables([Override])
+
+
 MIGRATIONS = [
     Migration(1, "teams, people, schedules, rotations, routes, escalations", _initial),
     Migration(2, "escalation policies; escalations know their plan and their next step", _policies),
+    Migration(3, "overrides", _overrides),
 ]

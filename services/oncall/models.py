@@ -95,4 +95,20 @@ class EscalationPolicy(BaseModel):
         table_name = "escalation_policies"
 
 
+class Override(BaseModel):
+    """Someone covering a schedule layer for a while ("Bob covers Alice Saturday 08-20")."""
+
+    id = peewee.AutoField()
+    team_id = peewee.IntegerField()
+    layer = peewee.CharField(max_length=16)
+    person_id = peewee.IntegerField()
+    starts_at = UTCDateTimeField()
+    ends_at = UTCDateTimeField()
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "overrides"
+        indexes = ((("team_id", "layer", "ends_at"), False),)
+
+
 TABLES = [Team, Person, Schedule, RotationMember, ServiceRoute, Escalation]

@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from services.incidents.requests import parse
 from services.oncall.rotation import KINDS
@@ -68,6 +68,31 @@ class ScheduleRequest(BaseModel):
         if not any(member.role == "primary" for member in members):
             raise ValueError("at least one member needs the role primary")
         return members
+
+
+class OverrideRequest(BaseModel):
+    """Someone covers a layer of a team's schedule from `start` to `end`."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    team: str = Field(min_length=1, max_length=200)
+    layer: Literal["primary", "secondary"] = "primary"
+    email: EmailStr = Field(description="Who covers")
+    name: str | None = Field(default=None, max_length=200, description="Needed when the person is new")
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @field_validator("end")
+    @classmethod
+    def ends_after_it_starts(cls, end, info):
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError("must be after start: this override ends before it begins")
+        return end
+
+
+def parse_override(payload):
+    return parse(OverrideRequest, payload)
 
 
 def parse_schedule(payload):

@@ -74,3 +74,10 @@ def upcoming_shifts(rotation, members, at, count):
         start, end = shift_start(rotation, index), shift_start(rotation, index + 1)
         shifts.append((start, end, members[index % len(members)]))
     return shifts
+
+
+def covering(overrides, at):
+    """The override in force at `at`, or None: of those whose [start, end) window holds
+    `at`, the one created last wins, so a newer override can carve into an older one."""
+    live = [override for override in overrides if override.starts_at <= at < override.ends_at]
+    return max(live, key=lambda override: override.id) if live else None

@@ -13,7 +13,7 @@ from services.oncall import engine, paging
 from services.oncall.migrations import MIGRATIONS
 from services.oncall.models import db
 from services.oncall.policy import parse_policy
-from services.oncall.requests import parse_schedule
+from services.oncall.requests import parse_override, parse_schedule
 from services.oncall.store import OncallStore
 from services.shared.clock import Clock
 from services.shared.errors import invalid
@@ -59,6 +59,18 @@ class OncallService(HealthAndMetrics):
     @rpc
     def list_policies(self):
         return self.store.policies()
+
+    @rpc
+    def add_override(self, payload):
+        return self.store.add_override(parse_override(payload), self.clock.now())
+
+    @rpc
+    def list_overrides(self, team, since=None):
+        return self.store.overrides(team, parse_instant(since) or self.clock.now())
+
+    @rpc
+    def delete_override(self, override_id):
+        self.store.delete_override(override_id)
 
     @every("ESCALATION_TICK_SECONDS", 1.0)
     def tick(self):
@@ -122,6 +134,22 @@ class OncallService(HealthAndMetrics):
     @json_api
     def http_save_policy(self, request):
         return 201, self.save_policy(json_body(request))
+
+    @http("GET", "/api/v1/overrides")
+    @json_api
+    def http_list_overrides(self, request):
+        return 200, {"items": self.list_overrides(required(request, "team"), request.args.get("since"))}
+
+    @http("POST", "/api/v1/overrides")
+    @json_api
+    def http_add_override(self, request):
+        return 201, self.add_override(json_body(request))
+
+    @http("DELETE", "/api/v1/overrides/<int:override_id>")
+    @json_api
+    def http_delete_override(self, request, override_id):
+        self.delete_override(override_id)
+        return 204, None
 
     @http("POST", "/api/v1/escalate")
     @json_api

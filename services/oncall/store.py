@@ -10,6 +10,7 @@ from services.oncall import contracts as c
 from services.oncall.models import (
     Escalation,
     EscalationPolicy,
+    Override,
     Person,
     RotationMember,
     Schedule,
@@ -17,7 +18,7 @@ from services.oncall.models import (
     Team,
 )
 from services.oncall.policy import Plan, plan_of
-from services.oncall.rotation import Rotation, on_call, upcoming_shifts
+from services.oncall.rotation import Rotation, covering, on_call, upcoming_shifts
 from services.shared.db import is_sqlite, write_transaction
 from services.shared.errors import Conflict, NotFound
 from services.shared.store import BaseStore
@@ -108,12 +109,57 @@ class OncallStore(BaseStore):
     # -- who is on call ----------------------------------------------------------------
     def current(self, team_name, at):
         team, schedule = self._team_schedule(team_name)
-        rotation = rotation_of(schedule)
         body = {"team": team.name, "at": at.isoformat()}
         for layer in c.LAYERS:
-            person = on_call(rotation, self._layer(schedule, layer), at)
+            person = self._on_call(schedule, layer, at)
             body[layer] = person_dict(person) if person else None
         return body
+
+    def _on_call(self, schedule, layer, at):
+        """Whoever covers `layer` at `at` by override, else the rotation's member."""
+        overrides = Override.select().where(
+            (Override.team_id == schedule.team_id)
+            & (Override.layer == layer)
+            & (Override.starts_at <= at)
+            & (Override.ends_at > at)
+        )
+        override = covering(overrides, at)
+        if override is not None:
+            return Person.get_by_id(override.person_id)
+        return on_call(rotation_of(schedule), self._layer(schedule, layer), at)
+
+    # -- overrides ---------------------------------------------------------------------
+    def add_override(self, request, now):
+        with write_transaction(self.db, lock_key=f"team:{request.team}"):
+            team, _ = self._team_schedule(request.team)
+            person = Person.get_or_none(Person.email == request.email)
+            if person is None:
+                name = request.name or request.email.split("@")[0]
+                person = Person.create(name=name, email=request.email)
+            row = Override.create(
+                team_id=team.id,
+                layer=request.layer,
+                person_id=person.id,
+                starts_at=request.start,
+                ends_at=request.end,
+                created_at=now,
+            )
+        return override_dict(row, team, person)
+
+    def overrides(self, team_name, since):
+        """The team's overrides that have not ended by `since`, in the order they start."""
+        team, _ = self._team_schedule(team_name)
+        rows = (
+            Override.select()
+            .where((Override.team_id == team.id) & (Override.ends_at > since))
+            .order_by(Override.starts_at, Override.id)
+        )
+        return [override_dict(row, team, Person.get_by_id(row.person_id)) for row in rows]
+
+    def delete_override(self, override_id):
+        with write_transaction(self.db):
+            if not Override.delete().where(Override.id == override_id).execute():
+                raise NotFound("override", override_id)
 
     def upcoming(self, team_name, at, count):
         team, schedule = self._team_schedule(team_name)
@@ -151,7 +197,7 @@ class OncallStore(BaseStore):
             return [person_dict(person) if person else {"name": target["email"], "email": target["email"]}]
         if target["type"] == "team":
             return [person_dict(p) for layer in c.LAYERS for p in self._layer(schedule, layer)]
-        person = on_call(rotation_of(schedule), self._layer(schedule, target["layer"]), at)
+        person = self._on_call(schedule, target["layer"], at)
         return [person_dict(person)] if person else []
 
     # -- escalation policies -----------------------------------------------------------
@@ -294,6 +340,17 @@ def rotation_of(schedule):
         zone=ZoneInfo(schedule.time_zone),
         start=schedule.start_date,
     )
+
+
+def override_dict(row, team, person):
+    return {
+        "id": row.id,
+        "team": team.name,
+        "layer": row.layer,
+        **person_dict(person),
+        "start": row.starts_at.isoformat(),
+        "end": row.ends_at.isoformat(),
+    }
 
 
 def person_dict(person):

@@ -41,6 +41,8 @@ def json_api(handler):
             return problem_response(status, title, str(error), headers, **extra)
         except Exception as error:  # the trace goes to the log, never to the caller
             return unexpected(error)
+        if body is None:
+            return Response(status=status)
         return Response(json.dumps(body, default=str), status=status, mimetype="application/json")
 
     return answer

@@ -31,6 +31,7 @@ TABLES = {
         "service_routes",
         "escalations",
         "escalation_policies",
+        "overrides",
     },
     "notifications": {"notifications"},
 }
