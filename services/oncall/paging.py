@@ -20,7 +20,13 @@ def route_incident(store, incidents, dispatch, incident, now, default_team=None,
     A team or assignee given when the incident was opened by hand wins over the catalog.
     Safe to repeat: the assignment is recorded once (ref "route") and pages are keyed.
     """
-    team = incident.get("team") or store.team_for_service(incident["service"]) or default_team
+    team = incident.get("team") or store.team_for_service(incident["service"])
+    if team is None and default_team is not None:
+        team = default_team
+        note = f"service {incident['service']!r} is not in the service catalog; routed to the default team"
+        incidents.record_timeline(
+            incident["id"], incident_contracts.NOTE, ACTOR, {"note": note}, "route-default"
+        )
     if team is None or not store.has_schedule(team):
         reason = f"no team answers for service {incident['service']!r} and no default team is set"
         if team is not None:

@@ -207,3 +207,30 @@ def test_bad_policies_are_refused_naming_the_field(payload, field):
     with pytest.raises(ValidationFailed) as refused:
         parse_policy(payload)
     assert field in [error["field"] for error in refused.value.errors], refused.value.errors
+
+
+class Timeline(Recorder):
+    def __init__(self):
+        super().__init__()
+        self.entries = []
+
+    def record_timeline(self, incident_id, kind, actor, detail, ref=None):
+        self.entries.append((incident_id, kind, detail, ref))
+
+
+def test_an_unknown_service_goes_to_the_default_team_and_the_incident_says_so(store):
+    timeline = Timeline()
+    incident = {"id": 7, "service": "not-in-the-catalog", "severity": "low", "title": "odd"}
+    escalation = paging.route_incident(store, timeline, timeline, incident, T0, default_team=TEAM)
+    assert escalation.team == TEAM
+    [(incident_id, kind, detail, ref)] = timeline.entries
+    assert (incident_id, kind, ref) == (7, "note", "route-default")
+    assert "default team" in detail["note"] and "not-in-the-catalog" in detail["note"]
+    assert timeline.pages() == [(7, 0, "alice@example.com")]
+
+
+def test_a_known_service_is_routed_without_a_note(store):
+    timeline = Timeline()
+    incident = {"id": 8, "service": "ledger", "severity": "low", "title": "lag"}
+    paging.route_incident(store, timeline, timeline, incident, T0, default_team="someone-else")
+    assert timeline.entries == []
