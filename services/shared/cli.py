@@ -5,6 +5,7 @@ klaxon service NAME        one Nameko service (alerts, incidents, oncall, notifi
 klaxon edge                the Falcon edge on gunicorn
 klaxon migrate             apply pending database migrations of every service
 klaxon demo                load the demo teams, rotations and service catalog
+klaxon apply -f FILE.yaml  make teams, schedules, policies and the catalog match a file
 """
 
 import argparse
@@ -27,6 +28,8 @@ def main(argv=None):
     commands.add_parser("edge", help="run the Falcon edge on gunicorn")
     commands.add_parser("migrate", help="apply pending database migrations")
     commands.add_parser("demo", help="load demo teams, rotations and services")
+    apply = commands.add_parser("apply", help="schedules as code: apply a YAML file (prints what changed)")
+    apply.add_argument("-f", "--file", required=True, help="YAML with schedules and escalation_policies")
     _integration_commands(commands)
     args = parser.parse_args(argv)
     handler = {
@@ -35,6 +38,7 @@ def main(argv=None):
         "edge": run_edge,
         "migrate": migrate_all,
         "demo": load_demo,
+        "apply": lambda: apply_file(args),
         "integration": lambda: manage_integrations(args),
     }[args.command]
     from services.shared.errors import KlaxonError
@@ -118,6 +122,18 @@ def migrate_all():
     for name in config.SERVICE_NAMES:
         applied = bind_and_migrate(name)
         print(f"{name}: {'applied ' + ', '.join(map(str, applied)) if applied else 'up to date'}")
+
+
+def apply_file(args):
+    from services.oncall.apply import ApplyError, apply
+
+    try:
+        for line in apply(args.file):
+            print(line)
+    except ApplyError as error:
+        print(f"klaxon apply: nothing changed: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def load_demo():
