@@ -14,6 +14,13 @@ def required_param(req, name):
     return value
 
 
+def upcoming_count(req):
+    count = req.get_param("count") or "5"
+    if not count.isdigit() or not 1 <= int(count) <= 100:
+        raise invalid("count", "must be an integer from 1 to 100")
+    return int(count)
+
+
 class Schedules:
     def __init__(self, rpc):
         self.rpc = rpc
@@ -76,10 +83,7 @@ class OncallUpcoming:
 
     def on_get(self, req, resp):
         team = required_param(req, "team")
-        count = req.get_param("count") or "5"
-        if not count.isdigit() or not 1 <= int(count) <= 100:
-            raise invalid("count", "must be an integer from 1 to 100")
-        resp.media = self.rpc.call(c.SERVICE, c.UPCOMING, team, req.get_param("at"), int(count))
+        resp.media = self.rpc.call(c.SERVICE, c.UPCOMING, team, req.get_param("at"), upcoming_count(req))
 
 
 class Escalate:
@@ -92,3 +96,30 @@ class Escalate:
         if not isinstance(incident_id, int) or isinstance(incident_id, bool):
             raise invalid("incident_id", "is required and must be an integer")
         resp.media = self.rpc.call(c.SERVICE, c.ESCALATE, incident_id, actor(req))
+
+
+class PersonUpcoming:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_get(self, req, resp, email):
+        count = upcoming_count(req)
+        resp.media = {"items": self.rpc.call(c.SERVICE, c.PERSON_UPCOMING, email, req.get_param("at"), count)}
+
+
+class TeamCalendar:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_get(self, req, resp, team):
+        resp.content_type = "text/calendar; charset=utf-8"
+        resp.text = self.rpc.call(c.SERVICE, c.CALENDAR, team, None)
+
+
+class PersonCalendar:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_get(self, req, resp, email):
+        resp.content_type = "text/calendar; charset=utf-8"
+        resp.text = self.rpc.call(c.SERVICE, c.CALENDAR, None, email)

@@ -6,10 +6,11 @@ from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
+from werkzeug.wrappers import Response
 
 from services.incidents import contracts as incident_contracts
 from services.oncall import contracts as c
-from services.oncall import engine, paging
+from services.oncall import engine, ical, paging
 from services.oncall.migrations import MIGRATIONS
 from services.oncall.models import db
 from services.oncall.policy import parse_policy
@@ -77,6 +78,20 @@ class OncallService(HealthAndMetrics):
         engine.tick(self.store, self.dispatch, self.clock.now())
 
     @rpc
+    def person_upcoming(self, email, at=None, count=5):
+        return self.store.person_shifts(email, parse_instant(at) or self.clock.now(), int(count))
+
+    @rpc
+    def calendar(self, team=None, email=None):
+        """The iCalendar feed of a team's or a person's next shifts (about two months)."""
+        now = self.clock.now()
+        if email:
+            return ical.calendar(
+                f"On call: {email}", self.store.person_shifts(email, now, CALENDAR_SHIFTS), now
+            )
+        return ical.calendar(f"On call: {team}", self.store.team_shifts(team, now, CALENDAR_SHIFTS), now)
+
+    @rpc
     def escalate(self, incident_id, actor="api"):
         incident = self.incidents.get_incident(incident_id)
         return paging.escalate(self.store, self.dispatch, incident, actor, self.clock.now())
@@ -125,6 +140,21 @@ class OncallService(HealthAndMetrics):
     def http_upcoming(self, request):
         return 200, self.upcoming(required(request, "team"), request.args.get("at"), upcoming_count(request))
 
+    @http("GET", "/api/v1/people/<email>/upcoming")
+    @json_api
+    def http_person_upcoming(self, request, email):
+        return 200, {"items": self.person_upcoming(email, request.args.get("at"), upcoming_count(request))}
+
+    @http("GET", "/api/v1/teams/<team>/oncall.ics")
+    @json_api
+    def http_team_calendar(self, request, team):
+        return 200, calendar_response(self.calendar(team=team))
+
+    @http("GET", "/api/v1/people/<email>/oncall.ics")
+    @json_api
+    def http_person_calendar(self, request, email):
+        return 200, calendar_response(self.calendar(email=email))
+
     @http("GET", "/api/v1/escalation_policies")
     @json_api
     def http_list_policies(self, request):
@@ -159,6 +189,13 @@ class OncallService(HealthAndMetrics):
         if not isinstance(incident_id, int) or isinstance(incident_id, bool):
             raise invalid("incident_id", "is required and must be an integer")
         return 200, self.escalate(incident_id, actor(request))
+
+
+CALENDAR_SHIFTS = 60
+
+
+def calendar_response(text):
+    return Response(text, mimetype="text/calendar", content_type="text/calendar; charset=utf-8")
 
 
 def upcoming_count(request):

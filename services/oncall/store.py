@@ -163,14 +163,48 @@ class OncallStore(BaseStore):
 
     def upcoming(self, team_name, at, count):
         team, schedule = self._team_schedule(team_name)
-        rotation = rotation_of(schedule)
-        return {
-            layer: [
-                {"start": start.isoformat(), "end": end.isoformat(), **person_dict(person)}
-                for start, end, person in upcoming_shifts(rotation, self._layer(schedule, layer), at, count)
-            ]
+        return {layer: self._shifts(team, schedule, layer, at, count) for layer in c.LAYERS}
+
+    def _shifts(self, team, schedule, layer, at, count):
+        return [
+            {"start": start.isoformat(), "end": end.isoformat(), **person_dict(person)}
+            for start, end, person in upcoming_shifts(
+                rotation_of(schedule), self._layer(schedule, layer), at, count
+            )
+        ]
+
+    def team_shifts(self, team_name, at, count):
+        """The team's upcoming shifts in both layers, each naming its team and layer."""
+        team, schedule = self._team_schedule(team_name)
+        return [
+            {**shift, "team": team.name, "layer": layer}
             for layer in c.LAYERS
-        }
+            for shift in self._shifts(team, schedule, layer, at, count)
+        ]
+
+    def person_shifts(self, email, at, count):
+        """A person's next `count` shifts in every team and layer they rotate in, in time order."""
+        person = Person.get_or_none(Person.email == email)
+        if person is None:
+            raise NotFound("person", email)
+        shifts = []
+        for team, schedule in self._schedules_of(person):
+            for layer in c.LAYERS:
+                members = self._layer(schedule, layer)
+                if any(member.id == person.id for member in members):
+                    # They hold one shift in len(members): look that far to find `count` of theirs.
+                    found = self._shifts(team, schedule, layer, at, count * len(members))
+                    shifts += [{**s, "team": team.name, "layer": layer} for s in found if s["email"] == email]
+        return sorted(shifts, key=lambda shift: shift["start"])[:count]
+
+    def _schedules_of(self, person):
+        rows = (
+            Schedule.select()
+            .join(RotationMember, on=(RotationMember.schedule_id == Schedule.id))
+            .where(RotationMember.person_id == person.id)
+            .distinct()
+        )
+        return [(Team.get_by_id(schedule.team_id), schedule) for schedule in rows]
 
     def has_schedule(self, team_name):
         team = Team.get_or_none(Team.name == team_name)

@@ -43,6 +43,8 @@ def json_api(handler):
             return unexpected(error)
         if body is None:
             return Response(status=status)
+        if isinstance(body, Response):  # a handler that answers in another format
+            return body
         return Response(json.dumps(body, default=str), status=status, mimetype="application/json")
 
     return answer
