@@ -3,7 +3,7 @@
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
-from services.oncall.models import TABLES, Escalation, EscalationPolicy, Override
+from services.oncall.models import TABLES, Escalation, EscalationPolicy, Override, Schedule
 from services.shared.migrations import Migration
 
 
@@ -20,8 +20,23 @@ def _initial(database):
         class Meta:
             table_name = "escalations"
 
-    EscalationV1._meta.fields["updated_at"].field_type = "TIMESTAMPTZ"
-    tables = [model for model in TABLES if model is not Escalation] + [EscalationV1]
+    class ScheduleV1(peewee.Model):
+        id = peewee.AutoField()
+        team_id = peewee.IntegerField(unique=True)
+        name = peewee.CharField(max_length=200)
+        rotation_type = peewee.CharField(max_length=16)
+        interval = peewee.IntegerField(default=1)
+        handoff_time = peewee.CharField(max_length=5, default="09:00")
+        time_zone = peewee.CharField(max_length=64, default="UTC")
+        start_date = peewee.DateField()
+        updated_at = peewee.TextField()
+
+        class Meta:
+            table_name = "schedules"
+
+    for model in (EscalationV1, ScheduleV1):
+        model._meta.fields["updated_at"].field_type = "TIMESTAMPTZ"
+    tables = [model for model in TABLES if model not in (Escalation, Schedule)] + [EscalationV1, ScheduleV1]
     with database.bind_ctx(tables):
         database.create_tables(tables)
 
@@ -38,6 +53,11 @@ def _policies(database):
         database.create_tables([EscalationPolicy])
 
 
+def _turns(database):
+    migrator = SchemaMigrator.from_database(database)
+    migrate(migrator.add_column("schedules", "turns", Schedule.turns))
+
+
 def _overrides(database):
     with database.bind_ctx([Override]):
         database.create_tables([Override])
@@ -47,4 +67,5 @@ MIGRATIONS = [
     Migration(1, "teams, people, schedules, rotations, routes, escalations", _initial),
     Migration(2, "escalation policies; escalations know their plan and their next step", _policies),
     Migration(3, "overrides", _overrides),
+    Migration(4, "a layer's turn survives members joining and leaving", _turns),
 ]

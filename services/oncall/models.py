@@ -40,6 +40,8 @@ class Schedule(BaseModel):
     time_zone = peewee.CharField(max_length=64, default="UTC")
     start_date = peewee.DateField()
     updated_at = UTCDateTimeField()
+    # {"primary": [shift, position], ...}: who holds which shift (rotation.holder).
+    turns = peewee.TextField(null=True)
 
     class Meta:
         table_name = "schedules"

@@ -15,7 +15,7 @@ DEFAULT_START = dt.date(2024, 1, 1)  # a Monday: weekly rotations hand off on Mo
 def known_time_zone(value):
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory of the tz database
         raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris") from None
     return value
 

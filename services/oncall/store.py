@@ -2,6 +2,7 @@
 
 import contextlib
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 from prometheus_client.core import GaugeMetricFamily
@@ -18,7 +19,7 @@ from services.oncall.models import (
     Team,
 )
 from services.oncall.policy import Plan, plan_of
-from services.oncall.rotation import Rotation, covering, on_call, upcoming_shifts
+from services.oncall.rotation import Rotation, covering, keep_turn, on_call, shift_index, upcoming_shifts
 from services.shared.db import is_sqlite, write_transaction
 from services.shared.errors import Conflict, NotFound
 from services.shared.store import BaseStore
@@ -27,26 +28,58 @@ from services.shared.store import BaseStore
 class OncallStore(BaseStore):
     # -- schedules ---------------------------------------------------------------------
     def save_schedule(self, request, now):
-        """Create or replace the team's schedule from a validated `ScheduleRequest`."""
+        """Create or replace the team's schedule from a validated `ScheduleRequest`.
+
+        Whoever is on call when the schedule changes stays on call, and the others keep
+        their order after them (`rotation.keep_turn`).
+        """
         with write_transaction(self.db, lock_key=f"team:{request.team}"):
             team, _ = Team.get_or_create(name=request.team)
+            standing = self._standing(team, now)
             schedule = self._upsert_schedule(team, request, now)
-            RotationMember.delete().where(RotationMember.schedule_id == schedule.id).execute()
-            positions = dict.fromkeys(c.LAYERS, 0)
-            for member in request.members:
-                person = self._upsert_person(member)
-                RotationMember.create(
-                    schedule_id=schedule.id,
-                    layer=member.role,
-                    position=positions[member.role],
-                    person_id=person.id,
-                )
-                positions[member.role] += 1
+            self._replace_members(schedule, request)
+            if standing:
+                self._keep_turns(schedule, standing, now)
             for service in request.services:
                 ServiceRoute.insert(service=service, team_id=team.id).on_conflict(
                     conflict_target=[ServiceRoute.service], update={ServiceRoute.team_id: team.id}
                 ).execute()
         return self.schedule(request.team)
+
+    def _replace_members(self, schedule, request):
+        RotationMember.delete().where(RotationMember.schedule_id == schedule.id).execute()
+        positions = dict.fromkeys(c.LAYERS, 0)
+        for member in request.members:
+            person = self._upsert_person(member)
+            RotationMember.create(
+                schedule_id=schedule.id,
+                layer=member.role,
+                position=positions[member.role],
+                person_id=person.id,
+            )
+            positions[member.role] += 1
+
+    def _standing(self, team, now):
+        """{layer: (member emails, position of the one on call at `now`)} before a change."""
+        schedule = Schedule.get_or_none(Schedule.team_id == team.id)
+        if schedule is None:
+            return {}
+        index = shift_index(rotation_of(schedule), now)
+        standing = {}
+        for layer in c.LAYERS:
+            members = [person.email for person in self._layer(schedule, layer)]
+            shift, position = turn_of(schedule, layer)
+            standing[layer] = (members, (position + index - shift) % len(members) if members else 0)
+        return standing
+
+    def _keep_turns(self, schedule, standing, now):
+        index = shift_index(rotation_of(schedule), now)
+        turns = {}
+        for layer in c.LAYERS:
+            old_members, holder_position = standing[layer]
+            new_members = [person.email for person in self._layer(schedule, layer)]
+            turns[layer] = keep_turn(old_members, holder_position, new_members, index)
+        Schedule.update(turns=json.dumps(turns)).where(Schedule.id == schedule.id).execute()
 
     def _upsert_schedule(self, team, request, now):
         fields = {
@@ -126,7 +159,7 @@ class OncallStore(BaseStore):
         override = covering(overrides, at)
         if override is not None:
             return Person.get_by_id(override.person_id)
-        return on_call(rotation_of(schedule), self._layer(schedule, layer), at)
+        return on_call(rotation_of(schedule), self._layer(schedule, layer), at, turn_of(schedule, layer))
 
     # -- overrides ---------------------------------------------------------------------
     def add_override(self, request, now):
@@ -166,11 +199,10 @@ class OncallStore(BaseStore):
         return {layer: self._shifts(team, schedule, layer, at, count) for layer in c.LAYERS}
 
     def _shifts(self, team, schedule, layer, at, count):
+        members, turn = self._layer(schedule, layer), turn_of(schedule, layer)
         return [
             {"start": start.isoformat(), "end": end.isoformat(), **person_dict(person)}
-            for start, end, person in upcoming_shifts(
-                rotation_of(schedule), self._layer(schedule, layer), at, count
-            )
+            for start, end, person in upcoming_shifts(rotation_of(schedule), members, at, count, turn)
         ]
 
     def team_shifts(self, team_name, at, count):
@@ -363,6 +395,12 @@ def next_due(plan, step, now):
     if not plan.has_step(step + 1):
         return None
     return now + dt.timedelta(seconds=plan.delay_after(step))
+
+
+def turn_of(schedule, layer):
+    """(shift, position): member `position` of the layer holds shift `shift`."""
+    turns = json.loads(schedule.turns or "{}")
+    return tuple(turns.get(layer, (0, 0)))
 
 
 def rotation_of(schedule):
