@@ -101,3 +101,19 @@ def test_two_replicas_fire_every_step_exactly_once_and_acknowledging_cancels_the
     assert sum(fired) == 75, f"each timed step fired once across both replicas: {fired}"
     timeline = requests.get(f"{edge}/api/v1/incidents/{ignored[0]}", timeout=10).json()["timeline"]
     assert [entry["detail"]["step"] for entry in timeline if entry["kind"] == "escalated"] == [1]
+
+
+def test_a_restart_in_the_middle_of_a_policy_resumes_it(cluster):
+    edge = cluster.url("edge")
+    assert requests.post(f"{edge}/api/v1/escalation_policies", json=POLICY, timeout=10).status_code == 201
+    incidents = open_incidents(edge, f"restart-{uuid.uuid4().hex[:8]}", 5)
+    eventually(lambda: len(pages(cluster, incidents)) == 5, timeout=60)
+    cluster.kill("oncall", 1)
+    cluster.kill("oncall", 2)
+
+    cluster.offset.write_text(str(11 * 60))  # step 1 fell due while no engine ran
+    cluster.start("oncall")
+    cluster.wait_healthy()
+    eventually(lambda: len(pages(cluster, incidents)) == 10, timeout=60)
+    assert {step for _, step, _ in pages(cluster, incidents)} == {0, 1}
+    assert scrape_sum(cluster.url("oncall"), "escalations_total") == 5
