@@ -74,6 +74,7 @@ def _api_routes(app, rpc, ingestion):
         "/api/v1/overrides/{override_id:int}": oncall.OverrideById(rpc),
         "/api/v1/teams/{team}/oncall.ics": oncall.TeamCalendar(rpc),
         "/api/v1/people/{email}/oncall.ics": oncall.PersonCalendar(rpc),
+        "/api/v1/people/{email}": oncall.PersonResource(rpc),
         "/api/v1/people/{email}/upcoming": oncall.PersonUpcoming(rpc),
         "/api/v1/oncall/current": oncall.OncallCurrent(rpc),
         "/api/v1/oncall/upcoming": oncall.OncallUpcoming(rpc),

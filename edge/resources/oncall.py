@@ -98,6 +98,14 @@ class Escalate:
         resp.media = self.rpc.call(c.SERVICE, c.ESCALATE, incident_id, actor(req))
 
 
+class PersonResource:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_get(self, req, resp, email):
+        resp.media = self.rpc.call(c.SERVICE, c.GET_PERSON, email)
+
+
 class PersonUpcoming:
     def __init__(self, rpc):
         self.rpc = rpc

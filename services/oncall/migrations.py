@@ -3,7 +3,7 @@
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
-from services.oncall.models import TABLES, Escalation, EscalationPolicy, Override, Schedule
+from services.oncall.models import TABLES, Escalation, EscalationPolicy, Override, Person, Schedule
 from services.shared.migrations import Migration
 
 
@@ -34,9 +34,19 @@ def _initial(database):
         class Meta:
             table_name = "schedules"
 
+    class PersonV1(peewee.Model):
+        id = peewee.AutoField()
+        name = peewee.CharField(max_length=200)
+        email = peewee.CharField(max_length=320, unique=True)
+        time_zone = peewee.CharField(max_length=64, default="UTC")
+
+        class Meta:
+            table_name = "people"
+
     for model in (EscalationV1, ScheduleV1):
         model._meta.fields["updated_at"].field_type = "TIMESTAMPTZ"
-    tables = [model for model in TABLES if model not in (Escalation, Schedule)] + [EscalationV1, ScheduleV1]
+    first_shapes = {Escalation: EscalationV1, Schedule: ScheduleV1, Person: PersonV1}
+    tables = [first_shapes.get(model, model) for model in TABLES]
     with database.bind_ctx(tables):
         database.create_tables(tables)
 
@@ -58,6 +68,11 @@ def _turns(database):
     migrate(migrator.add_column("schedules", "turns", Schedule.turns))
 
 
+def _contact_methods(database):
+    migrator = SchemaMigrator.from_database(database)
+    migrate(migrator.add_column("people", "contact_methods", Person.contact_methods))
+
+
 def _overrides(database):
     with database.bind_ctx([Override]):
         database.create_tables([Override])
@@ -68,4 +83,5 @@ MIGRATIONS = [
     Migration(2, "escalation policies; escalations know their plan and their next step", _policies),
     Migration(3, "overrides", _overrides),
     Migration(4, "a layer's turn survives members joining and leaving", _turns),
+    Migration(5, "people's contact methods", _contact_methods),
 ]

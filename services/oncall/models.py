@@ -25,6 +25,7 @@ class Person(BaseModel):
     name = peewee.CharField(max_length=200)
     email = peewee.CharField(max_length=320, unique=True)
     time_zone = peewee.CharField(max_length=64, default="UTC")
+    contact_methods = peewee.TextField(null=True)  # JSON list of {"type", "address"}
 
     class Meta:
         table_name = "people"

@@ -20,6 +20,25 @@ def known_time_zone(value):
     return value
 
 
+class ContactMethod(BaseModel):
+    """How to reach a person: an e-mail address, a webhook URL or a Slack incoming webhook URL."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    type: Literal["email", "webhook", "slack"]
+    address: str = Field(min_length=3, max_length=2000)
+
+    @field_validator("address")
+    @classmethod
+    def fits_the_type(cls, address, info):
+        kind = info.data.get("type")
+        if kind == "email" and "@" not in address:
+            raise ValueError("must be an e-mail address")
+        if kind in ("webhook", "slack") and not address.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return address
+
+
 class Member(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
@@ -27,6 +46,7 @@ class Member(BaseModel):
     email: EmailStr
     role: Literal["primary", "secondary"] = "primary"
     time_zone: str = Field(default="UTC", max_length=64, description="IANA zone of the person")
+    contact_methods: list[ContactMethod] = Field(default_factory=list, max_length=20)
 
     @field_validator("time_zone")
     @classmethod

@@ -78,6 +78,10 @@ class OncallService(HealthAndMetrics):
         engine.tick(self.store, self.dispatch, self.clock.now())
 
     @rpc
+    def get_person(self, email):
+        return self.store.person(email)
+
+    @rpc
     def person_upcoming(self, email, at=None, count=5):
         return self.store.person_shifts(email, parse_instant(at) or self.clock.now(), int(count))
 
@@ -139,6 +143,11 @@ class OncallService(HealthAndMetrics):
     @json_api
     def http_upcoming(self, request):
         return 200, self.upcoming(required(request, "team"), request.args.get("at"), upcoming_count(request))
+
+    @http("GET", "/api/v1/people/<email>")
+    @json_api
+    def http_get_person(self, request, email):
+        return 200, self.get_person(email)
 
     @http("GET", "/api/v1/people/<email>/upcoming")
     @json_api

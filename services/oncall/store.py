@@ -98,17 +98,35 @@ class OncallStore(BaseStore):
         return Schedule.get_by_id(schedule.id)
 
     def _upsert_person(self, member):
+        fields = {
+            "name": member.name,
+            "time_zone": member.time_zone,
+            "contact_methods": json.dumps([m.model_dump() for m in member.contact_methods]),
+        }
         person = Person.get_or_none(Person.email == member.email)
         if person is None:
-            return Person.create(name=member.name, email=member.email, time_zone=member.time_zone)
-        Person.update(name=member.name, time_zone=member.time_zone).where(Person.id == person.id).execute()
+            return Person.create(email=member.email, **fields)
+        Person.update(**fields).where(Person.id == person.id).execute()
         return person
+
+    def person(self, email):
+        """A person with their contact methods and the teams and layers they rotate in."""
+        person = Person.get_or_none(Person.email == email)
+        if person is None:
+            raise NotFound("person", email)
+        rotations = [
+            {"team": team.name, "layer": layer}
+            for team, schedule in self._schedules_of(person)
+            for layer in c.LAYERS
+            if any(member.id == person.id for member in self._layer(schedule, layer))
+        ]
+        return {**person_profile(person), "rotations": rotations}
 
     def schedule(self, team_name):
         team, schedule = self._team_schedule(team_name)
         body = schedule_dict(team, schedule)
         body["members"] = [
-            {"name": person.name, "email": person.email, "role": layer}
+            {**person_profile(person), "role": layer}
             for layer in c.LAYERS
             for person in self._layer(schedule, layer)
         ]
@@ -422,6 +440,14 @@ def override_dict(row, team, person):
         **person_dict(person),
         "start": row.starts_at.isoformat(),
         "end": row.ends_at.isoformat(),
+    }
+
+
+def person_profile(person):
+    return {
+        **person_dict(person),
+        "time_zone": person.time_zone,
+        "contact_methods": json.loads(person.contact_methods or "[]"),
     }
 
 

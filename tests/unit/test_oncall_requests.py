@@ -215,3 +215,16 @@ def test_unknown_keys_are_ignored():
 @pytest.mark.parametrize("body", [None, [], "schedule", 1])
 def test_body_must_be_an_object(body):
     assert fields(body) == ["body"]
+
+
+@pytest.mark.parametrize(
+    ("method", "field"),
+    [
+        ({"type": "email", "address": "not an address"}, "members.0.contact_methods.0.address"),
+        ({"type": "webhook", "address": "ftp://example.com/x"}, "members.0.contact_methods.0.address"),
+        ({"type": "pager", "address": "123"}, "members.0.contact_methods.0.type"),
+    ],
+)
+def test_bad_contact_methods_are_refused_naming_the_field(schedule, method, field):
+    schedule["members"][0]["contact_methods"] = [method]
+    assert field in [e["field"] for e in errors(schedule)]
