@@ -88,12 +88,19 @@ class IncidentsService(HealthAndMetrics):
 
     @handles(notification_contracts.SERVICE, notification_contracts.NOTIFICATION_DELIVERED)
     def on_notification_delivered(self, delivery):
+        self._record_delivery(c.NOTIFIED, delivery)
+
+    @handles(notification_contracts.SERVICE, notification_contracts.NOTIFICATION_FAILED)
+    def on_notification_failed(self, delivery):
+        self._record_delivery(c.NOTIFICATION_FAILED, delivery)
+
+    def _record_delivery(self, kind, delivery):
         if delivery.get("incident_id") is None:
             return
-        detail = {k: delivery.get(k) for k in ("recipient", "channel", "step", "status")}
+        detail = {k: delivery.get(k) for k in ("recipient", "channel", "step", "status", "attempts", "error")}
         self.store.record(
             delivery["incident_id"],
-            c.NOTIFIED,
+            kind,
             "klaxon-notifications",
             detail,
             self.clock.now(),

@@ -1,9 +1,50 @@
-"""Delivery channels. Each takes a ledger row and raises on failure."""
+"""Delivery channels. Each sends one ledger row and raises on failure.
 
+`page` is what every channel needs: the ledger row and the link that acknowledges the
+incident as the recipient (None for a message that is not about an incident).
+"""
+
+import hashlib
+import hmac
 import json
 import logging
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from html import escape
+
+import requests
 
 logger = logging.getLogger("klaxon.notifications.log_channel")
+SIGNATURE_HEADER = "X-Klaxon-Signature"
+
+
+class DeliveryFailed(Exception):
+    """The receiver answered, but not with success."""
+
+
+@dataclass(frozen=True)
+class Page:
+    row: object
+    ack_url: str | None
+
+    @property
+    def text(self):
+        lines = [self.row.subject, self.row.message]
+        if self.ack_url:
+            lines.append(f"Acknowledge: {self.ack_url}")
+        return "\n".join(line for line in lines if line)
+
+    def payload(self):
+        row = self.row
+        return {
+            "incident_id": row.incident_id,
+            "step": row.step,
+            "recipient": row.recipient,
+            "subject": row.subject,
+            "message": row.message,
+            "acknowledge_url": self.ack_url,
+        }
 
 
 class LogChannel:
@@ -11,18 +52,109 @@ class LogChannel:
 
     name = "log"
 
-    def send(self, notification):
-        logger.warning(
-            json.dumps(
-                {
-                    "page": notification.subject,
-                    "recipient": notification.recipient,
-                    "incident_id": notification.incident_id,
-                    "step": notification.step,
-                    "message": notification.message,
-                }
-            )
+    def send(self, page):
+        logger.warning(json.dumps({"page": page.row.subject, **page.payload()}))
+
+
+class WebhookChannel:
+    """POSTs the page as JSON, signed: X-Klaxon-Signature: sha256=HMAC(secret, body)."""
+
+    name = "webhook"
+
+    def __init__(self, timeout=5.0, default_secret=""):
+        self.timeout = timeout
+        self.default_secret = default_secret
+
+    def send(self, page):
+        body = json.dumps(page.payload(), sort_keys=True).encode()
+        headers = {"Content-Type": "application/json"}
+        secret = page.row.secret or self.default_secret
+        if secret:
+            headers[SIGNATURE_HEADER] = "sha256=" + sign(secret, body)
+        post(page.row.address, body, headers, self.timeout)
+
+
+class SlackChannel:
+    """A Slack-compatible incoming webhook: a readable message with the acknowledge link."""
+
+    name = "slack"
+
+    def __init__(self, timeout=5.0):
+        self.timeout = timeout
+
+    def send(self, page):
+        row = page.row
+        lines = [f"*{row.subject}*" if row.subject else "", row.message]
+        if page.ack_url:
+            lines.append(f"<{page.ack_url}|Acknowledge as {row.recipient}>")
+        text = "\n".join(line for line in lines if line)
+        body = json.dumps({"text": text}).encode()
+        post(row.address, body, {"Content-Type": "application/json"}, self.timeout)
+
+
+class EmailChannel:
+    """SMTP, with a plain-text and an HTML part; STARTTLS and login when configured."""
+
+    name = "email"
+
+    def __init__(
+        self, host, port=25, sender="klaxon@localhost", starttls=False, username=None, password=None
+    ):
+        self.host, self.port, self.sender = host, port, sender
+        self.starttls, self.username, self.password = starttls, username, password
+
+    def send(self, page):
+        if not self.host:
+            raise DeliveryFailed("no SMTP server is configured (KLAXON_SMTP_HOST)")
+        with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
+            if self.starttls:
+                smtp.starttls()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(self.message(page))
+
+    def message(self, page):
+        row = page.row
+        message = EmailMessage()
+        message["Subject"] = row.subject or "Klaxon"
+        message["From"] = self.sender
+        message["To"] = row.address or row.recipient
+        message.set_content(page.text)
+        link = f'<p><a href="{escape(page.ack_url)}">Acknowledge</a></p>' if page.ack_url else ""
+        message.add_alternative(
+            f"<html><body><h2>{escape(row.subject)}</h2><p>{escape(row.message)}</p>{link}</body></html>",
+            subtype="html",
         )
+        return message
 
 
-CHANNELS = {channel.name: channel for channel in (LogChannel(),)}
+def sign(secret, body):
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post(url, body, headers, timeout):
+    if not url:
+        raise DeliveryFailed("no address to send to")
+    answer = requests.post(url, data=body, headers=headers, timeout=timeout)
+    if answer.status_code >= 300:
+        raise DeliveryFailed(f"{url} answered {answer.status_code}")
+
+
+def channels_from(config):
+    """Every channel, configured from the service's config (KLAXON_SMTP_*, KLAXON_WEBHOOK_*)."""
+    timeout = float(config.get("WEBHOOK_TIMEOUT_SECONDS", 5.0))
+    email = EmailChannel(
+        host=config.get("SMTP_HOST"),
+        port=int(config.get("SMTP_PORT", 25)),
+        sender=config.get("SMTP_FROM") or "klaxon@localhost",
+        starttls=bool(config.get("SMTP_STARTTLS")),
+        username=config.get("SMTP_USERNAME"),
+        password=config.get("SMTP_PASSWORD"),
+    )
+    found = (
+        LogChannel(),
+        WebhookChannel(timeout, config.get("WEBHOOK_SECRET") or ""),
+        SlackChannel(timeout),
+        email,
+    )
+    return {channel.name: channel for channel in found}

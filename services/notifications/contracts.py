@@ -10,7 +10,10 @@ LIST = "list_notifications"
 NOTIFICATION_REQUESTED = "notification_requested"
 NOTIFICATION_DELIVERED = "notification_delivered"
 
-CHANNELS = ("log",)
+CHANNELS = ("log", "email", "webhook", "slack")
+NOTIFICATION_FAILED = "notification_failed"
+REDEEM_ACK = "redeem_ack"
+ATTEMPTS = "attempts"
 
 
 def ledger_key(request):

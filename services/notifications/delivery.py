@@ -1,25 +1,58 @@
-"""Sending one notification through the ledger: claim, send, record."""
+"""Sending through the ledger: claim, try, record; failed tries come back with backoff.
+
+A request is claimed once (keyed by incident, step, recipient and channel), so a
+redelivered request never pages twice. Every try is written down with its error and
+latency; a failed one is retried after an exponential, jittered pause, and after the
+last try the delivery is marked failed.
+"""
 
 import time
 
 from services.notifications import metrics
-from services.notifications.channels import CHANNELS
+from services.notifications.channels import Page
 from services.notifications.store import notification_dict
 
 
-def deliver(store, request):
-    """Send `request` unless the ledger already holds it; return the ledger entry."""
-    row, created = store.claim(request)
-    if not created:
-        return notification_dict(row), False
-    started = time.perf_counter()
-    error = None
-    try:
-        CHANNELS[row.channel].send(row)
-    except Exception as exc:  # a channel may fail in any way; the ledger records how
-        error = f"{type(exc).__name__}: {exc}"
-    row = store.record_attempt(row, error, started)
-    metrics.NOTIFICATIONS_SENT.labels(row.channel, row.status).inc()
-    if row.status == "sent" and row.incident_id is not None:
-        metrics.ONCALL_NOTIFICATIONS_SENT.labels(row.channel).inc()
-    return notification_dict(row), True
+class Delivery:
+    def __init__(self, store, channels, retry_policy, ack_links):
+        self.store = store
+        self.channels = channels
+        self.retry_policy = retry_policy
+        self.ack_links = ack_links
+
+    def deliver(self, request, now):
+        """First try of `request` unless the ledger holds it already: (entry, created)."""
+        row, created = self.store.claim(request, now)
+        if not created:
+            return notification_dict(row), False
+        return notification_dict(self.attempt(row, now)), True
+
+    def attempt(self, row, now):
+        """One try of a claimed row; returns the row as the ledger now has it."""
+        started = time.perf_counter()
+        error = None
+        try:
+            self.channels[row.channel].send(Page(row, self._ack_url(row, now)))
+        except Exception as exc:  # a channel may fail in any way; the ledger records how
+            error = f"{type(exc).__name__}: {exc}"
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        retry_at = self.retry_policy.next_attempt(row.attempts + 1, now) if error else None
+        row = self.store.record_attempt(row, error, latency_ms, now, retry_at)
+        metrics.NOTIFICATIONS_SENT.labels(row.channel, row.status).inc()
+        if row.status == "sent" and row.incident_id is not None:
+            metrics.ONCALL_NOTIFICATIONS_SENT.labels(row.channel).inc()
+        return row
+
+    def retry_due(self, now, announce):
+        """Try every delivery that is due again; `announce(entry)` each settled one."""
+        with self.store.due_retries(now) as due:
+            settled = [self.attempt(row, now) for row in due]
+        for row in settled:
+            if row.status in ("sent", "failed"):
+                announce(notification_dict(row))
+        return len(settled)
+
+    def _ack_url(self, row, now):
+        if row.incident_id is None or row.channel not in ("email", "slack"):
+            return None
+        return self.ack_links.url(row.incident_id, row.recipient, now)

@@ -19,6 +19,10 @@ class NotifyRequest(BaseModel):
     subject: str = Field(default="", max_length=1000)
     message: str = Field(min_length=1, max_length=10_000)
     request_id: str = Field(default_factory=lambda: str(uuid.uuid4()), max_length=64)
+    address: str | None = Field(
+        default=None, max_length=2000, validate_default=True, description="URL of a webhook or Slack channel"
+    )
+    secret: str | None = Field(default=None, max_length=500, description="Signs a webhook's body")
 
     @field_validator("channel")
     @classmethod
@@ -26,6 +30,16 @@ class NotifyRequest(BaseModel):
         if value not in CHANNELS:
             raise ValueError(f"must be one of {', '.join(CHANNELS)}")
         return value
+
+    @field_validator("address")
+    @classmethod
+    def fits_the_channel(cls, address, info):
+        channel = info.data.get("channel")
+        if channel == "email":
+            return address or info.data.get("recipient")
+        if channel in ("webhook", "slack") and not (address or "").startswith(("http://", "https://")):
+            raise ValueError(f"a {channel} notification needs an http(s) URL here")
+        return address
 
 
 def parse_notify(payload):

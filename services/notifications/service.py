@@ -1,20 +1,31 @@
-"""The notifications service: channels and the delivery ledger."""
+"""The notifications service: channels, the delivery ledger and its retries, and the
+acknowledge links pages carry."""
+
+import contextlib
 
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
-from nameko.rpc import rpc
+from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
 
+from services.incidents import contracts as incident_contracts
 from services.notifications import contracts as c
-from services.notifications.delivery import deliver
+from services.notifications.acklinks import AckLinks
+from services.notifications.channels import channels_from
+from services.notifications.delivery import Delivery
 from services.notifications.migrations import MIGRATIONS
 from services.notifications.models import db
 from services.notifications.requests import parse_notify
+from services.notifications.retry import RetryPolicy
 from services.notifications.store import NotificationStore
 from services.oncall import contracts as oncall_contracts
+from services.shared.clock import Clock
+from services.shared.config import local_secret_key
+from services.shared.errors import Conflict
 from services.shared.http_api import json_api, json_body, query
 from services.shared.messaging import handles
 from services.shared.storage import Storage
+from services.shared.ticker import every
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
 
@@ -25,6 +36,8 @@ class NotificationsService(HealthAndMetrics):
     config = Config()
     http_metrics = HttpMetrics()
     dispatch = EventDispatcher()
+    clock = Clock()
+    incidents = RpcProxy(incident_contracts.SERVICE)
 
     @rpc
     def notify(self, payload):
@@ -34,9 +47,29 @@ class NotificationsService(HealthAndMetrics):
     def list_notifications(self, filters, cursor=None, limit=None):
         return self.store.list(filters, cursor=cursor, limit=limit)
 
+    @rpc
+    def attempts(self, notification_id):
+        return self.store.attempts(notification_id)
+
+    @rpc
+    def redeem_ack(self, token):
+        """Acknowledge the incident of a page's link, as the person it was sent to; once."""
+        now = self.clock.now()
+        claims = self._ack_links().verify(token, now)
+        self.store.use_ack_link(claims["nonce"], claims["incident_id"], now)
+        change = {"status": "acknowledged", "note": "acknowledged from the link in a page"}
+        with contextlib.suppress(Conflict):  # acknowledged or resolved meanwhile: nothing to do
+            self.incidents.update_incident(claims["incident_id"], change, claims["recipient"])
+        incident = self.incidents.get_incident(claims["incident_id"])
+        return {"incident_id": incident["id"], "status": incident["status"], "by": claims["recipient"]}
+
     @handles(oncall_contracts.SERVICE, c.NOTIFICATION_REQUESTED)
     def on_notification_requested(self, payload):
         self._deliver(payload)
+
+    @every("NOTIFY_RETRY_TICK_SECONDS", 1.0)
+    def retry(self):
+        self._delivery().retry_due(self.clock.now(), self._announce)
 
     # -- this service's own port: the same API as the edge's (SPEC §7) ----------------
     @http("POST", "/api/v1/notify")
@@ -50,9 +83,32 @@ class NotificationsService(HealthAndMetrics):
         filters = query(request, ("incident_id", "recipient", "channel", "status"))
         return 200, self.list_notifications(filters, request.args.get("cursor"), request.args.get("limit"))
 
+    @http("GET", "/api/v1/notifications/<int:notification_id>/attempts")
+    @json_api
+    def http_attempts(self, request, notification_id):
+        return 200, {"items": self.attempts(notification_id)}
+
+    @http("GET", "/api/v1/ack/<token>")
+    @json_api
+    def http_redeem_ack(self, request, token):
+        return 200, self.redeem_ack(token)
+
     def _deliver(self, payload):
         request = parse_notify(payload).model_dump()
-        entry, sent_now = deliver(self.store, request)
-        if sent_now:
-            self.dispatch(c.NOTIFICATION_DELIVERED, entry)
+        entry, created = self._delivery().deliver(request, self.clock.now())
+        if created and entry["status"] in ("sent", "failed"):
+            self._announce(entry)
         return entry
+
+    def _announce(self, entry):
+        event = c.NOTIFICATION_DELIVERED if entry["status"] == "sent" else c.NOTIFICATION_FAILED
+        self.dispatch(event, entry)
+
+    def _delivery(self):
+        return Delivery(
+            self.store, channels_from(self.config), RetryPolicy.from_config(self.config), self._ack_links()
+        )
+
+    def _ack_links(self):
+        secret_key = self.config.get("SECRET_KEY") or local_secret_key()
+        return AckLinks(secret_key, self.config.get("PUBLIC_URL", "http://127.0.0.1:8080"))

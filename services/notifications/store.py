@@ -1,10 +1,12 @@
 """The delivery ledger: the only module here that touches SQL."""
 
-import time
+import contextlib
+import datetime as dt
 
+from services.notifications.acklinks import already_used
 from services.notifications.contracts import ledger_key
-from services.notifications.models import Notification
-from services.shared.db import utcnow, write_transaction
+from services.notifications.models import Attempt, Notification, UsedAckLink
+from services.shared.db import insert_rows, is_sqlite, write_transaction
 from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
 
@@ -12,30 +14,74 @@ FILTERS = ("incident_id", "recipient", "channel", "status")
 
 
 class NotificationStore(BaseStore):
-    def claim(self, request):
-        """The ledger row for `request` and whether this call created it (and so must send)."""
+    def claim(self, request, now, lease_seconds=60):
+        """The ledger row for `request` and whether this call created it (and so must send).
+
+        A new row is due again after `lease_seconds`: if this sender dies before it records
+        its attempt, the retry loop takes the delivery over.
+        """
         key = ledger_key(request)
-        fields = {
-            k: request.get(k) for k in ("incident_id", "step", "recipient", "channel", "subject", "message")
-        }
+        fields = {k: request.get(k) for k in CLAIMED}
         with write_transaction(self.db, lock_key=f"ledger:{key}"):
             row = Notification.get_or_none(Notification.key == key)
             if row is not None:
                 return row, False
-            return Notification.create(key=key, created_at=utcnow(), **fields), True
+            due = now + dt.timedelta(seconds=lease_seconds)
+            return Notification.create(key=key, created_at=now, next_attempt_at=due, **fields), True
 
-    def record_attempt(self, row, error, started):
-        latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        status = "failed" if error else "sent"
+    def record_attempt(self, row, error, latency_ms, now, next_attempt_at):
+        """Write one attempt; the row is sent, retrying (until `next_attempt_at`) or failed."""
+        number = row.attempts + 1
+        status = "sent" if error is None else ("retrying" if next_attempt_at else "failed")
         with write_transaction(self.db):
             Notification.update(
                 status=status,
-                attempts=Notification.attempts + 1,
+                attempts=number,
                 error=error,
                 latency_ms=latency_ms,
-                delivered_at=None if error else utcnow(),
+                delivered_at=now if error is None else None,
+                next_attempt_at=next_attempt_at if error else None,
             ).where(Notification.id == row.id).execute()
+            insert_rows(
+                Attempt,
+                [
+                    {
+                        "notification_id": row.id,
+                        "number": number,
+                        "status": status,
+                        "error": error,
+                        "latency_ms": latency_ms,
+                        "at": now,
+                    }
+                ],
+            )
         return Notification.get_by_id(row.id)
+
+    @contextlib.contextmanager
+    def due_retries(self, now, limit=50):
+        """Deliveries due another try, locked until the block ends (a replica skips the
+        rows another one holds, so each try happens once)."""
+        with write_transaction(self.db):
+            query = (
+                Notification.select()
+                .where(
+                    Notification.status.in_(("pending", "retrying")) & (Notification.next_attempt_at <= now)
+                )
+                .order_by(Notification.next_attempt_at)
+                .limit(limit)
+            )
+            yield list(query if is_sqlite(self.db) else query.for_update(skip_locked=True))
+
+    def attempts(self, notification_id):
+        rows = Attempt.select().where(Attempt.notification_id == notification_id).order_by(Attempt.number)
+        return [attempt_dict(row) for row in rows]
+
+    def use_ack_link(self, nonce, incident_id, now):
+        """Record a followed acknowledge link; Conflict when it was followed before."""
+        with write_transaction(self.db, lock_key=f"ack:{nonce}"):
+            if UsedAckLink.get_or_none(UsedAckLink.nonce == nonce) is not None:
+                raise already_used()
+            UsedAckLink.create(nonce=nonce, incident_id=incident_id, used_at=now)
 
     def list(self, filters, cursor=None, limit=None):
         query = equality_filters(Notification.select(), Notification, filters, FILTERS, ("incident_id",))
@@ -61,4 +107,19 @@ def notification_dict(row):
         "latency_ms": row.latency_ms,
         "created_at": row.created_at.isoformat(),
         "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,
+        "address": row.address,
+        "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
     }
+
+
+def attempt_dict(row):
+    return {
+        "number": row.number,
+        "status": row.status,
+        "error": row.error,
+        "latency_ms": row.latency_ms,
+        "at": row.at.isoformat(),
+    }
+
+
+CLAIMED = ("incident_id", "step", "recipient", "channel", "subject", "message", "address", "secret")

@@ -4,6 +4,7 @@ Every knob a user can turn is listed in the README's configuration table.
 """
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,23 @@ def bind_host():
 
 def data_dir():
     return Path(env("KLAXON_DATA_DIR", "var")).resolve()
+
+
+def local_secret_key():
+    """Without KLAXON_SECRET_KEY, one random key kept in the data directory, so every local
+    process signs and checks acknowledge links alike. Set the variable in production."""
+    path = data_dir() / "secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"secret-key.{os.getpid()}")
+        draft.write_text(secrets.token_urlsafe(32))
+        try:
+            os.link(draft, path)  # atomic: the first process to get here sets the key
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 def service_port(service):
@@ -83,5 +101,19 @@ def nameko_config(service):
         "BATCH_SIZE": int(env("KLAXON_BATCH_SIZE", 100)),
         "ESCALATION_TICK_SECONDS": float(env("KLAXON_ESCALATION_TICK_SECONDS", 1)),
         "CLOCK_OFFSET_FILE": env("KLAXON_CLOCK_OFFSET_FILE"),
+        "PUBLIC_URL": env("KLAXON_PUBLIC_URL", f"http://127.0.0.1:{edge_port()}"),
+        "SECRET_KEY": env("KLAXON_SECRET_KEY") or local_secret_key(),
+        "SMTP_HOST": env("KLAXON_SMTP_HOST"),
+        "SMTP_PORT": int(env("KLAXON_SMTP_PORT", 25)),
+        "SMTP_FROM": env("KLAXON_SMTP_FROM", "klaxon@localhost"),
+        "SMTP_STARTTLS": env_flag("KLAXON_SMTP_STARTTLS"),
+        "SMTP_USERNAME": env("KLAXON_SMTP_USERNAME"),
+        "SMTP_PASSWORD": env("KLAXON_SMTP_PASSWORD"),
+        "WEBHOOK_TIMEOUT_SECONDS": float(env("KLAXON_WEBHOOK_TIMEOUT_SECONDS", 5)),
+        "WEBHOOK_SECRET": env("KLAXON_WEBHOOK_SECRET"),
+        "NOTIFY_MAX_ATTEMPTS": int(env("KLAXON_NOTIFY_MAX_ATTEMPTS", 5)),
+        "NOTIFY_BACKOFF_SECONDS": float(env("KLAXON_NOTIFY_BACKOFF_SECONDS", 5)),
+        "NOTIFY_RETRY_TICK_SECONDS": float(env("KLAXON_NOTIFY_RETRY_TICK_SECONDS", 1)),
+        "DEFAULT_CHANNEL": env("KLAXON_DEFAULT_CHANNEL", "log"),
         "BATCH_LINGER_SECONDS": float(env("KLAXON_BATCH_LINGER_MS", 10)) / 1000,
     }

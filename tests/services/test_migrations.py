@@ -33,7 +33,7 @@ TABLES = {
         "escalation_policies",
         "overrides",
     },
-    "notifications": {"notifications"},
+    "notifications": {"notifications", "notification_attempts", "used_ack_links"},
 }
 
 

@@ -1,6 +1,6 @@
 """NotificationStore on real SQLite and PostgreSQL: the delivery ledger."""
 
-import time
+import datetime as dt
 import uuid
 
 import eventlet
@@ -19,6 +19,9 @@ def store(bound):
         yield NotificationStore(db, {})
 
 
+T0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+
+
 def page(incident_id=7, step=0, recipient="alice@example.com", channel="log", **fields):
     request = {
         "incident_id": incident_id,
@@ -34,8 +37,8 @@ def page(incident_id=7, step=0, recipient="alice@example.com", channel="log", **
 
 
 def test_claiming_the_same_request_twice_creates_one_row(store):
-    row, created = store.claim(page())
-    again, created_again = store.claim(page(request_id="r-2", message="redelivered"))
+    row, created = store.claim(page(), T0)
+    again, created_again = store.claim(page(request_id="r-2", message="redelivered"), T0)
     assert created is True
     assert created_again is False
     assert again.id == row.id
@@ -54,53 +57,71 @@ def test_claiming_the_same_request_twice_creates_one_row(store):
     ],
 )
 def test_another_step_recipient_or_incident_is_another_page(store, other):
-    _, first = store.claim(page())
-    _, second = store.claim(page(**other))
+    _, first = store.claim(page(), T0)
+    _, second = store.claim(page(**other), T0)
     assert first and second
     assert Notification.select().count() == 2
 
 
 def test_adhoc_messages_key_on_their_request_id(store):
-    _, a = store.claim(page(incident_id=None, request_id="x-1"))
-    _, b = store.claim(page(incident_id=None, request_id="x-1"))
-    _, c = store.claim(page(incident_id=None, request_id="x-2"))
+    _, a = store.claim(page(incident_id=None, request_id="x-1"), T0)
+    _, b = store.claim(page(incident_id=None, request_id="x-1"), T0)
+    _, c = store.claim(page(incident_id=None, request_id="x-2"), T0)
     assert (a, b, c) == (True, False, True)
     assert Notification.select().count() == 2
 
 
 def test_record_attempt_sent(store):
-    row, _ = store.claim(page())
-    sent = store.record_attempt(row, None, time.perf_counter() - 0.25)
+    row, _ = store.claim(page(), T0)
+    sent = store.record_attempt(row, None, 250.0, T0, None)
     assert sent.status == "sent"
     assert sent.attempts == 1
     assert sent.error is None
-    assert sent.latency_ms >= 250.0
-    assert sent.latency_ms < 60_000
-    assert sent.delivered_at is not None and sent.delivered_at.tzinfo is not None
+    assert sent.latency_ms == 250.0
+    assert sent.delivered_at == T0 and sent.delivered_at.tzinfo is not None
 
 
-def test_record_attempt_failed_then_sent(store):
-    row, _ = store.claim(page())
-    failed = store.record_attempt(row, "connection refused", time.perf_counter() - 0.1)
-    assert failed.status == "failed"
-    assert failed.attempts == 1
-    assert failed.error == "connection refused"
-    assert failed.latency_ms >= 100.0
-    assert failed.delivered_at is None
+def test_record_attempt_retrying_then_sent_then_every_attempt_listed(store):
+    row, _ = store.claim(page(), T0)
+    retry_at = T0 + dt.timedelta(seconds=5)
+    failed = store.record_attempt(row, "connection refused", 100.0, T0, retry_at)
+    assert (failed.status, failed.attempts, failed.error) == ("retrying", 1, "connection refused")
+    assert failed.next_attempt_at == retry_at and failed.delivered_at is None
 
-    retried = store.record_attempt(failed, None, time.perf_counter())
-    assert retried.status == "sent"
-    assert retried.attempts == 2
-    assert retried.error is None
-    assert retried.delivered_at is not None
+    later = T0 + dt.timedelta(seconds=6)
+    sent = store.record_attempt(failed, None, 12.5, later, None)
+    assert (sent.status, sent.attempts, sent.error, sent.next_attempt_at) == ("sent", 2, None, None)
+    assert sent.delivered_at == later
+    assert [(a["number"], a["status"], a["latency_ms"]) for a in store.attempts(row.id)] == [
+        (1, "retrying", 100.0),
+        (2, "sent", 12.5),
+    ]
+
+
+def test_the_last_failed_attempt_marks_the_delivery_failed(store):
+    row, _ = store.claim(page(), T0)
+    failed = store.record_attempt(row, "smtp 550", 3.0, T0, None)
+    assert (failed.status, failed.next_attempt_at) == ("failed", None)
+
+
+def test_due_retries_are_the_pending_and_retrying_ones_whose_time_has_come(store):
+    pending, _ = store.claim(page(incident_id=1), T0)  # leased for 60 s
+    retrying, _ = store.claim(page(incident_id=2), T0)
+    store.record_attempt(retrying, "500", 1.0, T0, T0 + dt.timedelta(seconds=10))
+    done, _ = store.claim(page(incident_id=3), T0)
+    store.record_attempt(done, None, 1.0, T0, None)
+    with store.due_retries(T0 + dt.timedelta(seconds=10)) as due:
+        assert [row.id for row in due] == [retrying.id]
+    with store.due_retries(T0 + dt.timedelta(seconds=61)) as due:
+        assert sorted(row.id for row in due) == sorted([pending.id, retrying.id])
 
 
 def test_list_filters(store):
-    a, _ = store.claim(page(incident_id=1, recipient="alice@example.com"))
-    b, _ = store.claim(page(incident_id=1, recipient="bob@example.com"))
-    c, _ = store.claim(page(incident_id=2, recipient="alice@example.com", step=1))
-    store.record_attempt(a, None, time.perf_counter())
-    store.record_attempt(b, "smtp 550", time.perf_counter())
+    a, _ = store.claim(page(incident_id=1, recipient="alice@example.com"), T0)
+    b, _ = store.claim(page(incident_id=1, recipient="bob@example.com"), T0)
+    c, _ = store.claim(page(incident_id=2, recipient="alice@example.com", step=1), T0)
+    store.record_attempt(a, None, 1.0, T0, None)
+    store.record_attempt(b, "smtp 550", 1.0, T0, None)
 
     def ids(**filters):
         return sorted(item["id"] for item in store.list(filters)["items"])
@@ -121,7 +142,7 @@ def test_list_filters(store):
 
 
 def test_list_pagination(store):
-    rows = [store.claim(page(incident_id=n))[0] for n in range(5)]
+    rows = [store.claim(page(incident_id=n), T0)[0] for n in range(5)]
     first = store.list({}, limit=2)
     second = store.list({}, cursor=first["next_cursor"], limit=2)
     third = store.list({}, cursor=second["next_cursor"], limit=2)
@@ -145,7 +166,7 @@ def test_concurrent_claims_of_one_page_send_it_once(bound, database_url):
         def claim(n):
             try:
                 with db.connection_context():
-                    row, created = NotificationStore(db, {}).claim(request)
+                    row, created = NotificationStore(db, {}).claim(request, T0)
                 return row.id, created
             finally:
                 db.close()
@@ -160,7 +181,7 @@ def test_concurrent_claims_of_one_page_send_it_once(bound, database_url):
 
 
 def test_list_by_incident_id_accepts_the_query_string_form(store):
-    row, _ = store.claim(page(incident_id=5))
+    row, _ = store.claim(page(incident_id=5), T0)
     assert [i["id"] for i in store.list({"incident_id": "5"})["items"]] == [row.id]
 
 
