@@ -81,6 +81,8 @@ def _api_routes(app, rpc, ingestion):
         "/api/v1/escalate": oncall.Escalate(rpc),
         "/api/v1/notify": notifications.Notify(rpc),
         "/api/v1/notifications": notifications.Notifications(rpc),
+        "/api/v1/notifications/{notification_id:int}/attempts": notifications.Attempts(rpc),
+        "/api/v1/ack/{token}": notifications.AcknowledgeLink(rpc),
     }
     for path, resource in routes.items():
         app.add_route(path, resource)

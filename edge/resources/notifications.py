@@ -1,4 +1,4 @@
-"""/api/v1/notify and /api/v1/notifications."""
+"""/api/v1/notify, /api/v1/notifications and the acknowledge links of pages (/api/v1/ack)."""
 
 import falcon
 
@@ -29,3 +29,21 @@ class Notifications:
             req.get_param("cursor"),
             req.get_param("limit"),
         )
+
+
+class Attempts:
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_get(self, req, resp, notification_id):
+        resp.media = {"items": self.rpc.call(c.SERVICE, c.ATTEMPTS, notification_id)}
+
+
+class AcknowledgeLink:
+    """The link in an e-mail or Slack page: acknowledges the incident as its recipient, once."""
+
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def on_get(self, req, resp, token):
+        resp.media = self.rpc.call(c.SERVICE, c.REDEEM_ACK, token)

@@ -10,7 +10,7 @@ from services.oncall import paging
 ACTOR = "klaxon-escalation"
 
 
-def fire_due_steps(store, dispatch, now, channel="log", limit=100):
+def fire_due_steps(store, dispatch, now, channel=None, limit=100):
     """Take every escalation step whose delay has run out; return how many fired."""
     with store.due_escalations(now, limit) as due:
         for escalation in due:

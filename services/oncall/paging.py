@@ -14,7 +14,7 @@ ACTOR = "klaxon-oncall"
 FIRST_STEP = {"delay_minutes": 0, "targets": [{"type": "layer", "layer": "primary"}]}
 
 
-def route_incident(store, incidents, dispatch, incident, now, default_team=None, channel="log"):
+def route_incident(store, incidents, dispatch, incident, now, default_team=None, channel=None):
     """Assign a new incident to its team's primary and page step 0 of the team's policy.
 
     A team or assignee given when the incident was opened by hand wins over the catalog.
@@ -40,22 +40,22 @@ def route_incident(store, incidents, dispatch, incident, now, default_team=None,
     assignee = incident.get("assignee") or (primary[0]["name"] if primary else None)
     incidents.assign(incident["id"], team, assignee, ACTOR, "route")
     plan = Plan.from_json(escalation.plan)
-    page(dispatch, escalation, 0, store.step_targets(team, plan.step(0), now), channel)
+    page(store, dispatch, escalation, 0, store.step_targets(team, plan.step(0), now), channel)
     return escalation
 
 
-def escalate(store, dispatch, incident, actor, now, channel="log"):
+def escalate(store, dispatch, incident, actor, now, channel=None):
     """Take the next escalation step by hand; return who was paged."""
     escalation = store.advance_escalation(incident["id"], now)
     return fire(store, dispatch, escalation, actor, now, channel)
 
 
-def fire(store, dispatch, escalation, actor, now, channel="log"):
+def fire(store, dispatch, escalation, actor, now, channel=None):
     """Page the step `escalation` is now at and announce it (timeline, metric)."""
     plan = Plan.from_json(escalation.plan)
     step = escalation.step
     targets = store.step_targets(escalation.team, plan.step(step), now)
-    page(dispatch, escalation, step, targets, channel)
+    page(store, dispatch, escalation, step, targets, channel)
     ESCALATIONS.labels(escalation.team).inc()
     event = {
         "incident_id": escalation.incident_id,
@@ -69,20 +69,27 @@ def fire(store, dispatch, escalation, actor, now, channel="log"):
     return event
 
 
-def page(dispatch, escalation, step, targets, channel):
+def page(store, dispatch, escalation, step, targets, channel=None):
+    """One notification request per person and contact method; a person without contact
+    methods is paged on `channel` (default: the service's DEFAULT_CHANNEL, else log)."""
+    fallback = [{"type": channel or store.config.get("DEFAULT_CHANNEL") or "log"}]
     for person in targets:
-        dispatch(
-            notification_contracts.NOTIFICATION_REQUESTED,
-            {
-                "incident_id": escalation.incident_id,
-                "step": step,
-                "recipient": person["email"],
-                "recipient_name": person["name"],
-                "channel": channel,
-                "subject": escalation.subject or f"{escalation.service}: incident #{escalation.incident_id}",
-                "message": f"Incident #{escalation.incident_id} needs you (step {step}).",
-            },
-        )
+        for method in store.contact_methods(person["email"]) or fallback:
+            dispatch(
+                notification_contracts.NOTIFICATION_REQUESTED,
+                {
+                    "incident_id": escalation.incident_id,
+                    "step": step,
+                    "recipient": person["email"],
+                    "recipient_name": person["name"],
+                    "channel": method["type"],
+                    "address": method.get("address"),
+                    "secret": method.get("secret"),
+                    "subject": escalation.subject
+                    or f"{escalation.service}: incident #{escalation.incident_id}",
+                    "message": f"Incident #{escalation.incident_id} needs you (step {step}).",
+                },
+            )
 
 
 def subject_of(incident):

@@ -27,6 +27,7 @@ class ContactMethod(BaseModel):
 
     type: Literal["email", "webhook", "slack"]
     address: str = Field(min_length=3, max_length=2000)
+    secret: str | None = Field(default=None, max_length=500, description="Signs a webhook's body")
 
     @field_validator("address")
     @classmethod

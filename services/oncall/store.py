@@ -101,13 +101,18 @@ class OncallStore(BaseStore):
         fields = {
             "name": member.name,
             "time_zone": member.time_zone,
-            "contact_methods": json.dumps([m.model_dump() for m in member.contact_methods]),
+            "contact_methods": json.dumps([m.model_dump(exclude_none=True) for m in member.contact_methods]),
         }
         person = Person.get_or_none(Person.email == member.email)
         if person is None:
             return Person.create(email=member.email, **fields)
         Person.update(**fields).where(Person.id == person.id).execute()
         return person
+
+    def contact_methods(self, email):
+        """How to reach a person, secrets included: for paging, never for showing."""
+        person = Person.get_or_none(Person.email == email)
+        return json.loads(person.contact_methods or "[]") if person else []
 
     def person(self, email):
         """A person with their contact methods and the teams and layers they rotate in."""
@@ -444,10 +449,12 @@ def override_dict(row, team, person):
 
 
 def person_profile(person):
+    methods = json.loads(person.contact_methods or "[]")
     return {
         **person_dict(person),
         "time_zone": person.time_zone,
-        "contact_methods": json.loads(person.contact_methods or "[]"),
+        # A webhook's signing secret is written, never read back.
+        "contact_methods": [{k: v for k, v in m.items() if k != "secret"} for m in methods],
     }
 
 

@@ -1,0 +1,153 @@
+"""Deliveries through the ledger on real SQLite and PostgreSQL, to a real HTTP receiver
+on loopback that checks the signature: retries with backoff, one delivery, every attempt."""
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from services.notifications.acklinks import AckLinks
+from services.notifications.channels import SIGNATURE_HEADER, channels_from
+from services.notifications.delivery import Delivery
+from services.notifications.requests import parse_notify
+from services.notifications.retry import RetryPolicy
+from services.notifications.store import NotificationStore
+
+T0 = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
+SECRET = "endpoint-secret"
+
+
+class Receiver(ThreadingHTTPServer):
+    """Answers the statuses of `script` in turn (then 200), recording what it got."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.received = []
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        genuine = hmac.compare_digest(self.headers.get(SIGNATURE_HEADER, ""), expected)
+        status = self.server.script.pop(0) if self.server.script else 200
+        self.server.received.append((json.loads(body), genuine, status))
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver([500, 500])
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def delivery(bound):
+    db = bound("notifications")
+    with db.connection_context():
+        store = NotificationStore(db, {})
+        policy = RetryPolicy(max_attempts=4, base_seconds=10)
+        yield Delivery(
+            store, channels_from({"WEBHOOK_TIMEOUT_SECONDS": 5}), policy, AckLinks("k" * 32, "http://x")
+        )
+
+
+def webhook_page(receiver, **changes):
+    payload = {
+        "incident_id": 9,
+        "step": 0,
+        "recipient": "alice@example.com",
+        "channel": "webhook",
+        "address": receiver.url,
+        "secret": SECRET,
+        "subject": "[HIGH] checkout: 5xx",
+        "message": "Incident #9 needs you (step 0).",
+    }
+    return parse_notify({**payload, **changes}).model_dump()
+
+
+def test_500_twice_then_200_is_three_attempts_one_delivery_with_backoff_between(delivery, receiver):
+    entry, created = delivery.deliver(webhook_page(receiver), T0)
+    assert created and entry["status"] == "retrying"
+    announced = []
+    now = T0
+    for _ in range(2):
+        now = dt.datetime.fromisoformat(delivery.store.list({})["items"][0]["next_attempt_at"])
+        assert delivery.retry_due(now - dt.timedelta(microseconds=1), announced.append) == 0, (
+            "not before its time"
+        )
+        delivery.retry_due(now, announced.append)
+
+    [row] = delivery.store.list({})["items"]
+    assert (row["status"], row["attempts"], row["error"]) == ("sent", 3, None)
+    attempts = delivery.store.attempts(row["id"])
+    assert [a["status"] for a in attempts] == ["retrying", "retrying", "sent"]
+    gaps = [
+        (dt.datetime.fromisoformat(b["at"]) - dt.datetime.fromisoformat(a["at"])).total_seconds()
+        for a, b in zip(attempts, attempts[1:], strict=False)
+    ]
+    assert 5 <= gaps[0] <= 10 and 10 <= gaps[1] <= 20, f"exponential backoff with jitter: {gaps}"
+    assert [(status, genuine) for _, genuine, status in receiver.received] == [
+        (500, True),
+        (500, True),
+        (200, True),
+    ]
+    assert receiver.received[0][0]["incident_id"] == 9
+    assert [entry["status"] for entry in announced] == ["sent"]
+
+
+def test_the_same_request_again_pages_once(delivery, receiver):
+    receiver.script = []
+    delivery.deliver(webhook_page(receiver), T0)
+    again, created = delivery.deliver(webhook_page(receiver, message="redelivered"), T0)
+    assert not created and again["attempts"] == 1
+    assert len(receiver.received) == 1
+
+
+def test_after_the_last_try_the_delivery_is_failed_and_announced(delivery, receiver):
+    receiver.script = [500] * 10
+    delivery.deliver(webhook_page(receiver), T0)
+    announced = []
+    for _ in range(3):
+        due = dt.datetime.fromisoformat(delivery.store.list({})["items"][0]["next_attempt_at"])
+        delivery.retry_due(due, announced.append)
+    [row] = delivery.store.list({})["items"]
+    assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("failed", 4, None)
+    assert "answered 500" in row["error"]
+    assert [entry["status"] for entry in announced] == ["failed"]
+    assert delivery.retry_due(T0 + dt.timedelta(days=1), announced.append) == 0
+
+
+def test_a_delivery_whose_sender_died_is_taken_over_after_its_lease(delivery, receiver):
+    receiver.script = []
+    row, created = delivery.store.claim(webhook_page(receiver), T0)  # claimed, never tried
+    assert created and row.status == "pending"
+    assert delivery.retry_due(T0 + dt.timedelta(seconds=59), lambda entry: None) == 0
+    assert delivery.retry_due(T0 + dt.timedelta(seconds=60), lambda entry: None) == 1
+    assert delivery.store.list({})["items"][0]["status"] == "sent" and len(receiver.received) == 1
+
+
+def test_a_slack_page_is_readable_and_carries_the_acknowledge_link(delivery, receiver):
+    receiver.script = []
+    delivery.deliver(webhook_page(receiver, channel="slack", secret=None), T0)
+    [(body, _, status)] = receiver.received
+    assert status == 200
+    assert body["text"].startswith("*[HIGH] checkout: 5xx*\nIncident #9 needs you")
+    assert "<http://x/api/v1/ack/" in body["text"] and "|Acknowledge as alice@example.com>" in body["text"]
