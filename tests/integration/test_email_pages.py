@@ -1,0 +1,115 @@
+"""A real incident pages by e-mail through a real SMTP server (aiosmtpd, in its own process
+on loopback); the acknowledge link in the e-mail, followed over HTTP, acknowledges once."""
+
+import mailbox
+import re
+import subprocess
+import sys
+import uuid
+
+import pytest
+import requests
+
+from tests.conftest import eventually
+from tests.platform import free_port, platform_processes
+
+SERVICES = ("alerts", "incidents", "oncall", "notifications", "edge")
+
+
+@pytest.fixture
+def smtp(tmp_path):
+    """An SMTP server that files every message it gets into a maildir; yields (port, maildir)."""
+    port, maildir = free_port(), tmp_path / "maildir"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+            str(maildir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        eventually(lambda: (maildir / "new").is_dir(), timeout=20)
+        yield port, maildir
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def cluster(tmp_path, smtp):
+    port, _ = smtp
+    extra = {
+        "KLAXON_SMTP_HOST": "127.0.0.1",
+        "KLAXON_SMTP_PORT": str(port),
+        "KLAXON_SMTP_FROM": "pager@klaxon.test",
+    }
+    with platform_processes(tmp_path, "postgresql", extra_env=extra) as processes:
+        for name in SERVICES:
+            processes.start(name)
+        processes.wait_healthy()
+        yield processes
+
+
+def messages_to(maildir, address):
+    return [m for m in mailbox.Maildir(maildir, create=False) if m["To"] == address]
+
+
+def plain_text(message):
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_payload(decode=True).decode()
+    raise AssertionError("no plain-text part")
+
+
+def test_an_incident_is_e_mailed_and_its_link_acknowledges_it_once(cluster, smtp):
+    _, maildir = smtp
+    edge = cluster.url("edge")
+    run = uuid.uuid4().hex[:8]
+    person = f"mia-{run}@example.com"
+    schedule = {
+        "team": f"mail-{run}",
+        "rotation_type": "weekly",
+        "members": [
+            {"name": "Mia", "email": person, "contact_methods": [{"type": "email", "address": person}]}
+        ],
+        "services": [f"billing-{run}"],
+    }
+    assert requests.post(f"{edge}/api/v1/schedules", json=schedule, timeout=10).status_code == 201
+    incident = {"title": "invoices stuck", "service": f"billing-{run}", "severity": "critical"}
+    incident_id = requests.post(f"{edge}/api/v1/incidents", json=incident, timeout=10).json()["id"]
+
+    [message] = eventually(lambda: messages_to(maildir, person), timeout=60)
+    assert message["Subject"] == f"[CRITICAL] billing-{run}: invoices stuck"
+    assert {part.get_content_type() for part in message.walk()} >= {"text/plain", "text/html"}
+    link = re.search(r"Acknowledge: (\S+)", plain_text(message)).group(1)
+    assert link.startswith(f"{edge}/api/v1/ack/")
+
+    forged = requests.get(link[:-3] + ("xyz" if not link.endswith("xyz") else "abc"), timeout=10)
+    assert forged.status_code == 403
+    first = requests.get(link, timeout=10)
+    assert first.status_code == 200, first.text
+    assert first.json() == {"incident_id": incident_id, "status": "acknowledged", "by": person}
+    again = requests.get(link, timeout=10)
+    assert again.status_code == 409 and "already used" in again.json()["detail"]
+
+    found = requests.get(f"{edge}/api/v1/incidents/{incident_id}", timeout=10).json()
+    assert found["status"] == "acknowledged" and found["mtta_seconds"] is not None
+    acknowledged = [e for e in found["timeline"] if e["kind"] == "acknowledged"]
+    assert [e["actor"] for e in acknowledged] == [person]
+    notified = eventually(
+        lambda: [
+            e
+            for e in requests.get(f"{edge}/api/v1/incidents/{incident_id}", timeout=10).json()["timeline"]
+            if e["kind"] == "notified"
+        ],
+        timeout=30,
+    )
+    assert notified[0]["detail"]["channel"] == "email"
