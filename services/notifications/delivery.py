@@ -14,14 +14,23 @@ from services.notifications.store import notification_dict
 
 
 class Delivery:
-    def __init__(self, store, channels, retry_policy, ack_links):
+    def __init__(self, store, channels, retry_policy, ack_links, still_needed=lambda row: True):
         self.store = store
         self.channels = channels
         self.retry_policy = retry_policy
         self.ack_links = ack_links
+        # Whether a delayed page still has a reason to go (its incident unacknowledged).
+        self.still_needed = still_needed
 
     def deliver(self, request, now):
-        """First try of `request` unless the ledger holds it already: (entry, created)."""
+        """First try of `request` unless the ledger holds it already: (entry, created).
+
+        A request with `delay_minutes` is only scheduled: the retry loop sends it then,
+        unless its incident was acknowledged meanwhile."""
+        delay = request.get("delay_minutes") or 0
+        if delay:
+            row, created = self.store.claim(request, now, lease_seconds=delay * 60, status="scheduled")
+            return notification_dict(row), created
         row, created = self.store.claim(request, now)
         if not created:
             return notification_dict(row), False
@@ -46,11 +55,16 @@ class Delivery:
     def retry_due(self, now, announce):
         """Try every delivery that is due again; `announce(entry)` each settled one."""
         with self.store.due_retries(now) as due:
-            settled = [self.attempt(row, now) for row in due]
+            settled = [self._retry(row, now) for row in due]
         for row in settled:
             if row.status in ("sent", "failed"):
                 announce(notification_dict(row))
         return len(settled)
+
+    def _retry(self, row, now):
+        if row.status == "scheduled" and not self.still_needed(row):
+            return self.store.cancel(row, "not sent: the incident was acknowledged or resolved first")
+        return self.attempt(row, now)
 
     def _ack_url(self, row, now):
         if row.incident_id is None or row.channel not in ("email", "slack"):

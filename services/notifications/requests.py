@@ -23,6 +23,12 @@ class NotifyRequest(BaseModel):
         default=None, max_length=2000, validate_default=True, description="URL of a webhook or Slack channel"
     )
     secret: str | None = Field(default=None, max_length=500, description="Signs a webhook's body")
+    delay_minutes: float = Field(
+        default=0,
+        ge=0,
+        le=24 * 60,
+        description="Send this much later, if the incident is still unacknowledged",
+    )
 
     @field_validator("channel")
     @classmethod

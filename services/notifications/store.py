@@ -14,11 +14,12 @@ FILTERS = ("incident_id", "recipient", "channel", "status")
 
 
 class NotificationStore(BaseStore):
-    def claim(self, request, now, lease_seconds=60):
+    def claim(self, request, now, lease_seconds=60, status="pending"):
         """The ledger row for `request` and whether this call created it (and so must send).
 
         A new row is due again after `lease_seconds`: if this sender dies before it records
-        its attempt, the retry loop takes the delivery over.
+        its attempt, the retry loop takes the delivery over. A "scheduled" row is sent by
+        the retry loop when its time comes.
         """
         key = ledger_key(request)
         fields = {k: request.get(k) for k in CLAIMED}
@@ -27,7 +28,9 @@ class NotificationStore(BaseStore):
             if row is not None:
                 return row, False
             due = now + dt.timedelta(seconds=lease_seconds)
-            return Notification.create(key=key, created_at=now, next_attempt_at=due, **fields), True
+            return Notification.create(
+                key=key, created_at=now, next_attempt_at=due, status=status, **fields
+            ), True
 
     def record_attempt(self, row, error, latency_ms, now, next_attempt_at):
         """Write one attempt; the row is sent, retrying (until `next_attempt_at`) or failed."""
@@ -71,6 +74,13 @@ class NotificationStore(BaseStore):
                 .limit(limit)
             )
             yield list(query if is_sqlite(self.db) else query.for_update(skip_locked=True))
+
+    def cancel(self, row, reason):
+        with write_transaction(self.db):
+            Notification.update(status="cancelled", error=reason, next_attempt_at=None).where(
+                Notification.id == row.id
+            ).execute()
+        return Notification.get_by_id(row.id)
 
     def attempts(self, notification_id):
         rows = Attempt.select().where(Attempt.notification_id == notification_id).order_by(Attempt.number)
@@ -122,4 +132,5 @@ def attempt_dict(row):
     }
 
 
+DUE_STATUSES = ("pending", "retrying", "scheduled")
 CLAIMED = ("incident_id", "step", "recipient", "channel", "subject", "message", "address", "secret")

@@ -3,7 +3,7 @@
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
-from services.oncall.models import TABLES, Escalation, EscalationPolicy, Override, Person, Schedule
+from services.oncall.models import TABLES, Escalation, EscalationPolicy, Override, Person, Schedule, Team
 from services.shared.migrations import Migration
 
 
@@ -43,9 +43,16 @@ def _initial(database):
         class Meta:
             table_name = "people"
 
+    class TeamV1(peewee.Model):
+        id = peewee.AutoField()
+        name = peewee.CharField(max_length=200, unique=True)
+
+        class Meta:
+            table_name = "teams"
+
     for model in (EscalationV1, ScheduleV1):
         model._meta.fields["updated_at"].field_type = "TIMESTAMPTZ"
-    first_shapes = {Escalation: EscalationV1, Schedule: ScheduleV1, Person: PersonV1}
+    first_shapes = {Escalation: EscalationV1, Schedule: ScheduleV1, Person: PersonV1, Team: TeamV1}
     tables = [first_shapes.get(model, model) for model in TABLES]
     with database.bind_ctx(tables):
         database.create_tables(tables)
@@ -73,6 +80,11 @@ def _contact_methods(database):
     migrate(migrator.add_column("people", "contact_methods", Person.contact_methods))
 
 
+def _team_defaults(database):
+    migrator = SchemaMigrator.from_database(database)
+    migrate(migrator.add_column("teams", "default_contact_methods", Team.default_contact_methods))
+
+
 def _overrides(database):
     with database.bind_ctx([Override]):
         database.create_tables([Override])
@@ -84,4 +96,5 @@ MIGRATIONS = [
     Migration(3, "overrides", _overrides),
     Migration(4, "a layer's turn survives members joining and leaving", _turns),
     Migration(5, "people's contact methods", _contact_methods),
+    Migration(6, "a team's default contact methods", _team_defaults),
 ]

@@ -15,6 +15,7 @@ class BaseModel(peewee.Model):
 class Team(BaseModel):
     id = peewee.AutoField()
     name = peewee.CharField(max_length=200, unique=True)
+    default_contact_methods = peewee.TextField(null=True)  # JSON, for members without their own
 
     class Meta:
         table_name = "teams"

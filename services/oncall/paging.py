@@ -70,26 +70,29 @@ def fire(store, dispatch, escalation, actor, now, channel=None):
 
 
 def page(store, dispatch, escalation, step, targets, channel=None):
-    """One notification request per person and contact method; a person without contact
-    methods is paged on `channel` (default: the service's DEFAULT_CHANNEL, else log)."""
+    """One notification request per person and contact method (theirs, else their team's
+    defaults); with neither, the page goes out on `channel` (default: DEFAULT_CHANNEL, log)."""
     fallback = [{"type": channel or store.config.get("DEFAULT_CHANNEL") or "log"}]
     for person in targets:
-        for method in store.contact_methods(person["email"]) or fallback:
+        for method in store.contact_methods(person["email"], escalation.team) or fallback:
             dispatch(
-                notification_contracts.NOTIFICATION_REQUESTED,
-                {
-                    "incident_id": escalation.incident_id,
-                    "step": step,
-                    "recipient": person["email"],
-                    "recipient_name": person["name"],
-                    "channel": method["type"],
-                    "address": method.get("address"),
-                    "secret": method.get("secret"),
-                    "subject": escalation.subject
-                    or f"{escalation.service}: incident #{escalation.incident_id}",
-                    "message": f"Incident #{escalation.incident_id} needs you (step {step}).",
-                },
+                notification_contracts.NOTIFICATION_REQUESTED, page_request(escalation, step, person, method)
             )
+
+
+def page_request(escalation, step, person, method):
+    return {
+        "incident_id": escalation.incident_id,
+        "step": step,
+        "recipient": person["email"],
+        "recipient_name": person["name"],
+        "channel": method["type"],
+        "address": method.get("address") or (person["email"] if method["type"] == "email" else None),
+        "secret": method.get("secret"),
+        "delay_minutes": method.get("delay_minutes", 0),
+        "subject": escalation.subject or f"{escalation.service}: incident #{escalation.incident_id}",
+        "message": f"Incident #{escalation.incident_id} needs you (step {step}).",
+    }
 
 
 def subject_of(incident):

@@ -21,21 +21,24 @@ def known_time_zone(value):
 
 
 class ContactMethod(BaseModel):
-    """How to reach a person: an e-mail address, a webhook URL or a Slack incoming webhook URL."""
+    """How to reach a person, and when: e-mail (their address unless another is given), a
+    webhook URL or a Slack incoming-webhook URL, `delay_minutes` after the page if the
+    incident is still unacknowledged by then ("e-mail at once, Slack after 2 minutes")."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     type: Literal["email", "webhook", "slack"]
-    address: str = Field(min_length=3, max_length=2000)
+    address: str | None = Field(default=None, min_length=3, max_length=2000, validate_default=True)
     secret: str | None = Field(default=None, max_length=500, description="Signs a webhook's body")
+    delay_minutes: float = Field(default=0, ge=0, le=24 * 60)
 
     @field_validator("address")
     @classmethod
     def fits_the_type(cls, address, info):
         kind = info.data.get("type")
-        if kind == "email" and "@" not in address:
+        if kind == "email" and address is not None and "@" not in address:
             raise ValueError("must be an e-mail address")
-        if kind in ("webhook", "slack") and not address.startswith(("https://", "http://")):
+        if kind in ("webhook", "slack") and not (address or "").startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL")
         return address
 
@@ -67,6 +70,9 @@ class ScheduleRequest(BaseModel):
     time_zone: str = Field(default="UTC", max_length=64, description="IANA zone, e.g. Europe/Paris")
     start_date: dt.date = Field(default=DEFAULT_START, description="First shift starts this day")
     members: list[Member] = Field(min_length=1)
+    default_contact_methods: list[ContactMethod] = Field(
+        default_factory=list, max_length=20, description="For members without contact methods of their own"
+    )
     services: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, description="Services this team answers for"
     )

@@ -37,6 +37,9 @@ class OncallStore(BaseStore):
             team, _ = Team.get_or_create(name=request.team)
             standing = self._standing(team, now)
             schedule = self._upsert_schedule(team, request, now)
+            Team.update(default_contact_methods=methods_json(request.default_contact_methods)).where(
+                Team.id == team.id
+            ).execute()
             self._replace_members(schedule, request)
             if standing:
                 self._keep_turns(schedule, standing, now)
@@ -101,7 +104,7 @@ class OncallStore(BaseStore):
         fields = {
             "name": member.name,
             "time_zone": member.time_zone,
-            "contact_methods": json.dumps([m.model_dump(exclude_none=True) for m in member.contact_methods]),
+            "contact_methods": methods_json(member.contact_methods),
         }
         person = Person.get_or_none(Person.email == member.email)
         if person is None:
@@ -109,10 +112,15 @@ class OncallStore(BaseStore):
         Person.update(**fields).where(Person.id == person.id).execute()
         return person
 
-    def contact_methods(self, email):
-        """How to reach a person, secrets included: for paging, never for showing."""
+    def contact_methods(self, email, team_name=None):
+        """How to reach a person, secrets included (for paging, never for showing): their
+        own methods, else their team's defaults."""
         person = Person.get_or_none(Person.email == email)
-        return json.loads(person.contact_methods or "[]") if person else []
+        own = json.loads(person.contact_methods or "[]") if person else []
+        if own or team_name is None:
+            return own
+        team = Team.get_or_none(Team.name == team_name)
+        return json.loads(team.default_contact_methods or "[]") if team else []
 
     def person(self, email):
         """A person with their contact methods and the teams and layers they rotate in."""
@@ -135,6 +143,7 @@ class OncallStore(BaseStore):
             for layer in c.LAYERS
             for person in self._layer(schedule, layer)
         ]
+        body["default_contact_methods"] = shown_methods(team.default_contact_methods)
         body["services"] = [
             route.service for route in ServiceRoute.select().where(ServiceRoute.team_id == team.id)
         ]
@@ -448,13 +457,20 @@ def override_dict(row, team, person):
     }
 
 
+def methods_json(methods):
+    return json.dumps([method.model_dump(exclude_none=True) for method in methods])
+
+
+def shown_methods(text):
+    # A webhook's signing secret is written, never read back.
+    return [{k: v for k, v in method.items() if k != "secret"} for method in json.loads(text or "[]")]
+
+
 def person_profile(person):
-    methods = json.loads(person.contact_methods or "[]")
     return {
         **person_dict(person),
         "time_zone": person.time_zone,
-        # A webhook's signing secret is written, never read back.
-        "contact_methods": [{k: v for k, v in m.items() if k != "secret"} for m in methods],
+        "contact_methods": shown_methods(person.contact_methods),
     }
 
 

@@ -151,3 +151,29 @@ def test_a_slack_page_is_readable_and_carries_the_acknowledge_link(delivery, rec
     assert status == 200
     assert body["text"].startswith("*[HIGH] checkout: 5xx*\nIncident #9 needs you")
     assert "<http://x/api/v1/ack/" in body["text"] and "|Acknowledge as alice@example.com>" in body["text"]
+
+
+@pytest.mark.parametrize(("still_open", "outcome", "sent"), [(True, "sent", 1), (False, "cancelled", 0)])
+def test_a_delayed_page_goes_later_only_if_the_incident_still_needs_it(
+    bound, receiver, still_open, outcome, sent
+):
+    receiver.script = []
+    db = bound("notifications")
+    with db.connection_context():
+        asked = []
+
+        def still_needed(row):
+            asked.append(row.incident_id)
+            return still_open
+
+        store = NotificationStore(db, {})
+        delivery = Delivery(
+            store, channels_from({}), RetryPolicy(), AckLinks("k" * 32, "http://x"), still_needed
+        )
+        entry, created = delivery.deliver(webhook_page(receiver, delay_minutes=2), T0)
+        assert created and entry["status"] == "scheduled" and receiver.received == []
+        assert delivery.retry_due(T0 + dt.timedelta(seconds=119), lambda entry: None) == 0
+        delivery.retry_due(T0 + dt.timedelta(minutes=2), lambda entry: None)
+        assert asked == [9]
+        assert store.list({})["items"][0]["status"] == outcome
+        assert len(receiver.received) == sent

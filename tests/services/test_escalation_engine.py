@@ -234,3 +234,25 @@ def test_a_known_service_is_routed_without_a_note(store):
     incident = {"id": 8, "service": "ledger", "severity": "low", "title": "lag"}
     paging.route_incident(store, timeline, timeline, incident, T0, default_team="someone-else")
     assert timeline.entries == []
+
+
+def test_pages_go_to_every_contact_method_with_its_delay(store, recorder):
+    members = [
+        {
+            "name": "Alice",
+            "email": "alice@example.com",
+            "role": "primary",
+            "contact_methods": [
+                {"type": "email"},
+                {"type": "slack", "address": "https://hooks.slack.example/T/B/x", "delay_minutes": 2},
+            ],
+        },
+        {"name": "Carol", "email": "carol@example.com", "role": "secondary"},
+    ]
+    store.save_schedule(parse_schedule({"team": TEAM, "rotation_type": "weekly", "members": members}), T0)
+    open_incident(store, recorder, 1)
+    requests = [p for kind, p in recorder.events if kind == notification_contracts.NOTIFICATION_REQUESTED]
+    assert [(r["channel"], r["address"], r["delay_minutes"]) for r in requests] == [
+        ("email", "alice@example.com", 0),
+        ("slack", "https://hooks.slack.example/T/B/x", 2),
+    ]

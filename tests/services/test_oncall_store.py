@@ -378,9 +378,36 @@ def test_people_keep_their_time_zone_and_contact_methods(store):
         parse_schedule({"team": "ops", "rotation_type": "daily", "members": [member]}), T0
     )
     [listed] = saved["members"]
-    assert (listed["time_zone"], listed["contact_methods"]) == ("Europe/Paris", member["contact_methods"])
+    expected = [{**method, "delay_minutes": 0} for method in member["contact_methods"]]
+    assert (listed["time_zone"], listed["contact_methods"]) == ("Europe/Paris", expected)
     person = store.person("ada@example.com")
     assert person["rotations"] == [{"team": "ops", "layer": "primary"}]
     assert person["contact_methods"][1]["type"] == "slack"
     with pytest.raises(NotFound):
         store.person("nobody@example.com")
+
+
+def test_members_without_contact_methods_get_the_teams_defaults_secrets_stay_inside(store):
+    members = [
+        {"name": "Ada", "email": "ada@example.com", "contact_methods": [{"type": "email"}]},
+        {"name": "Bo", "email": "bo@example.com"},
+    ]
+    defaults = [
+        {"type": "email"},
+        {"type": "webhook", "address": "https://hooks.example/ops", "secret": "s3", "delay_minutes": 2},
+    ]
+    payload = {
+        "team": "ops",
+        "rotation_type": "daily",
+        "members": members,
+        "default_contact_methods": defaults,
+    }
+    saved = store.save_schedule(parse_schedule(payload), T0)
+    assert saved["default_contact_methods"][1] == {
+        "type": "webhook",
+        "address": "https://hooks.example/ops",
+        "delay_minutes": 2,
+    }
+    assert store.contact_methods("ada@example.com", "ops") == [{"type": "email", "delay_minutes": 0}]
+    assert store.contact_methods("bo@example.com", "ops")[1]["secret"] == "s3"
+    assert store.contact_methods("bo@example.com") == []
