@@ -67,9 +67,7 @@ class NotificationStore(BaseStore):
         with write_transaction(self.db):
             query = (
                 Notification.select()
-                .where(
-                    Notification.status.in_(("pending", "retrying")) & (Notification.next_attempt_at <= now)
-                )
+                .where(Notification.status.in_(DUE_STATUSES) & (Notification.next_attempt_at <= now))
                 .order_by(Notification.next_attempt_at)
                 .limit(limit)
             )
