@@ -6,21 +6,24 @@ latency; a failed one is retried after an exponential, jittered pause, and after
 last try the delivery is marked failed.
 """
 
+import datetime as dt
 import time
 
 from services.notifications import metrics
 from services.notifications.channels import Page
+from services.notifications.noise import RateLimit, summary_of
 from services.notifications.store import notification_dict
 
 
 class Delivery:
-    def __init__(self, store, channels, retry_policy, ack_links, still_needed=lambda row: True):
+    def __init__(self, store, channels, retry_policy, ack_links, still_needed=None, rate_limit=None):
         self.store = store
         self.channels = channels
         self.retry_policy = retry_policy
         self.ack_links = ack_links
         # Whether a delayed page still has a reason to go (its incident unacknowledged).
-        self.still_needed = still_needed
+        self.still_needed = still_needed or (lambda row: True)
+        self.rate_limit = rate_limit or RateLimit()
 
     def deliver(self, request, now):
         """First try of `request` unless the ledger holds it already: (entry, created).
@@ -34,17 +37,22 @@ class Delivery:
         row, created = self.store.claim(request, now)
         if not created:
             return notification_dict(row), False
+        if self._over_limit(row, now):
+            return notification_dict(self.store.hold(row, now + self._window)), True
         return notification_dict(self.attempt(row, now)), True
+
+    @property
+    def _window(self):
+        return dt.timedelta(seconds=self.rate_limit.window_seconds)
+
+    def _over_limit(self, row, now):
+        if row.incident_id is None or row.channel == "log":
+            return False
+        return self.store.sends_since(row.channel, row.address, now - self._window) >= self.rate_limit.limit
 
     def attempt(self, row, now):
         """One try of a claimed row; returns the row as the ledger now has it."""
-        started = time.perf_counter()
-        error = None
-        try:
-            self.channels[row.channel].send(Page(row, self._ack_url(row, now)))
-        except Exception as exc:  # a channel may fail in any way; the ledger records how
-            error = f"{type(exc).__name__}: {exc}"
-        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        error, latency_ms = self._send(Page(row, self._ack_url(row, now)))
         retry_at = self.retry_policy.next_attempt(row.attempts + 1, now) if error else None
         row = self.store.record_attempt(row, error, latency_ms, now, retry_at)
         metrics.NOTIFICATIONS_SENT.labels(row.channel, row.status).inc()
@@ -55,16 +63,41 @@ class Delivery:
     def retry_due(self, now, announce):
         """Try every delivery that is due again; `announce(entry)` each settled one."""
         with self.store.due_retries(now) as due:
-            settled = [self._retry(row, now) for row in due]
+            held = [row for row in due if row.status == "held"]
+            settled = [self._retry(row, now) for row in due if row.status != "held"]
+            settled += self._send_held(held, now)
         for row in settled:
             if row.status in ("sent", "failed"):
                 announce(notification_dict(row))
         return len(settled)
 
+    def _send_held(self, held, now):
+        """Everything held for one contact method goes out as one summary."""
+        groups = {}
+        for row in held:
+            groups.setdefault((row.channel, row.address), []).append(row)
+        settled = []
+        for rows in groups.values():
+            error, latency_ms = self._send(Page(summary_of(rows), None))
+            for row in rows:
+                retry_at = self.retry_policy.next_attempt(row.attempts + 1, now) if error else None
+                settled.append(self.store.record_attempt(row, error, latency_ms, now, retry_at))
+        return settled
+
     def _retry(self, row, now):
         if row.status == "scheduled" and not self.still_needed(row):
             return self.store.cancel(row, "not sent: the incident was acknowledged or resolved first")
         return self.attempt(row, now)
+
+    def _send(self, page):
+        """(error or None, latency in ms) of one send."""
+        started = time.perf_counter()
+        error = None
+        try:
+            self.channels[page.row.channel].send(page)
+        except Exception as exc:  # a channel may fail in any way; the ledger records how
+            error = f"{type(exc).__name__}: {exc}"
+        return error, round((time.perf_counter() - started) * 1000, 3)
 
     def _ack_url(self, row, now):
         if row.incident_id is None or row.channel not in ("email", "slack"):

@@ -15,6 +15,7 @@ from services.notifications.channels import channels_from
 from services.notifications.delivery import Delivery
 from services.notifications.migrations import MIGRATIONS
 from services.notifications.models import db
+from services.notifications.noise import RateLimit
 from services.notifications.requests import parse_notify
 from services.notifications.retry import RetryPolicy
 from services.notifications.store import NotificationStore
@@ -105,9 +106,16 @@ class NotificationsService(HealthAndMetrics):
         self.dispatch(event, entry)
 
     def _delivery(self):
+        policy, limit = RetryPolicy.from_config(self.config), RateLimit.from_config(self.config)
         return Delivery(
-            self.store, channels_from(self.config), RetryPolicy.from_config(self.config), self._ack_links()
+            self.store, channels_from(self.config), policy, self._ack_links(), self._still_open, limit
         )
+
+    def _still_open(self, row):
+        """A delayed page goes only while its incident is still unacknowledged."""
+        if row.incident_id is None:
+            return True
+        return self.incidents.get_incident(row.incident_id)["status"] == "open"
 
     def _ack_links(self):
         secret_key = self.config.get("SECRET_KEY") or local_secret_key()

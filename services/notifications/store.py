@@ -73,6 +73,26 @@ class NotificationStore(BaseStore):
             )
             yield list(query if is_sqlite(self.db) else query.for_update(skip_locked=True))
 
+    def sends_since(self, channel, address, since):
+        """Pages that went to one contact method since `since` (the noise control's count)."""
+        return (
+            Notification.select()
+            .where(
+                (Notification.channel == channel)
+                & (Notification.address == address)
+                & (Notification.status == "sent")
+                & (Notification.delivered_at >= since)
+            )
+            .count()
+        )
+
+    def hold(self, row, until):
+        with write_transaction(self.db):
+            Notification.update(status="held", next_attempt_at=until).where(
+                Notification.id == row.id
+            ).execute()
+        return Notification.get_by_id(row.id)
+
     def cancel(self, row, reason):
         with write_transaction(self.db):
             Notification.update(status="cancelled", error=reason, next_attempt_at=None).where(
@@ -130,5 +150,5 @@ def attempt_dict(row):
     }
 
 
-DUE_STATUSES = ("pending", "retrying", "scheduled")
+DUE_STATUSES = ("pending", "retrying", "scheduled", "held")
 CLAIMED = ("incident_id", "step", "recipient", "channel", "subject", "message", "address", "secret")

@@ -13,6 +13,7 @@ import pytest
 from services.notifications.acklinks import AckLinks
 from services.notifications.channels import SIGNATURE_HEADER, channels_from
 from services.notifications.delivery import Delivery
+from services.notifications.noise import RateLimit
 from services.notifications.requests import parse_notify
 from services.notifications.retry import RetryPolicy
 from services.notifications.store import NotificationStore
@@ -177,3 +178,49 @@ def test_a_delayed_page_goes_later_only_if_the_incident_still_needs_it(
         assert asked == [9]
         assert store.list({})["items"][0]["status"] == outcome
         assert len(receiver.received) == sent
+
+
+def test_beyond_the_rate_limit_pages_are_held_then_sent_as_one_summary(bound, receiver):
+    receiver.script = []
+    db = bound("notifications")
+    with db.connection_context():
+        store = NotificationStore(db, {})
+        delivery = Delivery(
+            store,
+            channels_from({}),
+            RetryPolicy(),
+            AckLinks("k" * 32, "http://x"),
+            rate_limit=RateLimit(2, 60),
+        )
+        entries = [delivery.deliver(webhook_page(receiver, incident_id=n), T0)[0] for n in range(1, 6)]
+        assert [e["status"] for e in entries] == ["sent", "sent", "held", "held", "held"]
+        assert len(receiver.received) == 2
+
+        announced = []
+        assert delivery.retry_due(T0 + dt.timedelta(seconds=59), announced.append) == 0
+        delivery.retry_due(T0 + dt.timedelta(seconds=60), announced.append)
+        assert len(receiver.received) == 3, "three held pages, one summary"
+        summary = receiver.received[-1][0]
+        assert summary["subject"] == "3 pages held back while you were paged often"
+        assert [line.split("(")[1] for line in summary["message"].splitlines()] == [
+            f"incident #{n}, step 0)" for n in (3, 4, 5)
+        ]
+        assert sorted(e["incident_id"] for e in announced) == [3, 4, 5]
+        assert {item["status"] for item in store.list({})["items"]} == {"sent"}
+
+
+def test_another_contact_method_has_its_own_limit(bound, receiver):
+    receiver.script = []
+    db = bound("notifications")
+    with db.connection_context():
+        store = NotificationStore(db, {})
+        delivery = Delivery(
+            store,
+            channels_from({}),
+            RetryPolicy(),
+            AckLinks("k" * 32, "http://x"),
+            rate_limit=RateLimit(1, 60),
+        )
+        first, _ = delivery.deliver(webhook_page(receiver, incident_id=1), T0)
+        other, _ = delivery.deliver(webhook_page(receiver, incident_id=2, address=receiver.url + "?b"), T0)
+        assert (first["status"], other["status"]) == ("sent", "sent")
