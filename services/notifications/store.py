@@ -6,7 +6,7 @@ import datetime as dt
 from services.notifications.acklinks import already_used
 from services.notifications.contracts import ledger_key
 from services.notifications.models import Attempt, Notification, UsedAckLink
-from services.shared.db import insert_rows, is_sqlite, write_transaction
+from services.shared.db import for_update, insert_rows, write_transaction
 from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
 
@@ -71,7 +71,7 @@ class NotificationStore(BaseStore):
                 .order_by(Notification.next_attempt_at)
                 .limit(limit)
             )
-            yield list(query if is_sqlite(self.db) else query.for_update(skip_locked=True))
+            yield list(for_update(self.db, query, skip_locked=True))
 
     def sends_since(self, channel, address, since):
         """Pages that went to one contact method since `since` (the noise control's count)."""

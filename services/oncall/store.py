@@ -20,7 +20,7 @@ from services.oncall.models import (
 )
 from services.oncall.policy import Plan, plan_of
 from services.oncall.rotation import Rotation, covering, keep_turn, on_call, shift_index, upcoming_shifts
-from services.shared.db import is_sqlite, write_transaction
+from services.shared.db import for_update, write_transaction
 from services.shared.errors import Conflict, NotFound
 from services.shared.store import BaseStore
 
@@ -362,8 +362,8 @@ class OncallStore(BaseStore):
     def advance_escalation(self, incident_id, now):
         """Move to the next step by hand; return the escalation as it is after the move."""
         with write_transaction(self.db):
-            escalation = self._locked(
-                Escalation.select().where(Escalation.incident_id == incident_id)
+            escalation = for_update(
+                self.db, Escalation.select().where(Escalation.incident_id == incident_id)
             ).first()
             if escalation is None:
                 raise Conflict(f"incident {incident_id} has not been routed to a team, so it cannot escalate")
@@ -385,12 +385,7 @@ class OncallStore(BaseStore):
                 .order_by(Escalation.next_at)
                 .limit(limit)
             )
-            yield list(self._locked(query, skip_locked=True))
-
-    def _locked(self, query, skip_locked=False):
-        if is_sqlite(self.db):
-            return query  # writers are serialised already
-        return query.for_update(skip_locked=skip_locked or None)
+            yield list(for_update(self.db, query, skip_locked=True))
 
     def advance(self, escalation, now):
         """Record the next step as taken, inside the transaction that holds the row."""

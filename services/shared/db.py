@@ -152,6 +152,14 @@ def lock_all(database, lock_keys):
     )
 
 
+def for_update(database, query, skip_locked=False):
+    """`query` taking row locks on PostgreSQL (skipping rows others hold, if asked): how
+    replicas share due work. SQLite writers are serialised already, so it is left as is."""
+    if is_sqlite(database):
+        return query
+    return query.for_update(skip_locked=skip_locked or None)
+
+
 def advisory_key(text):
     """A stable signed 64-bit key for pg_advisory_xact_lock."""
     digest = hashlib.blake2b(text.encode(), digest_size=8).digest()

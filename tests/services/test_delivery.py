@@ -60,14 +60,24 @@ def receiver():
 
 
 @pytest.fixture
-def delivery(bound):
+def make_delivery(bound):
+    """make_delivery(**options): a Delivery over a real ledger, to the loopback receiver."""
     db = bound("notifications")
     with db.connection_context():
-        store = NotificationStore(db, {})
-        policy = RetryPolicy(max_attempts=4, base_seconds=10)
-        yield Delivery(
-            store, channels_from({"WEBHOOK_TIMEOUT_SECONDS": 5}), policy, AckLinks("k" * 32, "http://x")
-        )
+
+        def make(retry_policy=None, **options):
+            policy = retry_policy or RetryPolicy(max_attempts=4, base_seconds=10)
+            channels = channels_from({"WEBHOOK_TIMEOUT_SECONDS": 5})
+            return Delivery(
+                NotificationStore(db, {}), channels, policy, AckLinks("k" * 32, "http://x"), **options
+            )
+
+        yield make
+
+
+@pytest.fixture
+def delivery(make_delivery):
+    return make_delivery()
 
 
 def webhook_page(receiver, **changes):
@@ -156,71 +166,50 @@ def test_a_slack_page_is_readable_and_carries_the_acknowledge_link(delivery, rec
 
 @pytest.mark.parametrize(("still_open", "outcome", "sent"), [(True, "sent", 1), (False, "cancelled", 0)])
 def test_a_delayed_page_goes_later_only_if_the_incident_still_needs_it(
-    bound, receiver, still_open, outcome, sent
+    make_delivery, receiver, still_open, outcome, sent
 ):
     receiver.script = []
-    db = bound("notifications")
-    with db.connection_context():
-        asked = []
+    asked = []
 
-        def still_needed(row):
-            asked.append(row.incident_id)
-            return still_open
+    def still_needed(row):
+        asked.append(row.incident_id)
+        return still_open
 
-        store = NotificationStore(db, {})
-        delivery = Delivery(
-            store, channels_from({}), RetryPolicy(), AckLinks("k" * 32, "http://x"), still_needed
-        )
-        entry, created = delivery.deliver(webhook_page(receiver, delay_minutes=2), T0)
-        assert created and entry["status"] == "scheduled" and receiver.received == []
-        assert delivery.retry_due(T0 + dt.timedelta(seconds=119), lambda entry: None) == 0
-        delivery.retry_due(T0 + dt.timedelta(minutes=2), lambda entry: None)
-        assert asked == [9]
-        assert store.list({})["items"][0]["status"] == outcome
-        assert len(receiver.received) == sent
+    delivery = make_delivery(still_needed=still_needed)
+    store = delivery.store
+    entry, created = delivery.deliver(webhook_page(receiver, delay_minutes=2), T0)
+    assert created and entry["status"] == "scheduled" and receiver.received == []
+    assert delivery.retry_due(T0 + dt.timedelta(seconds=119), lambda entry: None) == 0
+    delivery.retry_due(T0 + dt.timedelta(minutes=2), lambda entry: None)
+    assert asked == [9]
+    assert store.list({})["items"][0]["status"] == outcome
+    assert len(receiver.received) == sent
 
 
-def test_beyond_the_rate_limit_pages_are_held_then_sent_as_one_summary(bound, receiver):
+def test_beyond_the_rate_limit_pages_are_held_then_sent_as_one_summary(make_delivery, receiver):
     receiver.script = []
-    db = bound("notifications")
-    with db.connection_context():
-        store = NotificationStore(db, {})
-        delivery = Delivery(
-            store,
-            channels_from({}),
-            RetryPolicy(),
-            AckLinks("k" * 32, "http://x"),
-            rate_limit=RateLimit(2, 60),
-        )
-        entries = [delivery.deliver(webhook_page(receiver, incident_id=n), T0)[0] for n in range(1, 6)]
-        assert [e["status"] for e in entries] == ["sent", "sent", "held", "held", "held"]
-        assert len(receiver.received) == 2
+    delivery = make_delivery(rate_limit=RateLimit(2, 60))
+    store = delivery.store
+    entries = [delivery.deliver(webhook_page(receiver, incident_id=n), T0)[0] for n in range(1, 6)]
+    assert [e["status"] for e in entries] == ["sent", "sent", "held", "held", "held"]
+    assert len(receiver.received) == 2
 
-        announced = []
-        assert delivery.retry_due(T0 + dt.timedelta(seconds=59), announced.append) == 0
-        delivery.retry_due(T0 + dt.timedelta(seconds=60), announced.append)
-        assert len(receiver.received) == 3, "three held pages, one summary"
-        summary = receiver.received[-1][0]
-        assert summary["subject"] == "3 pages held back while you were paged often"
-        assert [line.split("(")[1] for line in summary["message"].splitlines()] == [
-            f"incident #{n}, step 0)" for n in (3, 4, 5)
-        ]
-        assert sorted(e["incident_id"] for e in announced) == [3, 4, 5]
-        assert {item["status"] for item in store.list({})["items"]} == {"sent"}
+    announced = []
+    assert delivery.retry_due(T0 + dt.timedelta(seconds=59), announced.append) == 0
+    delivery.retry_due(T0 + dt.timedelta(seconds=60), announced.append)
+    assert len(receiver.received) == 3, "three held pages, one summary"
+    summary = receiver.received[-1][0]
+    assert summary["subject"] == "3 pages held back while you were paged often"
+    assert [line.split("(")[1] for line in summary["message"].splitlines()] == [
+        f"incident #{n}, step 0)" for n in (3, 4, 5)
+    ]
+    assert sorted(e["incident_id"] for e in announced) == [3, 4, 5]
+    assert {item["status"] for item in store.list({})["items"]} == {"sent"}
 
 
-def test_another_contact_method_has_its_own_limit(bound, receiver):
+def test_another_contact_method_has_its_own_limit(make_delivery, receiver):
     receiver.script = []
-    db = bound("notifications")
-    with db.connection_context():
-        store = NotificationStore(db, {})
-        delivery = Delivery(
-            store,
-            channels_from({}),
-            RetryPolicy(),
-            AckLinks("k" * 32, "http://x"),
-            rate_limit=RateLimit(1, 60),
-        )
-        first, _ = delivery.deliver(webhook_page(receiver, incident_id=1), T0)
-        other, _ = delivery.deliver(webhook_page(receiver, incident_id=2, address=receiver.url + "?b"), T0)
-        assert (first["status"], other["status"]) == ("sent", "sent")
+    delivery = make_delivery(rate_limit=RateLimit(1, 60))
+    first, _ = delivery.deliver(webhook_page(receiver, incident_id=1), T0)
+    other, _ = delivery.deliver(webhook_page(receiver, incident_id=2, address=receiver.url + "?b"), T0)
+    assert (first["status"], other["status"]) == ("sent", "sent")
