@@ -25,12 +25,29 @@ class DeliveryFailed(Exception):
 
 @dataclass(frozen=True)
 class Page:
+    """A ledger row with what a person needs to act on it: the incident as it stands now
+    (severity, service, assignee; None when unknown), its address and the acknowledge link."""
+
     row: object
     ack_url: str | None
+    incident: dict | None = None
+    incident_url: str | None = None
+
+    @property
+    def facts(self):
+        """ "Severity: critical · Service: checkout-api · Assignee: Alice", or ""."""
+        if not self.incident:
+            return ""
+        incident = self.incident
+        facts = [("Severity", incident.get("severity")), ("Service", incident.get("service"))]
+        facts.append(("Assignee", incident.get("assignee") or "nobody yet"))
+        return " · ".join(f"{name}: {value}" for name, value in facts if value)
 
     @property
     def text(self):
-        lines = [self.row.subject, self.row.message]
+        lines = [self.row.subject, self.row.message, self.facts]
+        if self.incident_url:
+            lines.append(f"Incident: {self.incident_url}")
         if self.ack_url:
             lines.append(f"Acknowledge: {self.ack_url}")
         return "\n".join(line for line in lines if line)
@@ -43,6 +60,8 @@ class Page:
             "recipient": row.recipient,
             "subject": row.subject,
             "message": row.message,
+            "incident": self.incident,
+            "incident_url": self.incident_url,
             "acknowledge_url": self.ack_url,
         }
 
@@ -84,9 +103,11 @@ class SlackChannel:
 
     def send(self, page):
         row = page.row
-        lines = [f"*{row.subject}*" if row.subject else "", row.message]
+        lines = [f"*{row.subject}*" if row.subject else "", row.message, page.facts]
+        links = [f"<{page.incident_url}|Incident #{row.incident_id}>"] if page.incident_url else []
         if page.ack_url:
-            lines.append(f"<{page.ack_url}|Acknowledge as {row.recipient}>")
+            links.append(f"<{page.ack_url}|Acknowledge as {row.recipient}>")
+        lines.append(" · ".join(links))
         text = "\n".join(line for line in lines if line)
         body = json.dumps({"text": text}).encode()
         post(row.address, body, {"Content-Type": "application/json"}, self.timeout)
@@ -120,12 +141,20 @@ class EmailChannel:
         message["From"] = self.sender
         message["To"] = row.address or row.recipient
         message.set_content(page.text)
-        link = f'<p><a href="{escape(page.ack_url)}">Acknowledge</a></p>' if page.ack_url else ""
-        message.add_alternative(
-            f"<html><body><h2>{escape(row.subject)}</h2><p>{escape(row.message)}</p>{link}</body></html>",
-            subtype="html",
-        )
+        message.add_alternative(html_of(page), subtype="html")
         return message
+
+
+def html_of(page):
+    row = page.row
+    parts = [f"<h2>{escape(row.subject)}</h2>", f"<p>{escape(row.message)}</p>"]
+    if page.facts:
+        parts.append(f"<p>{escape(page.facts)}</p>")
+    if page.incident_url:
+        parts.append(f'<p><a href="{escape(page.incident_url)}">Incident #{row.incident_id}</a></p>')
+    if page.ack_url:
+        parts.append(f'<p><a href="{escape(page.ack_url)}">Acknowledge</a></p>')
+    return f"<html><body>{''.join(parts)}</body></html>"
 
 
 def sign(secret, body):

@@ -16,7 +16,9 @@ from services.notifications.store import notification_dict
 
 
 class Delivery:
-    def __init__(self, store, channels, retry_policy, ack_links, still_needed=None, rate_limit=None):
+    def __init__(
+        self, store, channels, retry_policy, ack_links, still_needed=None, rate_limit=None, describe=None
+    ):
         self.store = store
         self.channels = channels
         self.retry_policy = retry_policy
@@ -24,6 +26,8 @@ class Delivery:
         # Whether a delayed page still has a reason to go (its incident unacknowledged).
         self.still_needed = still_needed or (lambda row: True)
         self.rate_limit = rate_limit or RateLimit()
+        # The incident as it stands now, for the page's facts; None when it cannot be told.
+        self.describe = describe or (lambda incident_id: None)
 
     def deliver(self, request, now):
         """First try of `request` unless the ledger holds it already: (entry, created).
@@ -52,7 +56,7 @@ class Delivery:
 
     def attempt(self, row, now):
         """One try of a claimed row; returns the row as the ledger now has it."""
-        error, latency_ms = self._send(Page(row, self._ack_url(row, now)))
+        error, latency_ms = self._send(self._page(row, now))
         retry_at = self.retry_policy.next_attempt(row.attempts + 1, now) if error else None
         row = self.store.record_attempt(row, error, latency_ms, now, retry_at)
         metrics.NOTIFICATIONS_SENT.labels(row.channel, row.status).inc()
@@ -99,7 +103,11 @@ class Delivery:
             error = f"{type(exc).__name__}: {exc}"
         return error, round((time.perf_counter() - started) * 1000, 3)
 
-    def _ack_url(self, row, now):
-        if row.incident_id is None or row.channel not in ("email", "slack"):
-            return None
-        return self.ack_links.url(row.incident_id, row.recipient, now)
+    def _page(self, row, now):
+        if row.incident_id is None or row.channel == "log":
+            return Page(row, None)
+        ack_url = (
+            self.ack_links.url(row.incident_id, row.recipient, now) if row.channel != "webhook" else None
+        )
+        incident_url = f"{self.ack_links.base_url}/api/v1/incidents/{row.incident_id}"
+        return Page(row, ack_url, self.describe(row.incident_id), incident_url)

@@ -3,6 +3,7 @@ acknowledge links pages carry."""
 
 import contextlib
 
+import eventlet
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
@@ -28,6 +29,8 @@ from services.shared.messaging import handles
 from services.shared.storage import Storage
 from services.shared.ticker import every
 from services.shared.web import HealthAndMetrics, HttpMetrics
+
+DESCRIBE_TIMEOUT_SECONDS = 2.0
 
 
 class NotificationsService(HealthAndMetrics):
@@ -107,9 +110,19 @@ class NotificationsService(HealthAndMetrics):
 
     def _delivery(self):
         policy, limit = RetryPolicy.from_config(self.config), RateLimit.from_config(self.config)
-        return Delivery(
-            self.store, channels_from(self.config), policy, self._ack_links(), self._still_open, limit
-        )
+        channels, links = channels_from(self.config), self._ack_links()
+        return Delivery(self.store, channels, policy, links, self._still_open, limit, self._describe)
+
+    def _describe(self, incident_id):
+        """Best effort: a page goes out even when the incidents service cannot be asked."""
+        incident = None
+        with contextlib.suppress(Exception), eventlet.Timeout(DESCRIBE_TIMEOUT_SECONDS, False):
+            incident = self.incidents.get_incident(incident_id)
+        if incident is None:
+            return None  # any failure only costs the page its facts
+        return {
+            key: incident.get(key) for key in ("id", "title", "severity", "service", "status", "assignee")
+        }
 
     def _still_open(self, row):
         """A delayed page goes only while its incident is still unacknowledged."""

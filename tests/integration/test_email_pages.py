@@ -89,7 +89,10 @@ def test_an_incident_is_e_mailed_and_its_link_acknowledges_it_once(cluster, smtp
     [message] = eventually(lambda: messages_to(maildir, person), timeout=60)
     assert message["Subject"] == f"[CRITICAL] billing-{run}: invoices stuck"
     assert {part.get_content_type() for part in message.walk()} >= {"text/plain", "text/html"}
-    link = re.search(r"Acknowledge: (\S+)", plain_text(message)).group(1)
+    text = plain_text(message)
+    assert f"Severity: critical · Service: billing-{run} · Assignee: Mia" in text
+    assert f"Incident: {edge}/api/v1/incidents/{incident_id}" in text
+    link = re.search(r"Acknowledge: (\S+)", text).group(1)
     assert link.startswith(f"{edge}/api/v1/ack/")
 
     forged = requests.get(link[:-3] + ("xyz" if not link.endswith("xyz") else "abc"), timeout=10)

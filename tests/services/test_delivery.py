@@ -155,13 +155,30 @@ def test_a_delivery_whose_sender_died_is_taken_over_after_its_lease(delivery, re
     assert delivery.store.list({})["items"][0]["status"] == "sent" and len(receiver.received) == 1
 
 
-def test_a_slack_page_is_readable_and_carries_the_acknowledge_link(delivery, receiver):
+def test_a_slack_page_is_readable_and_carries_the_acknowledge_link(make_delivery, receiver):
     receiver.script = []
+    incident = {"id": 9, "severity": "high", "service": "checkout", "assignee": "Alice", "title": "5xx"}
+    delivery = make_delivery(describe=lambda incident_id: incident if incident_id == 9 else None)
     delivery.deliver(webhook_page(receiver, channel="slack", secret=None), T0)
     [(body, _, status)] = receiver.received
     assert status == 200
-    assert body["text"].startswith("*[HIGH] checkout: 5xx*\nIncident #9 needs you")
-    assert "<http://x/api/v1/ack/" in body["text"] and "|Acknowledge as alice@example.com>" in body["text"]
+    lines = body["text"].splitlines()
+    assert lines[:3] == [
+        "*[HIGH] checkout: 5xx*",
+        "Incident #9 needs you (step 0).",
+        "Severity: high · Service: checkout · Assignee: Alice",
+    ]
+    assert lines[3].startswith("<http://x/api/v1/incidents/9|Incident #9> · <http://x/api/v1/ack/")
+    assert lines[3].endswith("|Acknowledge as alice@example.com>")
+
+
+def test_a_page_goes_out_without_its_facts_when_the_incident_cannot_be_described(make_delivery, receiver):
+    receiver.script = []
+    make_delivery(describe=lambda incident_id: None).deliver(
+        webhook_page(receiver, channel="slack", secret=None), T0
+    )
+    [(body, _, status)] = receiver.received
+    assert status == 200 and "Severity" not in body["text"] and "Acknowledge as" in body["text"]
 
 
 @pytest.mark.parametrize(("still_open", "outcome", "sent"), [(True, "sent", 1), (False, "cancelled", 0)])
