@@ -25,3 +25,43 @@ def test_second_alert_with_same_key_joins_the_first_incident(service_config, con
     assert first["action"] == "new_incident"
     assert second == {"incident_id": first["incident_id"], "action": "attached_to_existing_incident"}
     assert other["action"] == "new_incident" and other["incident_id"] != first["incident_id"]
+
+
+def test_deliveries_sent_and_failed_are_written_in_the_timeline_once(service_config, container_factory):
+    container = container_factory(IncidentsService, service_config)
+    container.start()
+    with entrypoint_hook(container, "correlate") as correlate:
+        incident_id = correlate(alert("a-1"))["incident_id"]
+    sent = {
+        "incident_id": incident_id,
+        "key": f"{incident_id}:0:alice@example.com:email",
+        "recipient": "alice@example.com",
+        "channel": "email",
+        "step": 0,
+        "status": "sent",
+        "attempts": 1,
+        "error": None,
+    }
+    failed = {
+        **sent,
+        "key": f"{incident_id}:0:alice@example.com:webhook",
+        "channel": "webhook",
+        "status": "failed",
+        "attempts": 5,
+        "error": "DeliveryFailed: https://hooks.example answered 500",
+    }
+    with entrypoint_hook(container, "on_notification_delivered") as delivered:
+        delivered(sent)
+        delivered(sent)  # a redelivered event changes nothing
+    with entrypoint_hook(container, "on_notification_failed") as failed_hook:
+        failed_hook(failed)
+    with entrypoint_hook(container, "get_incident") as get_incident:
+        timeline = get_incident(incident_id)["timeline"]
+    entries = [
+        (e["kind"], e["detail"]["channel"])
+        for e in timeline
+        if e["kind"] in ("notified", "notification_failed")
+    ]
+    assert entries == [("notified", "email"), ("notification_failed", "webhook")]
+    [failure] = [e for e in timeline if e["kind"] == "notification_failed"]
+    assert failure["detail"]["attempts"] == 5 and "answered 500" in failure["detail"]["error"]
