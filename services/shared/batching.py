@@ -18,53 +18,72 @@ from nameko.messaging import Consumer, QueueConsumer
 logger = logging.getLogger("klaxon.batching")
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_LINGER_SECONDS = 0.01
+DEFAULT_CONCURRENCY = 2
+
+
+def batch_settings(config):
+    return (
+        int(config.get("BATCH_SIZE", DEFAULT_BATCH_SIZE)),
+        float(config.get("BATCH_LINGER_SECONDS", DEFAULT_LINGER_SECONDS)),
+        int(config.get("BATCH_CONCURRENCY", DEFAULT_CONCURRENCY)),
+    )
 
 
 class BatchQueueConsumer(QueueConsumer):
     """Its own connection, so the batch queue's prefetch is not capped by max_workers:
-    two full batches, one in the works while the next one fills."""
+    a full batch for each worker, and one more filling meanwhile."""
 
     @property
     def prefetch_count(self):
-        return 2 * int(self.container.config.get("BATCH_SIZE", DEFAULT_BATCH_SIZE))
+        size, _, concurrency = batch_settings(self.container.config)
+        return (concurrency + 1) * size
 
 
 class BatchConsumer(Consumer):
+    """At most `concurrency` batches are in the works; messages arriving meanwhile wait for
+    the next free worker and go together. Batches grow with the load instead of the
+    number of transactions: group commit, as databases do it."""
+
     queue_consumer = BatchQueueConsumer()
 
-    def __init__(self, queue, batch_size=None, linger_seconds=None, **kwargs):
+    def __init__(self, queue, batch_size=None, linger_seconds=None, concurrency=None, **kwargs):
         super().__init__(queue, requeue_on_error=True, **kwargs)
         self.batch_size = batch_size
         self.linger_seconds = linger_seconds
+        self.concurrency = concurrency
         self.pending = []
         self.timer = None
+        self.in_flight = 0
 
     def setup(self):
         """Sizes given to the decorator win; else the service's config (KLAXON_BATCH_*)."""
-        config = self.container.config
-        if self.batch_size is None:
-            self.batch_size = int(config.get("BATCH_SIZE", DEFAULT_BATCH_SIZE))
-        if self.linger_seconds is None:
-            self.linger_seconds = float(config.get("BATCH_LINGER_SECONDS", DEFAULT_LINGER_SECONDS))
+        size, linger, concurrency = batch_settings(self.container.config)
+        self.batch_size = self.batch_size or size
+        self.linger_seconds = linger if self.linger_seconds is None else self.linger_seconds
+        self.concurrency = self.concurrency or concurrency
         super().setup()
 
     def handle_message(self, body, message):
         self.pending.append((body, message))
+        if self.in_flight >= self.concurrency:
+            return  # the next batch to finish takes these
         if len(self.pending) >= self.batch_size:
             self.flush()
         elif self.timer is None:
             self.timer = eventlet.spawn_after(self.linger_seconds, self.flush)
 
     def flush(self):
-        # Take the batch first: cancelling the timer yields to the hub, where the next
-        # message may arrive and must start a batch of its own.
-        batch, self.pending = self.pending, []
         timer, self.timer = self.timer, None
         if timer is not None and timer is not eventlet.getcurrent():
             timer.cancel()
-        if not batch:
-            return
+        # Cancelling may yield to the hub, where more messages arrive: read `pending` after.
+        while self.pending and self.in_flight < self.concurrency:
+            batch, self.pending = self.pending[: self.batch_size], self.pending[self.batch_size :]
+            self._start(batch)
+
+    def _start(self, batch):
         messages = [message for _, message in batch]
+        self.in_flight += 1
         try:
             self.container.spawn_worker(
                 self,
@@ -74,11 +93,17 @@ class BatchConsumer(Consumer):
                 handle_result=partial(self.handle_batch_result, messages),
             )
         except ContainerBeingKilled:
+            self.in_flight -= 1
             self._requeue(messages)
 
     def handle_batch_result(self, messages, worker_ctx, result=None, exc_info=None):
         for message in messages:
             self.handle_message_processed(message, result, exc_info)
+        self.in_flight -= 1
+        if self.pending and self.timer is None:
+            # What waited for this worker goes at once, from a greenlet of its own: this one
+            # still holds its worker slot.
+            eventlet.spawn_n(self.flush)
         return result, exc_info
 
     def _requeue(self, messages):

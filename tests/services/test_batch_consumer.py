@@ -2,10 +2,11 @@
 
 from collections import Counter
 
+import eventlet
 import pytest
 from kombu import Connection, Exchange, Queue
 
-from services.shared.batching import consume_batches
+from services.shared.batching import BatchConsumer, consume_batches
 from tests.conftest import eventually
 
 EXCHANGE = Exchange("klaxon.test.batches", type="direct", durable=True)
@@ -93,3 +94,38 @@ def test_a_failed_batch_is_requeued_and_handled_once_later(config, run):
     assert failed, "the first call fails with the messages of its batch"
     assert Counter(flat(handled)) == Counter(range(COUNT))
     assert Counter(flat(calls)) == Counter(range(COUNT)) + Counter(failed)
+
+
+def gated_service(started, gate, in_flight):
+    """Batches of at most ten, one at a time; every batch waits for `gate`."""
+
+    class Gated:
+        name = "gated"
+
+        @consume_batches(QUEUE, batch_size=10, linger_seconds=0.01, concurrency=1)
+        def take(self, bodies):
+            in_flight.append(1)
+            started.append(bodies)
+            try:
+                assert len(in_flight) == 1, "two batches ran at once"
+                gate.wait()
+            finally:
+                in_flight.pop()
+
+    return Gated
+
+
+def test_messages_arriving_while_the_workers_are_busy_wait_and_go_together(config, run):
+    started, gate, in_flight = [], eventlet.event.Event(), []
+    container = run(gated_service(started, gate, in_flight))
+    [consumer] = [e for e in container.entrypoints if isinstance(e, BatchConsumer)]
+    publish(config["AMQP_URI"], [{"n": -1}])
+    eventually(lambda: len(started) == 1)
+    publish(config["AMQP_URI"], [{"n": n} for n in range(COUNT)])
+    eventually(lambda: len(consumer.pending) == COUNT)
+    assert len(started) == 1, "nothing starts while the only worker is busy"
+
+    gate.send()
+    eventually(lambda: len(flat(started)) == COUNT + 1)
+    assert [len(batch) for batch in started] == [1, 10, 10, 5]
+    assert flat(started) == [-1, *range(COUNT)]
