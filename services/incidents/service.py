@@ -18,7 +18,7 @@ from services.oncall import contracts as oncall_contracts
 from services.shared.clock import Clock
 from services.shared.config import CorrelationSettings
 from services.shared.http_api import actor, json_api, json_body, query
-from services.shared.messaging import handles
+from services.shared.messaging import dispatch_all, handles
 from services.shared.storage import Storage
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
@@ -44,8 +44,7 @@ class IncidentsService(HealthAndMetrics):
         window = CorrelationSettings.from_config(self.config).window_seconds
         outcomes = self.store.correlate_many(alerts, window, self.clock.now())
         opened = {incident["id"]: incident for incident, action in outcomes if action == "new_incident"}
-        for incident in opened.values():
-            self.dispatch(c.INCIDENT_OPENED, opened_event(incident))
+        dispatch_all(self.dispatch, c.INCIDENT_OPENED, [opened_event(i) for i in opened.values()])
         return [{"incident_id": incident["id"], "action": action} for incident, action in outcomes]
 
     @rpc

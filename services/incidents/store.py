@@ -11,7 +11,7 @@ from services.incidents import contracts as c
 from services.incidents import domain
 from services.incidents.correlation import correlation_key, is_group_key, window_start
 from services.incidents.models import Incident, IncidentAlert, TimelineEntry
-from services.shared.db import insert_rows, lock_all, write_transaction
+from services.shared.db import insert_returning, insert_rows, lock_all, write_transaction
 from services.shared.errors import NotFound, invalid
 from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
@@ -34,10 +34,12 @@ class IncidentStore(BaseStore):
         """
         keys = [correlation_key(alert) for alert in alerts]
         with write_transaction(self.db, lock_keys=[f"correlation:{key}" for key in keys]):
-            batch = CorrelationBatch(self, window_seconds, now)
-            batch.preload([alert["alert_id"] for alert in alerts], keys)
-            outcomes = [batch.add(alert, key) for alert, key in zip(alerts, keys, strict=True)]
+            batch = CorrelationBatch(window_seconds, now)
+            batch.preload(self._open_incidents_for(keys, now, window_seconds), alerts)
+            for alert, key in zip(alerts, keys, strict=True):
+                batch.add(alert, key)
             batch.flush()
+        outcomes = [batch.answer(alert["alert_id"]) for alert in alerts]
         incidents = {
             row.id: row for row in Incident.select().where(Incident.id.in_({i for i, _ in outcomes}))
         }
@@ -52,19 +54,6 @@ class IncidentStore(BaseStore):
         lock_all(self.db, [f"incident:{row.id}" for row in candidates.values()])
         fresh = Incident.select().where(Incident.id.in_([row.id for row in candidates.values()]))
         return {row.correlation_key: row for row in fresh if row.status != "resolved"}
-
-    def _open(self, alert, key, now):
-        incident = Incident.create(
-            title=alert["message"],
-            service=alert["service"],
-            severity=alert["severity"],
-            correlation_key=key,
-            alert_count=1,
-            created_at=now,
-            updated_at=now,
-        )
-        self._timeline(incident.id, c.CREATED, "klaxon", now, {"alert_id": alert["alert_id"]})
-        return incident
 
     # -- manual creation and changes ---------------------------------------------------
     def create(self, new, actor, now):
@@ -249,63 +238,96 @@ def _iso(value):
 
 
 class CorrelationBatch:
-    """The work of one `correlate_many`: decisions in memory, then a few bulk writes."""
+    """The work of one `correlate_many`: decisions in memory, then a few bulk writes, however
+    many incidents the batch opens."""
 
-    def __init__(self, store, window_seconds, now):
-        self.store, self.window_seconds, self.now = store, window_seconds, now
+    def __init__(self, window_seconds, now):
+        self.window_seconds, self.now = window_seconds, now
         self.known = {}
         self.open_by_key = {}
-        self.links, self.attached = [], []
+        self.opened, self.links, self.attached = [], [], []
 
-    def preload(self, alert_ids, keys):
-        """Read what the batch needs in a few queries: earlier answers (a redelivery keeps the
-        answer it got then) and the open incident of every key."""
-        self.open_by_key = self.store._open_incidents_for(keys, self.now, self.window_seconds)
-        for ids in peewee.chunked(set(alert_ids), 500):
+    def preload(self, open_by_key, alerts):
+        """What the batch needs to know first: the open incident of every key, and earlier
+        answers (a redelivery keeps the answer it got then)."""
+        self.open_by_key = dict(open_by_key)
+        for ids in peewee.chunked({alert["alert_id"] for alert in alerts}, 500):
             for link in IncidentAlert.select().where(IncidentAlert.alert_id.in_(ids)):
-                self.known[link.alert_id] = (link.incident_id, link.action)
+                self.known[link.alert_id] = (Incident(id=link.incident_id), link.action)
 
     def add(self, alert, key):
         alert_id = alert["alert_id"]
         if alert_id not in self.known:
             self.known[alert_id] = self._decide(alert, key)
-        return self.known[alert_id]
 
-    def _decide(self, alert, key):
-        incident = self._open_incident(key)
-        if incident is None:
-            incident = self.store._open(alert, key, self.now)
-            self.open_by_key[key] = incident
-            action = "new_incident"
-        else:
-            self.attached.append((incident.id, alert["alert_id"]))
-            action = "attached_to_existing_incident"
-        self.links.append(
-            {
-                "alert_id": alert["alert_id"],
-                "incident_id": incident.id,
-                "action": action,
-                "attached_at": self.now,
-            }
-        )
+    def answer(self, alert_id):
+        """(incident id, action) of an added alert; after `flush`, which gives new incidents their ids."""
+        incident, action = self.known[alert_id]
         return incident.id, action
 
-    def _open_incident(self, key):
-        return self.open_by_key.get(key)
+    def _decide(self, alert, key):
+        incident = self.open_by_key.get(key)
+        if incident is None:
+            incident = self.open_by_key[key] = NewIncident(alert, key, self.now)
+            self.opened.append(incident)
+            action = "new_incident"
+        else:
+            self.attached.append((incident, alert["alert_id"]))
+            action = "attached_to_existing_incident"
+        self.links.append((alert["alert_id"], incident, action))
+        return incident, action
 
     def flush(self):
-        insert_rows(IncidentAlert, self.links)
-        entries = [
-            timeline_row(incident_id, c.ALERT_ATTACHED, "klaxon", self.now, {"alert_id": alert_id})
-            for incident_id, alert_id in self.attached
+        self._insert_opened()
+        insert_rows(
+            IncidentAlert,
+            [
+                {"alert_id": alert_id, "incident_id": incident.id, "action": action, "attached_at": self.now}
+                for alert_id, incident, action in self.links
+            ],
+        )
+        created = [
+            timeline_row(incident.id, c.CREATED, "klaxon", self.now, {"alert_id": incident.first_alert_id})
+            for incident in self.opened
         ]
-        insert_rows(TimelineEntry, entries)
-        counts = Counter(incident_id for incident_id, _ in self.attached)
+        attached = [
+            timeline_row(incident.id, c.ALERT_ATTACHED, "klaxon", self.now, {"alert_id": alert_id})
+            for incident, alert_id in self.attached
+        ]
+        insert_rows(TimelineEntry, created + attached)
+        self._count_attached()
+
+    def _insert_opened(self):
+        # One new incident per key in a batch, so the key tells the returned rows apart.
+        ids = dict(insert_returning(Incident, [i.row for i in self.opened], "correlation_key", "id"))
+        for incident in self.opened:
+            incident.id = ids[incident.row["correlation_key"]]
+
+    def _count_attached(self):
+        counts = Counter(incident.id for incident, _ in self.attached)
         for chunk in peewee.chunked(counts.items(), 500):
             added = peewee.Case(Incident.id, chunk, 0)
             Incident.update(alert_count=Incident.alert_count + added, updated_at=self.now).where(
                 Incident.id.in_([incident_id for incident_id, _ in chunk])
             ).execute()
+
+
+class NewIncident:
+    """An incident a batch opens; it gets its id when the batch is written."""
+
+    def __init__(self, alert, key, now):
+        self.id = None
+        self.first_alert_id = alert["alert_id"]
+        self.row = {
+            "title": alert["message"],
+            "service": alert["service"],
+            "severity": alert["severity"],
+            "status": "open",
+            "correlation_key": key,
+            "alert_count": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
 
 
 def newest_open_incidents(keys, since):

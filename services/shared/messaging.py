@@ -40,3 +40,13 @@ def handles(source_service, event_type):
         return event_handler(source_service, event_type, requeue_on_error=True)(retried_on_outage(handler))
 
     return declare
+
+
+def dispatch_all(dispatch, event_type, payloads, concurrency=16):
+    """Dispatch one event per payload, their broker confirms awaited together rather than
+    one after another; returns once every one is confirmed, or raises the first failure."""
+    pile = eventlet.GreenPile(concurrency)
+    for payload in payloads:
+        pile.spawn(dispatch, event_type, payload)
+    for _ in pile:
+        pass

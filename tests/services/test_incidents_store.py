@@ -81,6 +81,39 @@ def test_first_alert_opens_an_incident_and_second_with_same_key_attaches(store):
     assert instant(incident["timeline"][1]["at"]) == T0 + seconds(60)
 
 
+def test_one_batch_opening_many_incidents_gives_each_its_first_alert(store):
+    services = [f"svc-{n % 7}" for n in range(30)]
+    batch = [alert(f"a-{n}", service, message=f"alert {n}") for n, service in enumerate(services)]
+    outcomes = store.correlate_many(batch, WINDOW, T0)
+
+    first_of = {}
+    for n, service in enumerate(services):
+        first_of.setdefault(service, n)
+    assert [action for _, action in outcomes] == [
+        "new_incident" if first_of[service] == n else "attached_to_existing_incident"
+        for n, service in enumerate(services)
+    ]
+    incident_of = {incident["service"]: incident["id"] for incident, _ in outcomes}
+    assert len(set(incident_of.values())) == 7
+    for (incident, _), service in zip(outcomes, services, strict=True):
+        assert incident["id"] == incident_of[service]
+    for service, incident_id in incident_of.items():
+        incident = store.get(incident_id)
+        mine = [n for n, s in enumerate(services) if s == service]
+        assert incident["title"] == f"alert {first_of[service]}"
+        assert incident["alert_count"] == len(mine)
+        assert kinds(incident) == ["created"] + ["alert_attached"] * (len(mine) - 1)
+        assert [entry["detail"]["alert_id"] for entry in incident["timeline"]] == [f"a-{n}" for n in mine]
+
+
+def test_a_redelivered_batch_that_opened_incidents_opens_none(store):
+    batch = [alert(f"a-{n}", f"svc-{n % 3}") for n in range(9)]
+    first = store.correlate_many(batch, WINDOW, T0)
+    again = store.correlate_many(batch, WINDOW, T0 + seconds(5))
+    assert [(i["id"], a) for i, a in again] == [(i["id"], a) for i, a in first]
+    assert store.stats()["incidents"]["open"] == 3
+
+
 def test_different_severity_opens_a_new_incident(store):
     first, _ = store.correlate(alert("a-1", severity="critical"), WINDOW, T0)
     other, action = store.correlate(alert("a-2", severity="low"), WINDOW, T0 + seconds(1))
