@@ -1,11 +1,14 @@
 """Publishing accepted alerts onto the durable ingest queue, confirmed by the broker.
 
-Each thread keeps its own connection (a kombu connection is not thread-safe); a broken
-one is dropped and the request answers 503, so the sender retries.
+A kombu connection is not safe to share, so each publish borrows one from a small pool
+and gives it back; a broken one is dropped and the request answers 503, so the sender
+retries. (A pool, not one per thread: under gevent every request is a greenlet of its
+own, and a thread-local connection would be opened per request and never closed.)
 """
 
 import collections
 import contextlib
+import queue
 import threading
 
 from kombu import Connection, Producer
@@ -15,15 +18,16 @@ from services.alerts.queue import ALERTS, INGEST_QUEUE, alerts_message
 
 
 class AlertPublisher:
-    def __init__(self, amqp_uri, connect_timeout=3):
+    def __init__(self, amqp_uri, connect_timeout=3, pool_size=8):
         self.amqp_uri = amqp_uri
         self.connect_timeout = connect_timeout
-        self.local = threading.local()
+        self.idle = queue.LifoQueue(maxsize=pool_size)
 
     def publish(self, message):
         """Return once the broker has confirmed `message` is on the durable queue."""
+        connection, producer = self._borrow()
         try:
-            self._producer().publish(
+            producer.publish(
                 message,
                 exchange=INGEST_QUEUE.exchange,
                 routing_key=INGEST_QUEUE.routing_key,
@@ -33,27 +37,48 @@ class AlertPublisher:
                 retry=False,
             )
         except BROKER_ERRORS as exc:
-            self._drop()
-            raise ServiceUnavailable(f"message broker unreachable: {exc}") from None
+            _close(connection)
+            raise _unreachable(exc) from None
+        self._give_back(connection, producer)
 
-    def _producer(self):
-        producer = getattr(self.local, "producer", None)
-        if producer is None:
-            connection = Connection(
-                self.amqp_uri,
-                connect_timeout=self.connect_timeout,
-                transport_options={"confirm_publish": True},
-            )
-            producer = Producer(connection.default_channel)
-            self.local.connection, self.local.producer = connection, producer
-        return producer
+    def _borrow(self):
+        try:
+            return self.idle.get_nowait()
+        except queue.Empty:
+            pass
+        connection = Connection(
+            self.amqp_uri,
+            connect_timeout=self.connect_timeout,
+            transport_options={"confirm_publish": True},
+        )
+        try:
+            return connection, Producer(connection.default_channel)
+        except BROKER_ERRORS as exc:
+            _close(connection)
+            raise _unreachable(exc) from None
 
-    def _drop(self):
-        connection = getattr(self.local, "connection", None)
-        self.local.producer = self.local.connection = None
-        if connection is not None:
-            with contextlib.suppress(BROKER_ERRORS):
-                connection.release()
+    def _give_back(self, connection, producer):
+        try:
+            self.idle.put_nowait((connection, producer))
+        except queue.Full:
+            _close(connection)
+
+    def close(self):
+        while True:
+            try:
+                connection, _ = self.idle.get_nowait()
+            except queue.Empty:
+                return
+            _close(connection)
+
+
+def _unreachable(exc):
+    return ServiceUnavailable(f"message broker unreachable: {exc}")
+
+
+def _close(connection):
+    with contextlib.suppress(*BROKER_ERRORS):
+        connection.release()
 
 
 class _Waiter:

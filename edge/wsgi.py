@@ -7,5 +7,5 @@ from services.shared.logs import setup_logging
 
 setup_logging("edge")
 settings = EdgeSettings.from_env()
-pool_size = int(env("KLAXON_EDGE_THREADS", 16))  # one proxy per thread that may need one
+pool_size = int(env("KLAXON_EDGE_THREADS", 16))  # idle RPC proxies a worker keeps for its requests
 application = create_app(settings, RpcPool(settings.amqp_uri, timeout=settings.rpc_timeout, size=pool_size))

@@ -17,7 +17,7 @@ the load generator, so each phase also prints the CPU each part of the platform 
 
 Knobs (environment, all optional; tox passes KLAXON_TEST_* through):
 
-    KLAXON_TEST_BENCH_EDGE_WORKERS / _EDGE_THREADS   gunicorn config of the edge
+    KLAXON_TEST_BENCH_EDGE_WORKERS / _EDGE_WORKER_CLASS / _EDGE_THREADS   gunicorn config of the edge
     KLAXON_TEST_BENCH_SECONDS        length of each edge load and of the fixed-rate run (10)
     KLAXON_TEST_BENCH_ALERTS         alerts enqueued for the processing rate (20000)
     KLAXON_TEST_BENCH_DRAIN_SECONDS  longest wait for them to be processed (120)
@@ -31,10 +31,12 @@ Senders post keyless (KLAXON_KEYLESS_INGEST is on) with KLAXON_KEYLESS_RATE_LIMI
 that the per-integration limit is not what is measured; figure 1b posts with an integration key.
 """
 
+import contextlib
 import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -71,6 +73,7 @@ def knob(name, default):
 
 
 EDGE_WORKERS = knob("EDGE_WORKERS", 2)
+EDGE_CLASS = knob("EDGE_WORKER_CLASS", "gevent")
 EDGE_THREADS = knob("EDGE_THREADS", 16)
 SECONDS = knob("SECONDS", 10)
 ALERTS = knob("ALERTS", 20000)
@@ -79,6 +82,11 @@ RATE = knob("RATE", 500)
 HISTORY = knob("HISTORY", 1_000_000)
 WRK = None if knob("NO_WRK", "") else shutil.which("wrk")
 EXTRA_ENV = json.loads(knob("EXTRA_ENV", "{}"))
+PAUSED = (
+    "the four services paused meanwhile (SIGSTOP, then SIGCONT), so that the edge and RabbitMQ have "
+    "the two cores as on a host of their own; the accepted alerts wait on the durable queue"
+)
+SERVICES = ("alerts", "incidents", "oncall", "notifications")
 UNLIMITED = 10_000_000  # alerts per minute: the highest limit an integration may have
 
 
@@ -117,6 +125,7 @@ class Cpu:
         self.before = {}
         self.machine_before = 0.0
         self.started = 0.0
+        self.after = None
 
     @staticmethod
     def _stat(pid):
@@ -143,7 +152,7 @@ class Cpu:
         except OSError:
             return ""
 
-    def _groups(self):
+    def groups(self):
         parents, groups = {}, {}
         pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
         for pid in pids:
@@ -162,7 +171,7 @@ class Cpu:
         return groups
 
     def _sample(self):
-        return {pid: (group, self._stat(pid)[1]) for pid, group in self._groups().items()}
+        return {pid: (group, self._stat(pid)[1]) for pid, group in self.groups().items()}
 
     def start(self):
         self.before = self._sample()
@@ -170,11 +179,18 @@ class Cpu:
         self.started = time.monotonic()
         return self
 
+    def stop(self):
+        """Close the window now; `report` may come later."""
+        self.after = (self._sample(), self._machine(), time.monotonic())
+
     def report(self, alerts, record):
-        elapsed = time.monotonic() - self.started
-        machine = self._machine() - self.machine_before
+        if self.after is None:
+            self.stop()
+        after, machine_after, ended = self.after
+        elapsed = ended - self.started
+        machine = machine_after - self.machine_before
         spent = {}
-        for pid, (group, seconds) in self._sample().items():
+        for pid, (group, seconds) in after.items():
             spent[group] = spent.get(group, 0.0) + seconds - self.before.get(pid, (group, 0.0))[1]
         spent["others"] = max(0.0, machine - sum(spent.values()))
         parts = [
@@ -217,6 +233,20 @@ class Bench:
 
     def queue(self):
         return requests.get(self.queue_api, timeout=10).json()
+
+    @contextlib.contextmanager
+    def services_paused(self):
+        """The four services stopped (SIGSTOP) and then resumed: the edge has the machine to
+        itself, as on a host of its own, while what it accepts waits on the durable queue."""
+        paused = [pid for pid, group in Cpu(self.platform).groups().items() if group in SERVICES]
+        assert len(paused) == len(SERVICES), f"expected one process per service: {paused}"
+        for pid in paused:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in paused:
+                os.kill(pid, signal.SIGCONT)
 
     def purge(self):
         depth = self.queue().get("messages_ready", 0)
@@ -287,6 +317,7 @@ def bench(record):
     workdir = Path(tempfile.mkdtemp(prefix="klaxon-bench-"))
     extra = {
         "KLAXON_EDGE_WORKERS": str(EDGE_WORKERS),
+        "KLAXON_EDGE_WORKER_CLASS": EDGE_CLASS,
         "KLAXON_EDGE_THREADS": str(EDGE_THREADS),
         "KLAXON_KEYLESS_RATE_LIMIT": str(UNLIMITED),
         **EXTRA_ENV,
@@ -306,7 +337,7 @@ def bench(record):
             f"platform: klaxon run on PostgreSQL ({PG_URL}), RabbitMQ vhost of its own; services "
             f"max_workers=10; platform env: {json.dumps(extra)}"
         )
-        print(f"edge    : gunicorn gthread, {EDGE_WORKERS} workers x {EDGE_THREADS} threads")
+        print(f"edge    : gunicorn, {edge_shape()}")
         print(f"logs    : {workdir / 'platform.log'}", flush=True)
         yield bench
 
@@ -352,6 +383,12 @@ def python_load(bench, kind, seconds, key=None, processes=2, threads=16):
         "max": max(latencies, default=None),
         "errors": {"socket errors or timeouts": statuses.pop("0")} if "0" in statuses else {},
     }
+
+
+def edge_shape():
+    if EDGE_CLASS == "gthread":
+        return f"{EDGE_WORKERS} gthread workers x {EDGE_THREADS} threads"
+    return f"{EDGE_WORKERS} {EDGE_CLASS} workers"
 
 
 def edge_load(bench, kind, seconds, key=None):
@@ -432,10 +469,8 @@ def queued_open_loop(bench, rate, seconds, threads=64, wait=60):
 
 class TestPlatform:
     def test_1_edge_accepts_single_alerts(self, bench, record):
-        edge_load(bench, "generic", 3)  # warm-up: every edge thread opens its broker connection
-        bench.settle()
-        cpu = Cpu(bench.platform).start()
-        load = edge_load(bench, "generic", SECONDS)
+        edge_load(bench, "generic", 3)  # warm-up: every edge worker opens its broker connections
+        load, cpu = self._edge_figure(bench, "generic")
         accepted = load["statuses"].get("202", 0)
         figure = record(
             1,
@@ -444,8 +479,7 @@ class TestPlatform:
             "alerts/s",
             ">= 2,000",
             f"{load['tool']}, keyless POST /api/v1/alerts with Prefer: respond-async, 202s / "
-            f"{load['duration']:.1f} s; edge {EDGE_WORKERS}x{EDGE_THREADS} gthread; the alerts "
-            "service consumes the queue meanwhile (after a 3 s warm-up, not counted)",
+            f"{load['duration']:.1f} s; edge: {edge_shape()}; {PAUSED} (after a 3 s warm-up, not counted)",
         )
         report_edge(record, load)
         cpu.report(accepted, record)
@@ -453,9 +487,7 @@ class TestPlatform:
 
     def test_1b_edge_accepts_single_alerts_with_a_key(self, bench, record):
         edge_load(bench, "generic", 3, key=bench.key)  # warm-up: the key is authenticated once
-        bench.settle()
-        cpu = Cpu(bench.platform).start()
-        load = edge_load(bench, "generic", SECONDS, key=bench.key)
+        load, cpu = self._edge_figure(bench, "generic", key=bench.key)
         accepted = load["statuses"].get("202", 0)
         figure = record(
             "1b",
@@ -464,17 +496,32 @@ class TestPlatform:
             "alerts/s",
             ">= 2,000",
             "as figure 1 with Authorization: Bearer <key>: the edge authenticates the key over RPC "
-            "to the alerts service and caches the answer KLAXON_INTEGRATION_CACHE_SECONDS (5 s); "
+            "to the alerts service and caches the answer KLAXON_INTEGRATION_CACHE_SECONDS (5 s), "
+            "and keeps a key it checked while the alerts service does not answer; "
             "after a 3 s warm-up with the key",
         )
         report_edge(record, load)
         cpu.report(accepted, record)
         assert accepted > 0, figure
 
+    def test_1c_edge_accepts_single_alerts_while_the_platform_processes_them(self, bench, record):
+        load, cpu = self._edge_figure(bench, "generic", paused=False)
+        accepted = load["statuses"].get("202", 0)
+        figure = record(
+            "1c",
+            "same, while the services process them on the same 2 cores",
+            accepted / load["duration"],
+            "alerts/s",
+            "",
+            "as figure 1, with the four services running: they take what the edge accepts off the "
+            "queue and correlate it meanwhile, on the same two cores as the edge and the load generator",
+        )
+        report_edge(record, load)
+        cpu.report(accepted, record)
+        assert accepted > 0, figure
+
     def test_2_edge_accepts_alertmanager_batches(self, bench, record):
-        bench.settle()
-        cpu = Cpu(bench.platform).start()
-        load = edge_load(bench, "alertmanager", SECONDS)
+        load, cpu = self._edge_figure(bench, "alertmanager")
         accepted = load["statuses"].get("202", 0)
         figure = record(
             2,
@@ -483,11 +530,20 @@ class TestPlatform:
             "alerts/s",
             ">= 10,000",
             f"{load['tool']}, keyless POST /api/v1/integrations/alertmanager (v4 webhook, 20 alerts "
-            f"with distinct fingerprints), {accepted / load['duration']:.0f} requests/s x 20",
+            f"with distinct fingerprints), {accepted / load['duration']:.0f} requests/s x 20; {PAUSED}",
         )
         report_edge(record, load)
         cpu.report(accepted * BATCH, record)
         assert accepted > 0, figure
+
+    @staticmethod
+    def _edge_figure(bench, kind, key=None, paused=True):
+        bench.settle()
+        with bench.services_paused() if paused else contextlib.nullcontext():
+            cpu = Cpu(bench.platform).start()
+            load = edge_load(bench, kind, SECONDS, key=key)
+            cpu.stop()
+        return load, cpu
 
     def test_3_processing_rate(self, bench, record):
         purged = bench.settle()

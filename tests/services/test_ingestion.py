@@ -10,7 +10,7 @@ import pytest
 
 from edge.app import EdgeSettings, create_app
 from edge.queue import AlertPublisher
-from edge.rpc import RpcPool
+from edge.rpc import RpcPool, ServiceUnavailable
 from services.shared.registry import service_class
 from tests.conftest import eventually
 
@@ -40,9 +40,9 @@ def make_edge(platform):
 
     def make(keyless=True, amqp_uri=None):
         pool = RpcPool(platform["AMQP_URI"], timeout=10)
-        pools.append(pool)
         settings = EdgeSettings(amqp_uri=platform["AMQP_URI"], keyless_ingest=keyless)
         publisher = AlertPublisher(amqp_uri or platform["AMQP_URI"])
+        pools.extend((pool, publisher))
         return falcon.testing.TestClient(create_app(settings, pool, publisher))
 
     yield make
@@ -195,6 +195,27 @@ def test_broker_down_answers_503_with_retry_after(make_edge):
     answer = post(edge, "/api/v1/integrations/alertmanager", example("alertmanager-webhook-firing.json"))
     assert answer.status_code == 503
     assert answer.headers["retry-after"]
+
+
+def test_publishes_in_turn_share_one_broker_connection_and_a_broken_one_is_dropped(platform):
+    publisher = AlertPublisher(platform["AMQP_URI"], pool_size=4)
+
+    def acknowledge(dedup_key):
+        return {"kind": "acknowledge", "dedup_key": dedup_key, "integration_id": None, "actor": "test"}
+
+    try:
+        for n in range(20):
+            publisher.publish(acknowledge(f"k-{n}"))
+        assert publisher.idle.qsize() == 1
+        [(connection, _)] = list(publisher.idle.queue)
+        connection.connection.sock.close()  # the broker went away under an idle connection
+        with pytest.raises(ServiceUnavailable):
+            publisher.publish(acknowledge("lost"))
+        assert publisher.idle.qsize() == 0, "a broken connection is not given back"
+        publisher.publish(acknowledge("again"))
+        assert publisher.idle.qsize() == 1
+    finally:
+        publisher.close()
 
 
 def test_a_key_made_for_one_sender_fits_no_other(edge):
