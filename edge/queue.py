@@ -98,7 +98,7 @@ class GroupedPublisher:
     requests; alone, a request publishes at once, with no timer to wait out.
     """
 
-    def __init__(self, publisher, max_alerts=500):
+    def __init__(self, publisher, max_alerts=100):
         self.publisher = publisher
         self.max_alerts = max_alerts
         self.lock = threading.Lock()

@@ -13,6 +13,9 @@ from services.shared.errors import Conflict
 RESULT_OF_ACTION = {contracts.NEW_INCIDENT: "new_incident", contracts.ATTACHED: "existing_incident"}
 CARRIED_KEYS = ("source", "integration_id", "group_key", "details")
 ACTOR = "klaxon-alerts"
+# Alerts per transaction: each takes a lock per dedup key here and per correlation key in
+# the incidents service, and PostgreSQL's lock table is shared and bounded.
+SEGMENT_LIMIT = 200
 
 
 def normalise(alert):
@@ -33,7 +36,8 @@ def ingest_many(store, incidents, alerts):
     The batch goes in segments: one transaction admits a segment, one RPC correlates its
     new alerts, one transaction links them. A segment ends before an alert that could
     follow (duplicate or resolve) a firing alert of the same segment, so every follower
-    finds its original already correlated, exactly as if the alerts came one by one.
+    finds its original already correlated, exactly as if the alerts came one by one; and
+    it ends at SEGMENT_LIMIT alerts, however large the batch.
     """
     answers = []
     for segment in segments(alerts):
@@ -41,11 +45,11 @@ def ingest_many(store, incidents, alerts):
     return answers
 
 
-def segments(alerts):
+def segments(alerts, limit=SEGMENT_LIMIT):
     segment, firing_keys = [], set()
     for alert in alerts:
         pair = (alert.get("integration_id"), alert["dedup_key"])
-        if alert["dedup_key"] and pair in firing_keys:
+        if (alert["dedup_key"] and pair in firing_keys) or len(segment) >= limit:
             yield segment
             segment, firing_keys = [], set()
         segment.append(alert)

@@ -21,3 +21,8 @@ def alerts_message(alerts):
 
 def acknowledge_message(dedup_key, integration_id, actor):
     return {"kind": ACKNOWLEDGE, "dedup_key": dedup_key, "integration_id": integration_id, "actor": actor}
+
+
+def alerts_in(message):
+    """How many alerts a queued message holds (an acknowledgement counts as one)."""
+    return len(message.get("alerts") or ()) or 1

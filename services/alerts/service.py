@@ -41,7 +41,7 @@ class AlertsService(HealthAndMetrics):
 
     # A batch of queued messages shares one transaction and one correlation RPC. Requeued
     # after a pause when something is down: the messages wait out the outage.
-    @consume_batches(queue.INGEST_QUEUE)
+    @consume_batches(queue.INGEST_QUEUE, weigh=queue.alerts_in)
     @retried_on_outage
     def on_queued(self, messages):
         try:

@@ -2,7 +2,9 @@
 
 Under a storm, one worker per message means one transaction and one RPC per alert; a
 batch shares them. Messages wait at most `linger_seconds` for company, so a lone alert
-is not held back. The batch is acknowledged only when its worker has finished, and
+is not held back. A batch is bounded by weight, not by count: `weigh(body)` says how much
+a message holds (the alerts in it), so a backlog of large messages never makes a batch
+too large for one transaction. The batch is acknowledged only when its worker has finished, and
 requeued as a whole if the worker fails: handlers must be idempotent, as every
 redelivered message already requires.
 """
@@ -16,7 +18,7 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 
 logger = logging.getLogger("klaxon.batching")
-DEFAULT_BATCH_SIZE = 100
+DEFAULT_BATCH_SIZE = 200
 DEFAULT_LINGER_SECONDS = 0.01
 DEFAULT_CONCURRENCY = 2
 
@@ -31,7 +33,7 @@ def batch_settings(config):
 
 class BatchQueueConsumer(QueueConsumer):
     """Its own connection, so the batch queue's prefetch is not capped by max_workers:
-    a full batch for each worker, and one more filling meanwhile."""
+    a full batch of one-alert messages for each worker, and one more filling meanwhile."""
 
     @property
     def prefetch_count(self):
@@ -46,8 +48,10 @@ class BatchConsumer(Consumer):
 
     queue_consumer = BatchQueueConsumer()
 
-    def __init__(self, queue, batch_size=None, linger_seconds=None, concurrency=None, **kwargs):
+    def __init__(self, queue, batch_size=None, linger_seconds=None, concurrency=None, weigh=None, **kwargs):
         super().__init__(queue, requeue_on_error=True, **kwargs)
+        self.weigh = weigh or (lambda body: 1)
+        self.pending_weight = 0
         self.batch_size = batch_size
         self.linger_seconds = linger_seconds
         self.concurrency = concurrency
@@ -65,9 +69,10 @@ class BatchConsumer(Consumer):
 
     def handle_message(self, body, message):
         self.pending.append((body, message))
+        self.pending_weight += self.weigh(body)
         if self.in_flight >= self.concurrency:
             return  # the next batch to finish takes these
-        if len(self.pending) >= self.batch_size:
+        if self.pending_weight >= self.batch_size:
             self.flush()
         elif self.timer is None:
             self.timer = eventlet.spawn_after(self.linger_seconds, self.flush)
@@ -78,8 +83,18 @@ class BatchConsumer(Consumer):
             timer.cancel()
         # Cancelling may yield to the hub, where more messages arrive: read `pending` after.
         while self.pending and self.in_flight < self.concurrency:
-            batch, self.pending = self.pending[: self.batch_size], self.pending[self.batch_size :]
-            self._start(batch)
+            self._start(self._take_batch())
+
+    def _take_batch(self):
+        """The oldest pending messages up to `batch_size` in weight; at least one."""
+        taken, weight = 0, 0
+        for body, _ in self.pending:
+            if taken and weight + self.weigh(body) > self.batch_size:
+                break
+            taken, weight = taken + 1, weight + self.weigh(body)
+        batch, self.pending = self.pending[:taken], self.pending[taken:]
+        self.pending_weight -= weight
+        return batch
 
     def _start(self, batch):
         messages = [message for _, message in batch]

@@ -98,7 +98,7 @@ def nameko_config(service):
         "CORRELATION_WINDOW_SECONDS": int(env("KLAXON_CORRELATION_WINDOW_SECONDS", 300)),
         "DEFAULT_TEAM": env("KLAXON_DEFAULT_TEAM"),
         "KEYLESS_INGEST": env_flag("KLAXON_KEYLESS_INGEST"),
-        "BATCH_SIZE": int(env("KLAXON_BATCH_SIZE", 100)),
+        "BATCH_SIZE": int(env("KLAXON_BATCH_SIZE", 200)),
         "ESCALATION_TICK_SECONDS": float(env("KLAXON_ESCALATION_TICK_SECONDS", 1)),
         "CLOCK_OFFSET_FILE": env("KLAXON_CLOCK_OFFSET_FILE"),
         "PUBLIC_URL": env("KLAXON_PUBLIC_URL", f"http://127.0.0.1:{edge_port()}"),

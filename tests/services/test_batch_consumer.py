@@ -129,3 +129,23 @@ def test_messages_arriving_while_the_workers_are_busy_wait_and_go_together(confi
     eventually(lambda: len(flat(started)) == COUNT + 1)
     assert [len(batch) for batch in started] == [1, 10, 10, 5]
     assert flat(started) == [-1, *range(COUNT)]
+
+
+def test_batches_are_bounded_by_weight_and_a_heavy_message_goes_alone(config, run):
+    handled = []
+
+    class Weighed:
+        name = "weighed"
+
+        @consume_batches(QUEUE, batch_size=10, linger_seconds=0.05, weigh=lambda body: body["w"])
+        def take(self, bodies):
+            handled.append(bodies)
+
+    weights = [4, 4, 4, 25, 1, 1, 3, 9, 2]
+    publish(config["AMQP_URI"], [{"n": n, "w": w} for n, w in enumerate(weights)])
+    run(Weighed)
+    eventually(lambda: len(flat(handled)) == len(weights))
+    assert sorted(flat(handled)) == list(range(len(weights)))
+    for batch in handled:
+        assert len(batch) == 1 or sum(body["w"] for body in batch) <= 10, batch
+    assert [body["n"] for body in next(b for b in handled if any(body["w"] == 25 for body in b))] == [3]

@@ -2,6 +2,7 @@
 IncidentStore behind it, and AlertsService.on_queued falling back to one message at a time."""
 
 import datetime as dt
+from collections import Counter
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -178,6 +179,39 @@ def test_fifty_alerts_over_five_services_make_five_incidents_in_order(alert_stor
     assert all(a["incident_id"] == incident_of[s] for s, a in zip(services, answers, strict=True))
     assert sorted(alert_counts().values()) == [10] * 5
     assert {i.id: i.service for i in Incident.select()} == {v: k for k, v in incident_of.items()}
+
+
+class CountingStore(AlertStore):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.admitted = []
+
+    def admit_many(self, alerts):
+        self.admitted.append(len(alerts))
+        return super().admit_many(alerts)
+
+
+def test_a_batch_larger_than_the_segment_limit_goes_in_several_transactions(alert_store, incidents):
+    store = CountingStore(alert_store.db, {})
+    batch = [
+        alert(f"a-{n}", f"svc-{n % 3}", dedup_key=f"k-{n}") for n in range(ingest.SEGMENT_LIMIT * 2 + 10)
+    ]
+    answers = ingest.ingest_many(store, incidents, batch)
+    assert store.admitted == [ingest.SEGMENT_LIMIT, ingest.SEGMENT_LIMIT, 10]
+    assert [a["action"] for a in answers] == ["new_incident"] * 3 + ["attached_to_existing_incident"] * (
+        len(batch) - 3
+    )
+    assert sorted(alert_counts().values()) == sorted(Counter(n % 3 for n in range(len(batch))).values())
+
+
+def test_a_backlog_with_thousands_of_dedup_keys_in_one_batch_is_taken(alert_store, incidents, database_url):
+    """PostgreSQL's lock table is bounded: one transaction cannot lock 30,000 dedup keys."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the lock table is PostgreSQL's")
+    batch = [alert(f"a-{n}", f"svc-{n % 50}", dedup_key=f"k-{n}") for n in range(30_000)]
+    answers = ingest.ingest_many(alert_store, incidents, batch)
+    assert len(answers) == len(batch) and all(a["incident_id"] is not None for a in answers)
+    assert sum(alert_counts().values()) == len(batch)
 
 
 # -- admit_many ------------------------------------------------------------------------
