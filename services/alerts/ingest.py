@@ -8,6 +8,7 @@ import contextlib
 
 from services.alerts import contracts, metrics
 from services.alerts.formats.generic import parse_generic
+from services.alerts.store import dedup_scope
 from services.shared.errors import Conflict
 
 RESULT_OF_ACTION = {contracts.NEW_INCIDENT: "new_incident", contracts.ATTACHED: "existing_incident"}
@@ -65,12 +66,14 @@ def ingest_segment(store, incidents, alerts):
     pending = [
         alert for alert, (outcome, row) in zip(alerts, admitted, strict=True) if needs_incident(outcome, row)
     ]
-    incident_of = correlate_many(store, incidents, pending)
+    incident_of, resolved_meanwhile = correlate_many(store, incidents, pending)
     answers = [
         answer_for(alert, outcome, row, incident_of)
         for alert, (outcome, row) in zip(alerts, admitted, strict=True)
     ]
-    resolve_quiet_incidents(store, incidents, answers, alerts)
+    maybe_quiet = [(a["alert_id"], a["incident_id"]) for a in answers if a["action"] == contracts.RESOLVED]
+    maybe_quiet += [(alert_id, incident_of[alert_id][0]) for alert_id in resolved_meanwhile]
+    resolve_quiet_incidents(store, incidents, maybe_quiet, alerts)
     return answers
 
 
@@ -88,17 +91,22 @@ def count_received(alerts, admitted):
 
 
 def correlate_many(store, incidents, alerts):
-    """{alert_id: (incident_id, action)} for `alerts`, correlated by the incidents service."""
+    """{alert_id: (incident_id, action)} for `alerts`, correlated by the incidents service,
+    and the ids of those a concurrent resolve reached meanwhile."""
     if not alerts:
-        return {}
+        return {}, set()
     outcomes = incidents.correlate_many([correlation_request(alert) for alert in alerts])
-    store.link_many(
-        [(a["alert_id"], o["incident_id"], o["action"]) for a, o in zip(alerts, outcomes, strict=True)]
+    resolved_meanwhile = store.link_many(
+        [(a["alert_id"], o["incident_id"], o["action"]) for a, o in zip(alerts, outcomes, strict=True)],
+        lock_keys=[dedup_scope(alert) for alert in alerts if alert["dedup_key"]],
     )
     for alert, outcome in zip(alerts, outcomes, strict=True):
         result = RESULT_OF_ACTION[outcome["action"]]
         metrics.ALERTS_CORRELATED.labels(result, alert["service"], alert["severity"]).inc()
-    return {a["alert_id"]: (o["incident_id"], o["action"]) for a, o in zip(alerts, outcomes, strict=True)}
+    incident_of = {
+        a["alert_id"]: (o["incident_id"], o["action"]) for a, o in zip(alerts, outcomes, strict=True)
+    }
+    return incident_of, resolved_meanwhile
 
 
 def correlation_request(alert):
@@ -114,21 +122,22 @@ def answer_for(alert, outcome, row, incident_of):
     if outcome == "known":
         return answer(row.alert_id, row.incident_id, row.action, resolved_alert_id=row.resolves)
     incident_id = row.incident_id if row is not None else None
+    if outcome == "stale":
+        return answer(alert["alert_id"], None, contracts.RESOLVED, resolved_alert_id=None)
     if outcome == "resolved":
         resolved_alert_id = row.alert_id if row is not None else None
         return answer(alert["alert_id"], incident_id, contracts.RESOLVED, resolved_alert_id=resolved_alert_id)
     return answer(alert["alert_id"], incident_id, contracts.DEDUPLICATED)
 
 
-def resolve_quiet_incidents(store, incidents, answers, alerts):
+def resolve_quiet_incidents(store, incidents, resolved, alerts):
+    """Resolve the incidents of `resolved` (alert id, incident id) pairs that have gone quiet."""
     integration_of = {alert["alert_id"]: alert.get("integration_id") for alert in alerts}
     done = set()
-    for body in answers:
-        if body["action"] == contracts.RESOLVED and body["incident_id"] not in done:
-            done.add(body["incident_id"])
-            resolve_incident_when_quiet(
-                store, incidents, body["incident_id"], integration_of[body["alert_id"]]
-            )
+    for alert_id, incident_id in resolved:
+        if incident_id not in done:
+            done.add(incident_id)
+            resolve_incident_when_quiet(store, incidents, incident_id, integration_of[alert_id])
 
 
 def resolve_incident_when_quiet(store, incidents, incident_id, integration_id):

@@ -30,7 +30,9 @@ class AlertStore(BaseStore):
 
         ("known", row) a redelivery; ("resolved", original or None) a resolve, applied to
         every firing alert with its key; ("duplicate", original) the key is still firing;
-        ("new", None) a firing alert to correlate.
+        ("stale", row) a firing alert that started before a resolve of its key which found
+        nothing to resolve (the two arrived out of order): stored resolved, correlated
+        nowhere; ("new", None) a firing alert to correlate.
         """
         [outcome] = self.admit_many([alert])
         return outcome
@@ -66,10 +68,14 @@ class AlertStore(BaseStore):
     def link(self, alert_id, incident_id, action):
         self.link_many([(alert_id, incident_id, action)])
 
-    def link_many(self, links):
+    def link_many(self, links, lock_keys=()):
         """Set (alert_id, incident_id, action) triples, in one statement per chunk; an action
-        of None leaves the alert's action as it is."""
-        with write_transaction(self.db):
+        of None leaves the alert's action as it is. Returns the ids of those alerts that a
+        resolve reached while they were being correlated: their incidents may be quiet now.
+
+        Holding the alerts' dedup-key locks (`lock_keys`), a concurrent resolve either sees
+        the link or is seen by it."""
+        with write_transaction(self.db, lock_keys=lock_keys):
             for chunk in peewee.chunked(links, 500):
                 change = {
                     "incident_id": peewee.Case(Alert.alert_id, [(a, incident) for a, incident, _ in chunk])
@@ -80,6 +86,7 @@ class AlertStore(BaseStore):
                 Alert.update(**change).where(
                     Alert.alert_id.in_([alert_id for alert_id, _, _ in chunk])
                 ).execute()
+            return resolved_among([alert_id for alert_id, _, _ in links])
 
     def firing_count(self, incident_id):
         return (
@@ -100,6 +107,14 @@ class AlertStore(BaseStore):
         query = equality_filters(Alert.select(), Alert, filters, FILTERS, ("incident_id",))
         rows, next_cursor = keyset_page(query, Alert.received_at, Alert.alert_id, cursor, page_limit(limit))
         return {"items": [as_dict(row) for row in rows], "next_cursor": next_cursor}
+
+
+def resolved_among(alert_ids):
+    resolved = set()
+    for chunk in peewee.chunked(alert_ids, 500):
+        query = Alert.select(Alert.alert_id).where(Alert.alert_id.in_(chunk) & (Alert.status == "resolved"))
+        resolved.update(row.alert_id for row in query)
+    return resolved
 
 
 def dedup_scope(alert):
@@ -141,6 +156,8 @@ class Admission:
         self.duplicates = Counter()
         self.known = self._known([alert["alert_id"] for alert in alerts])
         self.firing = self._firing([alert for alert in alerts if alert["dedup_key"]])
+        fresh = {_pair(alert) for alert in alerts if alert["dedup_key"] and alert["status"] == "firing"}
+        self.resolved_until = self._resolved_until(fresh - set(self.firing))
 
     @staticmethod
     def _known(alert_ids):
@@ -153,22 +170,32 @@ class Admission:
     def _firing(alerts):
         """Firing originals per (integration, dedup key), newest first."""
         firing = defaultdict(list)
-        pairs = {(alert.get("integration_id"), alert["dedup_key"]) for alert in alerts}
-        for integration_id in {integration for integration, _ in pairs}:
-            keys = [key for integration, key in pairs if integration == integration_id]
+        for integration_id, keys in _by_integration({_pair(alert) for alert in alerts}):
             for row in firing_originals(integration_id, keys):
                 firing[(row.integration_id, row.dedup_key)].append(row)
         return firing
 
+    @staticmethod
+    def _resolved_until(pairs):
+        """Per (integration, dedup key): the latest instant named by a resolve that found
+        nothing to resolve. A firing alert that started by then is already over."""
+        until = {}
+        for integration_id, keys in _by_integration(pairs):
+            for row in orphan_resolves(integration_id, keys):
+                until[(row.integration_id, row.dedup_key)] = row.until
+        return until
+
     def add(self, alert):
         if alert["alert_id"] in self.known:
             return "known", self.known[alert["alert_id"]]
-        pair = (alert.get("integration_id"), alert["dedup_key"])
+        pair = _pair(alert)
         if alert["status"] == "resolved":
             return "resolved", self._resolve(alert, pair)
         originals = self.firing.get(pair) if alert["dedup_key"] else None
         if originals:
             return "duplicate", self._duplicate(alert, originals[0])
+        if self._started_before_its_resolve(alert, pair):
+            return "stale", self._keep(alert, status="resolved", resolved_at=utcnow(), action=RESOLVED)
         row = self._keep(alert)
         if alert["dedup_key"]:
             self.firing[pair].insert(0, row)
@@ -185,9 +212,16 @@ class Admission:
         self.duplicates[original.alert_id] += 1
         return original
 
+    def _started_before_its_resolve(self, alert, pair):
+        until = self.resolved_until.get(pair) if alert["dedup_key"] else None
+        return until is not None and dt.datetime.fromisoformat(alert["timestamp"]) <= until
+
     def _resolve(self, alert, pair):
         originals = self.firing.pop(pair, []) if alert["dedup_key"] else []
         newest = originals[0] if originals else None
+        if alert["dedup_key"] and newest is None:
+            at = dt.datetime.fromisoformat(alert["timestamp"])
+            self.resolved_until[pair] = max(at, self.resolved_until.get(pair, at))
         self._keep(
             alert,
             incident_id=newest.incident_id if newest else None,
@@ -211,6 +245,33 @@ class Admission:
             Alert.update(duplicate_count=Alert.duplicate_count + count).where(
                 Alert.alert_id == alert_id
             ).execute()
+
+
+def _pair(alert):
+    return alert.get("integration_id"), alert["dedup_key"]
+
+
+def _by_integration(pairs):
+    """(integration id, [dedup keys]) for a set of (integration id, dedup key) pairs."""
+    for integration_id in {integration for integration, _ in pairs}:
+        yield integration_id, [key for integration, key in pairs if integration == integration_id]
+
+
+def orphan_resolves(integration_id, dedup_keys):
+    """Per dedup key of one integration, the latest timestamp of a resolve that resolved nothing."""
+    same = Alert.integration_id == integration_id if integration_id else Alert.integration_id.is_null()
+    until = peewee.fn.MAX(Alert.timestamp).python_value(Alert.timestamp.python_value)
+    return (
+        Alert.select(Alert.integration_id, Alert.dedup_key, until.alias("until"))
+        .where(
+            same
+            & Alert.dedup_key.in_(dedup_keys)
+            & (Alert.status == "resolved")
+            & (Alert.action == RESOLVED)
+            & Alert.resolves.is_null()
+        )
+        .group_by(Alert.integration_id, Alert.dedup_key)
+    )
 
 
 def firing_originals(integration_id, dedup_keys):

@@ -757,17 +757,17 @@ HISTORY_SQL = {
 
 
 class InProcessIncidents:
-    """The incidents service's `correlate` RPC, called in this process and timed."""
+    """The incidents service's `correlate_many` RPC, called in this process and timed."""
 
     def __init__(self, store):
         self.store = store
         self.times = []
 
-    def correlate(self, request):
+    def correlate_many(self, requests):
         started = time.perf_counter()
-        incident, action = self.store.correlate(request, 300, utcnow())
+        outcomes = self.store.correlate_many(requests, 300, utcnow())
         self.times.append(time.perf_counter() - started)
-        return {"incident_id": incident["id"], "action": action}
+        return [{"incident_id": incident["id"], "action": action} for incident, action in outcomes]
 
 
 class RoundTrips:

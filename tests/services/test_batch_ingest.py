@@ -96,7 +96,7 @@ def alert_counts():
 class CrashAtFirstLink(AlertStore):
     """Dies after the incidents service correlated, before this service recorded the links."""
 
-    def link_many(self, links):
+    def link_many(self, links, lock_keys=()):
         raise ConnectionError("the worker died here")
 
 
@@ -212,6 +212,72 @@ def test_a_backlog_with_thousands_of_dedup_keys_in_one_batch_is_taken(alert_stor
     answers = ingest.ingest_many(alert_store, incidents, batch)
     assert len(answers) == len(batch) and all(a["incident_id"] is not None for a in answers)
     assert sum(alert_counts().values()) == len(batch)
+
+
+class ResolvedWhileCorrelating(Incidents):
+    """Another batch resolves the alert while this one is having it correlated."""
+
+    def __init__(self, store, alert_store, resolve):
+        super().__init__(store)
+        self.alert_store, self.resolve = alert_store, resolve
+
+    def correlate_many(self, requests):
+        if self.resolve is not None:
+            resolve, self.resolve = self.resolve, None
+            ingest.ingest_many(self.alert_store, Incidents(self.store), [resolve])
+        return super().correlate_many(requests)
+
+
+def test_an_alert_resolved_while_it_was_being_correlated_leaves_no_incident_open(alert_store, incident_store):
+    resolve = alert("r-1", dedup_key="K", status="resolved")
+    incidents = ResolvedWhileCorrelating(incident_store, alert_store, resolve)
+    [fired] = ingest.ingest_many(alert_store, incidents, [alert("a-1", dedup_key="K")])
+    assert fired["action"] == "new_incident"
+    assert alert_store.get("a-1")["status"] == "resolved"
+    incident = incident_store.get(fired["incident_id"])
+    assert incident["status"] == "resolved"
+    assert "every alert of this incident has resolved" in [n["note"] for n in incident["notes"]]
+
+
+def at(seconds):
+    return (T0 + dt.timedelta(seconds=seconds)).isoformat()
+
+
+def test_a_trigger_arriving_after_its_resolve_is_stored_resolved_and_opens_nothing(alert_store, incidents):
+    [resolve] = ingest.ingest_many(
+        alert_store, incidents, [alert("r-1", dedup_key="K", status="resolved", timestamp=at(60))]
+    )
+    assert (resolve["incident_id"], resolve["resolved_alert_id"]) == (None, None)
+    stale = ingest.ingest_many(alert_store, incidents, [alert("a-1", dedup_key="K", timestamp=at(0))])
+    expected = {"alert_id": "a-1", "incident_id": None, "status": "resolved", "action": "resolved"}
+    assert stale == [{**expected, "resolved_alert_id": None}]
+    assert alert_store.get("a-1")["status"] == "resolved"
+    assert Incident.select().count() == 0
+    assert ingest.ingest_many(alert_store, incidents, [alert("a-1", dedup_key="K", timestamp=at(0))]) == stale
+
+    [later] = ingest.ingest_many(alert_store, incidents, [alert("a-2", dedup_key="K", timestamp=at(120))])
+    assert later["action"] == "new_incident"
+
+
+def test_resolve_then_older_trigger_in_one_batch(alert_store, incidents):
+    batch = [
+        alert("r-1", dedup_key="K", status="resolved", timestamp=at(60)),
+        alert("a-1", dedup_key="K", timestamp=at(0)),
+        alert("b-1", dedup_key="other", timestamp=at(0)),
+    ]
+    answers = ingest.ingest_many(alert_store, incidents, batch)
+    assert [a["action"] for a in answers] == ["resolved", "resolved", "new_incident"]
+    assert answers[1]["incident_id"] is None
+    assert Incident.select().count() == 1
+
+
+def test_a_resolve_that_found_its_alert_holds_back_no_later_trigger(alert_store, incidents):
+    ingest.ingest_many(alert_store, incidents, [alert("a-1", dedup_key="K", timestamp=at(0))])
+    ingest.ingest_many(
+        alert_store, incidents, [alert("r-1", dedup_key="K", status="resolved", timestamp=at(60))]
+    )
+    [again] = ingest.ingest_many(alert_store, incidents, [alert("a-2", dedup_key="K", timestamp=at(30))])
+    assert again["action"] == "new_incident"
 
 
 # -- admit_many ------------------------------------------------------------------------
