@@ -2,11 +2,14 @@
 
 A standalone `ClusterRpcProxy` must not be used by two threads at once, so each
 request borrows one from the pool and gives it back. A proxy whose connection broke is
-dropped, and the next request opens a fresh one.
+dropped, and the next request opens a fresh one. At most `size` proxies are out at once:
+under gevent a worker may hold hundreds of requests, and a proxy per request would open
+(and close) a broker connection and a reply queue per request; the others wait their turn.
 """
 
 import contextlib
 import queue
+import threading
 
 from amqp.exceptions import MessageNacked
 from kombu.exceptions import OperationalError
@@ -31,8 +34,17 @@ class RpcPool:
         self.config = {"AMQP_URI": amqp_uri, "serializer": "json"}
         self.timeout = timeout
         self.idle = queue.LifoQueue(maxsize=size)
+        self.turns = threading.BoundedSemaphore(size)
 
     def call(self, service, method, *args, **kwargs):
+        if not self.turns.acquire(timeout=self.timeout):
+            raise ServiceUnavailable(f"every connection to the services stayed busy for {self.timeout}s")
+        try:
+            return self._call(service, method, *args, **kwargs)
+        finally:
+            self.turns.release()
+
+    def _call(self, service, method, *args, **kwargs):
         proxy, cluster = self._borrow()
         try:
             result = getattr(getattr(cluster, service), method)(*args, **kwargs)

@@ -5,6 +5,7 @@ rate limits and a broker that is down."""
 import json
 from pathlib import Path
 
+import eventlet
 import falcon.testing
 import pytest
 
@@ -216,6 +217,38 @@ def test_publishes_in_turn_share_one_broker_connection_and_a_broken_one_is_dropp
         assert publisher.idle.qsize() == 1
     finally:
         publisher.close()
+
+
+class CountingPool(RpcPool):
+    """Counts the proxies out at once."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.out = self.most_out = 0
+
+    def _borrow(self):
+        borrowed = super()._borrow()
+        self.out += 1
+        self.most_out = max(self.most_out, self.out)
+        return borrowed
+
+    def _give_back(self, proxy, cluster):
+        self.out -= 1
+        super()._give_back(proxy, cluster)
+
+
+def test_rpc_pool_lends_at_most_its_size_however_many_ask(platform):
+    pool = CountingPool(platform["AMQP_URI"], timeout=10, size=2)
+    try:
+        callers = [
+            eventlet.spawn(lambda: [pool.call("incidents", "stats") for _ in range(3)]) for _ in range(8)
+        ]
+        answers = [caller.wait() for caller in callers]
+        assert all(len(three) == 3 and "incidents" in three[0] for three in answers)
+        assert pool.most_out == 2
+        assert pool.idle.qsize() == 2
+    finally:
+        pool.close()
 
 
 def test_a_key_made_for_one_sender_fits_no_other(edge):
