@@ -7,6 +7,7 @@ import falcon
 from edge import errors
 from edge.ingestion import Ingestion, IntegrationAuth, RateLimiter
 from edge.queue import AlertPublisher, GroupedPublisher
+from edge.replies import ReplyListener
 from edge.resources import alerts, incidents, ingest, integrations, notifications, oncall, system
 from edge.telemetry import RequestMetrics
 from services.shared import config
@@ -31,9 +32,11 @@ class EdgeSettings:
         )
 
 
-def create_app(settings, rpc, publisher=None):
-    """The WSGI app; `rpc` is anything with `call(service, method, *args)` and `publisher`
-    anything with `publish(message)` (default: the durable queue on `settings.amqp_uri`)."""
+def create_app(settings, rpc, publisher=None, replies=None):
+    """The WSGI app; `rpc` is anything with `call(service, method, *args)`, `publisher`
+    anything with `publish(message)` (default: the durable queue on `settings.amqp_uri`)
+    and `replies` where synchronous alerts wait for their answer (default: a reply queue
+    of this process on the same broker)."""
     app = falcon.App(middleware=[RequestMetrics()])
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
@@ -45,17 +48,20 @@ def create_app(settings, rpc, publisher=None):
     )
     publisher = publisher or GroupedPublisher(AlertPublisher(settings.amqp_uri))
     ingestion = Ingestion(auth, RateLimiter(), publisher)
-    _api_routes(app, rpc, ingestion)
+    alert_intake = alerts.Alerts(
+        rpc, ingestion, replies or ReplyListener(settings.amqp_uri), settings.rpc_timeout
+    )
+    _api_routes(app, rpc, ingestion, alert_intake)
     app.add_route("/health", system.Health(settings.amqp_uri))
     app.add_route("/metrics", system.Metrics())
     app.add_route("/", system.Index())
     return app
 
 
-def _api_routes(app, rpc, ingestion):
+def _api_routes(app, rpc, ingestion, alert_intake):
     pagerduty = ingest.PagerDutyEvents(ingestion)
     routes = {
-        "/api/v1/alerts": alerts.Alerts(rpc, ingestion),
+        "/api/v1/alerts": alert_intake,
         "/api/v1/integrations/alertmanager": ingest.alertmanager(ingestion),
         "/api/v1/integrations/grafana": ingest.grafana(ingestion),
         # PagerDuty clients append /v2/enqueue to their base URL; both bases work.

@@ -15,7 +15,7 @@ from nameko.exceptions import RemoteError
 from edge.rpc import ServiceUnavailable
 from services.alerts import contracts as alerts
 from services.alerts.integrations import KEYLESS, key_hash
-from services.alerts.queue import alerts_message
+from services.alerts.queue import REPLY_TO, alerts_message
 from services.shared.errors import Forbidden, KlaxonError, Unauthorized
 
 KEY_HEADER = "X-Klaxon-Integration-Key"
@@ -144,11 +144,14 @@ class Ingestion:
             )
         return integration
 
-    def enqueue(self, integration, alerts_batch):
-        """Stamp, rate-limit and durably queue alerts; return their ids."""
+    def enqueue(self, integration, alerts_batch, reply_to=None):
+        """Stamp, rate-limit and durably queue alerts; return their ids. With `reply_to`,
+        the alerts service sends each alert's answer to that queue."""
         self.limiter.take(integration, max(1, len(alerts_batch)))
         for alert in alerts_batch:
             alert["integration_id"] = integration["id"]
+            if reply_to:
+                alert[REPLY_TO] = reply_to
         if alerts_batch:
             self.publisher.publish(alerts_message(alerts_batch))
         return [alert["alert_id"] for alert in alerts_batch]

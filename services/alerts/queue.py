@@ -12,6 +12,8 @@ EXCHANGE = Exchange("klaxon.alerts", type="direct", durable=True)
 INGEST_QUEUE = Queue("klaxon.alerts.ingest", exchange=EXCHANGE, routing_key="ingest", durable=True)
 
 ALERTS = "alerts"  # {"kind": "alerts", "alerts": [NormalisedAlert, ...]}
+# An alert may carry the queue its sender waits on for the answer (a synchronous POST).
+REPLY_TO = "reply_to"
 ACKNOWLEDGE = "acknowledge"  # {"kind": "acknowledge", "dedup_key", "integration_id", "actor"}
 
 

@@ -4,6 +4,8 @@ import logging
 
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
+from nameko.exceptions import serialize
+from nameko.messaging import Publisher
 from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
 
@@ -32,6 +34,7 @@ class AlertsService(HealthAndMetrics):
     http_metrics = HttpMetrics()
     incidents = RpcProxy("incidents")
     dispatch = EventDispatcher()
+    reply = Publisher()  # the default exchange: a routing key is a queue's name
     clock = Clock()
 
     @rpc
@@ -53,7 +56,12 @@ class AlertsService(HealthAndMetrics):
 
     @retried_on_outage
     def _process_alone(self, message):
-        self._process_in_order([message])
+        try:
+            self._process_in_order([message])
+        except KlaxonError as error:
+            alerts = message.get("alerts") or []
+            self._reply([{"alert_id": a["alert_id"], "error": serialize(error)} for a in alerts], alerts)
+            raise
 
     def _process_in_order(self, messages):
         alerts = []
@@ -75,7 +83,17 @@ class AlertsService(HealthAndMetrics):
     def _ingest_valid(self, alerts):
         valid = [normalised for normalised in map(normalised_or_none, alerts) if normalised is not None]
         if valid:
-            self._announce(ingest.ingest_many(self.store, self.incidents, valid))
+            self._reply(self._announce(ingest.ingest_many(self.store, self.incidents, valid)), alerts)
+
+    def _reply(self, answers, alerts):
+        """Send each answer a sender waits for to its reply queue, one message per queue."""
+        reply_to = {alert["alert_id"]: alert[queue.REPLY_TO] for alert in alerts if alert.get(queue.REPLY_TO)}
+        by_queue = {}
+        for answer in answers:
+            if answer["alert_id"] in reply_to:
+                by_queue.setdefault(reply_to[answer["alert_id"]], []).append(answer)
+        for address, mine in by_queue.items():
+            self.reply({"answers": mine}, routing_key=address)
 
     def _announce(self, answers):
         for answer in answers:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import falcon.testing
 import pytest
-from nameko.exceptions import RemoteError
+from nameko.exceptions import RemoteError, serialize
 
 from edge.app import EdgeSettings, create_app
 from edge.rpc import ServiceUnavailable
@@ -41,15 +41,42 @@ class RecordingRpc:
 
 
 class RecordingPublisher:
-    def __init__(self):
+    def __init__(self, error=None):
         self.messages = []
+        self.error = error
 
     def publish(self, message):
+        if self.error is not None:
+            raise self.error
         self.messages.append(message)
 
 
-def client_for(rpc, publisher=None):
-    app = create_app(EdgeSettings(keyless_ingest=True), rpc, publisher or RecordingPublisher())
+class StandInReplies:
+    """Answers every synchronous alert at once with `answer` (None: never in time)."""
+
+    address = "klaxon.edge.replies.test"
+
+    def __init__(self, answer=None):
+        self.answer = answer
+        self.expected = []
+
+    def expect(self, alert_id):
+        self.expected.append(alert_id)
+        return self
+
+    def wait(self, timeout):
+        if self.answer is None:
+            return None
+        return {**self.answer, "alert_id": self.expected[-1]}
+
+    def forget(self, alert_id):
+        pass
+
+
+def client_for(rpc, publisher=None, replies=None):
+    app = create_app(
+        EdgeSettings(keyless_ingest=True), rpc, publisher or RecordingPublisher(), replies or StandInReplies()
+    )
     return falcon.testing.TestClient(app)
 
 
@@ -67,27 +94,59 @@ def assert_problem(result, status):
     return result.json
 
 
-def test_valid_alert_is_normalised_and_sent_to_the_alerts_service():
-    answer = {"alert_id": "x", "incident_id": 1, "status": "correlated", "action": "new_incident"}
-    rpc = RecordingRpc(answer=answer)
-    result = post_json(client_for(rpc), "/api/v1/alerts", {**GENERIC, "severity": "Warning"})
+CORRELATED = {"incident_id": 1, "status": "correlated", "action": "new_incident"}
+
+
+def test_valid_alert_is_normalised_queued_and_answered_with_its_incident():
+    publisher, replies = RecordingPublisher(), StandInReplies(CORRELATED)
+    client = client_for(RecordingRpc(), publisher, replies)
+    result = post_json(client, "/api/v1/alerts", {**GENERIC, "severity": "Warning"})
     assert result.status_code == 201
-    assert result.json == answer
-    assert result.headers["location"] == "/api/v1/alerts/x"
-    [(service, method, (alert,))] = rpc.calls
-    assert (service, method) == ("alerts", "ingest")
+    [alert_id] = replies.expected
+    assert result.json == {**CORRELATED, "alert_id": alert_id}
+    assert result.headers["location"] == f"/api/v1/alerts/{alert_id}"
+    [message] = publisher.messages
+    [alert] = message["alerts"]
+    assert alert["alert_id"] == alert_id and alert["reply_to"] == replies.address
     assert alert["severity"] == "medium" and alert["service"] == "frontend-api"
     assert alert["integration_id"] is None, "keyless alerts belong to no integration"
+
+
+def test_respond_async_queues_the_alert_and_waits_for_nothing():
+    publisher, replies = RecordingPublisher(), StandInReplies(CORRELATED)
+    client = client_for(RecordingRpc(), publisher, replies)
+    result = post_json(client, "/api/v1/alerts", GENERIC, Prefer="respond-async")
+    assert result.status_code == 202
+    assert result.headers["preference-applied"] == "respond-async"
+    [message] = publisher.messages
+    [alert] = message["alerts"]
+    assert alert["alert_id"] == result.json["alert_id"] and "reply_to" not in alert
+    assert replies.expected == []
+
+
+def test_a_synchronous_alert_answered_late_is_202_queued_not_an_error():
+    publisher = RecordingPublisher()
+    result = post_json(client_for(RecordingRpc(), publisher, StandInReplies(None)), "/api/v1/alerts", GENERIC)
+    assert result.status_code == 202
+    assert result.json["status"] == "queued"
+    assert "preference-applied" not in result.headers, "the sender did not ask for it"
+    assert result.headers["location"] == f"/api/v1/alerts/{result.json['alert_id']}"
+    assert len(publisher.messages) == 1
+
+
+def test_a_synchronous_alert_the_service_refused_gets_that_error():
+    refused = {"error": serialize(ValidationFailed([{"field": "message", "reason": "poison"}]))}
+    result = post_json(client_for(RecordingRpc(), replies=StandInReplies(refused)), "/api/v1/alerts", GENERIC)
+    problem = assert_problem(result, 422)
+    assert problem["errors"] == [{"field": "message", "reason": "poison"}]
 
 
 def test_the_shipped_example_alert_is_accepted():
     if not (EXAMPLES / "generic-alert.json").exists():
         pytest.skip("shared examples not present")
-    rpc = RecordingRpc(
-        answer={"alert_id": "x", "incident_id": 1, "status": "correlated", "action": "new_incident"}
-    )
     body = json.loads((EXAMPLES / "generic-alert.json").read_text())
-    assert post_json(client_for(rpc), "/api/v1/alerts", body).status_code == 201
+    client = client_for(RecordingRpc(), replies=StandInReplies(CORRELATED))
+    assert post_json(client, "/api/v1/alerts", body).status_code == 201
 
 
 def test_malformed_json_is_400_and_reaches_no_service():
@@ -144,8 +203,8 @@ def test_domain_errors_from_services_map_to_statuses(error, status):
 
 
 def test_broker_down_is_503_with_retry_after():
-    rpc = RecordingRpc(error=ServiceUnavailable("message broker unreachable", retry_after=7))
-    result = post_json(client_for(rpc), "/api/v1/alerts", GENERIC)
+    publisher = RecordingPublisher(error=ServiceUnavailable("message broker unreachable", retry_after=7))
+    result = post_json(client_for(RecordingRpc(), publisher), "/api/v1/alerts", GENERIC)
     assert_problem(result, 503)
     assert result.headers["retry-after"] == "7"
 

@@ -323,3 +323,43 @@ def test_on_queued_drops_only_the_message_correlation_refuses(alert_store, incid
     assert len({a["incident_id"] for a in good}) == 1 and good[0]["incident_id"] is not None
     assert alert_store.get("p-1")["incident_id"] is None
     assert [i.service for i in Incident.select()] == ["checkout-api"]
+
+
+def sent_replies(service):
+    sent = {}
+    for call in service.reply.call_args_list:
+        sent.setdefault(call.kwargs["routing_key"], []).extend(call.args[0]["answers"])
+    return sent
+
+
+def test_on_queued_answers_each_waiting_sender_on_its_reply_queue(alert_store, incident_store):
+    service = worker_factory(AlertsService, store=alert_store, incidents=Incidents(incident_store))
+    service.on_queued(
+        [
+            queue.alerts_message([{**payload("s-1"), "reply_to": "edge-a"}, payload("q-1")]),
+            queue.alerts_message(
+                [{**payload("s-2"), "reply_to": "edge-b"}, {**payload("s-3"), "reply_to": "edge-a"}]
+            ),
+        ]
+    )
+    sent = sent_replies(service)
+    assert {queue_name: [a["alert_id"] for a in answers] for queue_name, answers in sent.items()} == {
+        "edge-a": ["s-1", "s-3"],
+        "edge-b": ["s-2"],
+    }
+    for answer in sent["edge-a"] + sent["edge-b"]:
+        assert answer["incident_id"] == alert_store.get(answer["alert_id"])["incident_id"] is not None
+
+
+def test_a_sender_waiting_on_an_alert_correlation_refuses_gets_the_error(alert_store, incident_store):
+    service = worker_factory(AlertsService, store=alert_store, incidents=PoisonedIncidents(incident_store))
+    service.on_queued(
+        [
+            queue.alerts_message([{**payload("g-1"), "reply_to": "edge-a"}]),
+            queue.alerts_message([{**payload("p-1", message="poison"), "reply_to": "edge-a"}]),
+        ]
+    )
+    [good, refused] = sent_replies(service)["edge-a"]
+    assert good["alert_id"] == "g-1" and good["action"] == "new_incident"
+    assert refused["alert_id"] == "p-1"
+    assert refused["error"]["exc_type"] == "ValidationFailed"

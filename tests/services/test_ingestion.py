@@ -4,16 +4,20 @@ rate limits and a broker that is down."""
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 import eventlet
 import falcon.testing
 import pytest
+import requests
 
 from edge.app import EdgeSettings, create_app
 from edge.queue import AlertPublisher
+from edge.replies import ReplyListener
 from edge.rpc import RpcPool, ServiceUnavailable
 from services.shared.registry import service_class
 from tests.conftest import eventually
+from tests.platform import RABBIT_API
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "payloads"
 GENERIC = {"service": "queue-api", "severity": "critical", "message": "queue depth above 10k"}
@@ -43,8 +47,9 @@ def make_edge(platform):
         pool = RpcPool(platform["AMQP_URI"], timeout=10)
         settings = EdgeSettings(amqp_uri=platform["AMQP_URI"], keyless_ingest=keyless)
         publisher = AlertPublisher(amqp_uri or platform["AMQP_URI"])
-        pools.extend((pool, publisher))
-        return falcon.testing.TestClient(create_app(settings, pool, publisher))
+        replies = ReplyListener(platform["AMQP_URI"])
+        pools.extend((pool, publisher, replies))
+        return falcon.testing.TestClient(create_app(settings, pool, publisher, replies))
 
     yield make
     for pool in pools:
@@ -248,6 +253,34 @@ def test_rpc_pool_lends_at_most_its_size_however_many_ask(platform):
         assert pool.most_out == 2
         assert pool.idle.qsize() == 2
     finally:
+        pool.close()
+
+
+def reply_connection(queue_api):
+    """The name of the connection consuming a queue, once the management API's statistics show it."""
+    for consumer in requests.get(queue_api, timeout=10).json().get("consumer_details") or []:
+        if isinstance(consumer.get("channel_details"), dict):
+            return consumer["channel_details"].get("connection_name")
+    return None
+
+
+def test_a_reply_queue_the_broker_closed_is_listened_again_at_the_next_synchronous_alert(platform):
+    replies = ReplyListener(platform["AMQP_URI"])
+    pool = RpcPool(platform["AMQP_URI"], timeout=10)
+    settings = EdgeSettings(amqp_uri=platform["AMQP_URI"], keyless_ingest=True)
+    edge = falcon.testing.TestClient(create_app(settings, pool, replies=replies))
+    try:
+        assert post(edge, "/api/v1/alerts", GENERIC).status_code == 201
+        vhost = quote(platform["AMQP_URI"].rsplit("/", 1)[1], safe="")
+        queue_api = f"{RABBIT_API}/queues/{vhost}/{replies.address}"
+        name = quote(eventually(lambda: reply_connection(queue_api), timeout=30), safe="")
+        requests.delete(f"{RABBIT_API}/connections/{name}", timeout=10).raise_for_status()
+        eventually(lambda: replies.connection is None)
+
+        again = post(edge, "/api/v1/alerts", {**GENERIC, "message": "after the reply queue was lost"})
+        assert again.status_code == 201 and again.json["incident_id"] is not None
+    finally:
+        replies.close()
         pool.close()
 
 

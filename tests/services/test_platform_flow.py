@@ -10,6 +10,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from prometheus_client import REGISTRY
 
 from edge.app import EdgeSettings, create_app
+from edge.replies import ReplyListener
 from edge.rpc import RpcPool
 from services.shared.registry import service_class
 from tests.conftest import eventually
@@ -45,8 +46,10 @@ def platform(service_config, runner_factory):
 @pytest.fixture
 def edge(platform):
     pool = RpcPool(platform["AMQP_URI"], timeout=10)
+    replies = ReplyListener(platform["AMQP_URI"])
     settings = EdgeSettings(amqp_uri=platform["AMQP_URI"], keyless_ingest=True)
-    yield falcon.testing.TestClient(create_app(settings, pool))
+    yield falcon.testing.TestClient(create_app(settings, pool, replies=replies))
+    replies.close()
     pool.close()
 
 
