@@ -1,11 +1,13 @@
 """Klaxon's benchmarks (ARCHITECTURE.md, "Performance"): five figures, printed, never a gate.
 
-1.  edge accept rate, single generic alerts on the queued path (`Prefer: respond-async`);
-    1b the same with an integration key
-2.  edge accept rate, Alertmanager webhooks of 20 alerts (requests/s x 20)
+1.  edge accept rate, single generic alerts on the queued path (`Prefer: respond-async`),
+    the four services paused meanwhile (SIGSTOP/SIGCONT) so the edge has the machine;
+    1b the same with an integration key; 1c the same with the services running
+2.  edge accept rate, Alertmanager webhooks of 20 alerts (requests/s x 20), services paused
 3.  sustained processing rate into PostgreSQL with correlation (queue -> alerts -> incidents)
-4.  alert -> incident latency at a fixed 500 alerts/s on the synchronous generic path;
-    4a the same at 20/s, for reference
+4.  alert -> incident latency at a fixed 500 alerts/s on the queued path, timed in the
+    database; 4a the synchronous path at 20/s, for reference; 4b the synchronous path
+    at 500/s
 5.  correlation latency with 1 thousand and 1 million rows of history (in-process stores):
     5a/5b generic alerts, 5c Alertmanager group keys, 5d the incident list
 

@@ -1,7 +1,7 @@
 """Requests that arrive together share one confirmed publish, and share its outcome.
 
-The edge runs on OS threads (gunicorn gthread); here they are eventlet's green threads,
-as conftest patches `threading`, which the publisher then uses as well.
+The edge runs on gevent greenlets (or OS threads with gthread); here they are eventlet's
+green threads, as conftest patches `threading`, which the publisher then uses as well.
 """
 
 import threading
