@@ -10,6 +10,7 @@ import collections
 import contextlib
 import queue
 import threading
+import time
 
 from kombu import Connection, Producer
 
@@ -18,9 +19,15 @@ from services.alerts.queue import ALERTS, INGEST_QUEUE, alerts_message
 
 
 class AlertPublisher:
-    def __init__(self, amqp_uri, connect_timeout=3, pool_size=8):
+    """`max_idle_seconds`: a connection unused that long is replaced, not trusted: a NAT or
+    a load balancer may have dropped it silently. `confirm_timeout`: the longest wait for
+    the broker's confirm before the request answers 503."""
+
+    def __init__(self, amqp_uri, connect_timeout=3, pool_size=8, max_idle_seconds=60, confirm_timeout=10):
         self.amqp_uri = amqp_uri
         self.connect_timeout = connect_timeout
+        self.max_idle_seconds = max_idle_seconds
+        self.confirm_timeout = confirm_timeout
         self.idle = queue.LifoQueue(maxsize=pool_size)
 
     def publish(self, message):
@@ -35,6 +42,7 @@ class AlertPublisher:
                 delivery_mode=2,
                 serializer="json",
                 retry=False,
+                confirm_timeout=self.confirm_timeout,
             )
         except BROKER_ERRORS as exc:
             _close(connection)
@@ -42,10 +50,16 @@ class AlertPublisher:
         self._give_back(connection, producer)
 
     def _borrow(self):
-        try:
-            return self.idle.get_nowait()
-        except queue.Empty:
-            pass
+        while True:
+            try:
+                connection, producer, used_at = self.idle.get_nowait()
+            except queue.Empty:
+                return self._open()
+            if time.monotonic() - used_at <= self.max_idle_seconds:
+                return connection, producer
+            _close(connection)
+
+    def _open(self):
         connection = Connection(
             self.amqp_uri,
             connect_timeout=self.connect_timeout,
@@ -59,14 +73,14 @@ class AlertPublisher:
 
     def _give_back(self, connection, producer):
         try:
-            self.idle.put_nowait((connection, producer))
+            self.idle.put_nowait((connection, producer, time.monotonic()))
         except queue.Full:
             _close(connection)
 
     def close(self):
         while True:
             try:
-                connection, _ = self.idle.get_nowait()
+                connection, _, _ = self.idle.get_nowait()
             except queue.Empty:
                 return
             _close(connection)

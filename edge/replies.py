@@ -31,10 +31,11 @@ class Waiter:
 
 
 class ReplyListener:
-    def __init__(self, amqp_uri, connect_timeout=3):
+    def __init__(self, amqp_uri, connect_timeout=3, heartbeat=30):
         self.amqp_uri = amqp_uri
         self.connect_timeout = connect_timeout
-        self.address = f"klaxon.edge.replies.{uuid.uuid4().hex}"
+        self.heartbeat = heartbeat  # so that a connection dropped silently is noticed
+        self.address = None
         self.waiting = {}
         self.lock = threading.Lock()
         self.connection = None
@@ -60,9 +61,13 @@ class ReplyListener:
         with self.lock:
             if self.connection is not None:
                 return
-            connection = Connection(self.amqp_uri, connect_timeout=self.connect_timeout)
+            connection = Connection(
+                self.amqp_uri, connect_timeout=self.connect_timeout, heartbeat=self.heartbeat
+            )
+            # A new name each time: the broker may not have let go of the last one yet.
+            address = f"klaxon.edge.replies.{uuid.uuid4().hex}"
             try:
-                queue = Queue(self.address, exclusive=True, auto_delete=True, durable=False)
+                queue = Queue(address, exclusive=True, auto_delete=True, durable=False)
                 Consumer(
                     connection, queues=[queue], callbacks=[self._on_reply], accept=["json"], no_ack=True
                 ).consume()
@@ -70,7 +75,7 @@ class ReplyListener:
                 with contextlib.suppress(*BROKER_ERRORS):
                     connection.release()
                 raise ServiceUnavailable(f"message broker unreachable: {exc}") from None
-            self.connection = connection
+            self.connection, self.address = connection, address
         threading.Thread(target=self._drain, args=(connection,), name="klaxon-replies", daemon=True).start()
 
     def _drain(self, connection):
@@ -80,7 +85,7 @@ class ReplyListener:
                 try:
                     connection.drain_events(timeout=1)
                 except TimeoutError:
-                    continue
+                    connection.heartbeat_check()
         except Exception as exc:  # the broker cancelled us, or the connection broke: start afresh
             logger.warning("reply queue lost (%r); listening again at the next request", exc)
             with self.lock:

@@ -11,13 +11,14 @@ import contextlib
 import queue
 import threading
 
-from amqp.exceptions import MessageNacked
+from amqp.exceptions import AMQPError, MessageNacked
 from kombu.exceptions import OperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
-# MessageNacked: the broker refused a confirmed publish (e.g. it is out of disk).
-BROKER_ERRORS = (OSError, OperationalError, ConnectionError, MessageNacked)
+# MessageNacked: the broker refused a confirmed publish (e.g. it is out of disk);
+# AMQPError: it closed the connection or the channel (restart, ConnectionForced, ...).
+BROKER_ERRORS = (OSError, OperationalError, ConnectionError, MessageNacked, AMQPError)
 
 
 class ServiceUnavailable(Exception):

@@ -28,3 +28,10 @@ def acknowledge_message(dedup_key, integration_id, actor):
 def alerts_in(message):
     """How many alerts a queued message holds (an acknowledgement counts as one)."""
     return len(message.get("alerts") or ()) or 1
+
+
+def one_by_one(message):
+    """A message split into messages of one alert each (an acknowledgement stays whole)."""
+    if message.get("kind") != ALERTS:
+        return [message]
+    return [alerts_message([alert]) for alert in message["alerts"]]

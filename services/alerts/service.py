@@ -50,9 +50,11 @@ class AlertsService(HealthAndMetrics):
         try:
             self._process_in_order(messages)
         except KlaxonError:
-            # One message the batch cannot take must not cost the others: one by one now.
+            # One alert the batch cannot take must not cost the others: one by one now. Alert
+            # by alert, not message by message: the edge packs many senders' alerts in one.
             for message in messages:
-                self._process_alone(message)
+                for single in queue.one_by_one(message):
+                    self._process_alone(single)
 
     @retried_on_outage
     def _process_alone(self, message):

@@ -15,6 +15,9 @@ from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
 
 FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "source")
+# How long a resolve that arrived before its trigger waits for it (senders' retries and
+# parallel consumers reorder within seconds).
+REORDER_WINDOW = dt.timedelta(minutes=10)
 
 
 class AlertStore(BaseStore):
@@ -178,10 +181,12 @@ class Admission:
     @staticmethod
     def _resolved_until(pairs):
         """Per (integration, dedup key): the latest instant named by a resolve that found
-        nothing to resolve. A firing alert that started by then is already over."""
+        nothing to resolve, received within REORDER_WINDOW. A firing alert that started by
+        then is already over. The window bounds what a repeated resolve can hold back."""
         until = {}
+        since = utcnow() - REORDER_WINDOW
         for integration_id, keys in _by_integration(pairs):
-            for row in orphan_resolves(integration_id, keys):
+            for row in orphan_resolves(integration_id, keys, since):
                 until[(row.integration_id, row.dedup_key)] = row.until
         return until
 
@@ -257,8 +262,9 @@ def _by_integration(pairs):
         yield integration_id, [key for integration, key in pairs if integration == integration_id]
 
 
-def orphan_resolves(integration_id, dedup_keys):
-    """Per dedup key of one integration, the latest timestamp of a resolve that resolved nothing."""
+def orphan_resolves(integration_id, dedup_keys, since):
+    """Per dedup key of one integration, the latest timestamp of a resolve received `since`
+    that resolved nothing."""
     same = Alert.integration_id == integration_id if integration_id else Alert.integration_id.is_null()
     until = peewee.fn.MAX(Alert.timestamp).python_value(Alert.timestamp.python_value)
     return (
@@ -269,6 +275,7 @@ def orphan_resolves(integration_id, dedup_keys):
             & (Alert.status == "resolved")
             & (Alert.action == RESOLVED)
             & Alert.resolves.is_null()
+            & (Alert.received_at >= since)
         )
         .group_by(Alert.integration_id, Alert.dedup_key)
     )

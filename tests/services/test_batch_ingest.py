@@ -10,10 +10,11 @@ from nameko.testing.services import worker_factory
 from services.alerts import ingest, queue
 from services.alerts.models import Alert
 from services.alerts.service import AlertsService
-from services.alerts.store import AlertStore
+from services.alerts.store import REORDER_WINDOW, AlertStore
 from services.incidents.models import Incident
 from services.incidents.requests import parse_change
 from services.incidents.store import IncidentStore
+from services.shared.db import utcnow
 from services.shared.errors import ValidationFailed
 
 UTC = dt.UTC
@@ -259,6 +260,16 @@ def test_a_trigger_arriving_after_its_resolve_is_stored_resolved_and_opens_nothi
     assert later["action"] == "new_incident"
 
 
+def test_a_resolve_holds_back_triggers_only_within_the_reorder_window(alert_store, incidents):
+    ingest.ingest_many(
+        alert_store, incidents, [alert("r-1", dedup_key="K", status="resolved", timestamp=at(60))]
+    )
+    long_ago = utcnow() - REORDER_WINDOW - dt.timedelta(seconds=1)
+    Alert.update(received_at=long_ago).where(Alert.alert_id == "r-1").execute()
+    [late] = ingest.ingest_many(alert_store, incidents, [alert("a-1", dedup_key="K", timestamp=at(0))])
+    assert late["action"] == "new_incident", "a resolve that old is a repeat, not one ahead of its trigger"
+
+
 def test_resolve_then_older_trigger_in_one_batch(alert_store, incidents):
     batch = [
         alert("r-1", dedup_key="K", status="resolved", timestamp=at(60)),
@@ -323,6 +334,27 @@ def test_on_queued_drops_only_the_message_correlation_refuses(alert_store, incid
     assert len({a["incident_id"] for a in good}) == 1 and good[0]["incident_id"] is not None
     assert alert_store.get("p-1")["incident_id"] is None
     assert [i.service for i in Incident.select()] == ["checkout-api"]
+
+
+def test_a_poison_alert_costs_nothing_to_the_alerts_grouped_with_it(alert_store, incident_store):
+    service = worker_factory(AlertsService, store=alert_store, incidents=PoisonedIncidents(incident_store))
+    grouped = [
+        {**payload("g-1"), "reply_to": "edge-a"},
+        {**payload("p-1", service="poisoned", message="poison"), "reply_to": "edge-b"},
+        {**payload("g-2"), "reply_to": "edge-a"},
+    ]
+    service.on_queued([queue.alerts_message(grouped)])
+    assert [alert_store.get(a)["action"] for a in ("g-1", "g-2")] == [
+        "new_incident",
+        "attached_to_existing_incident",
+    ]
+    sent = sent_replies(service)
+    assert [(a["alert_id"], a["action"]) for a in sent["edge-a"]] == [
+        ("g-1", "new_incident"),
+        ("g-2", "attached_to_existing_incident"),
+    ]
+    [refused] = sent["edge-b"]
+    assert refused["alert_id"] == "p-1" and refused["error"]["exc_type"] == "ValidationFailed"
 
 
 def sent_replies(service):

@@ -213,7 +213,7 @@ def test_publishes_in_turn_share_one_broker_connection_and_a_broken_one_is_dropp
         for n in range(20):
             publisher.publish(acknowledge(f"k-{n}"))
         assert publisher.idle.qsize() == 1
-        [(connection, _)] = list(publisher.idle.queue)
+        [(connection, _, _)] = list(publisher.idle.queue)
         connection.connection.sock.close()  # the broker went away under an idle connection
         with pytest.raises(ServiceUnavailable):
             publisher.publish(acknowledge("lost"))
@@ -240,6 +240,18 @@ class CountingPool(RpcPool):
     def _give_back(self, proxy, cluster):
         self.out -= 1
         super()._give_back(proxy, cluster)
+
+
+def test_a_connection_idle_too_long_is_replaced_not_trusted(platform):
+    publisher = AlertPublisher(platform["AMQP_URI"], max_idle_seconds=0)
+    try:
+        publisher.publish({"kind": "acknowledge", "dedup_key": "a", "integration_id": None, "actor": "test"})
+        [(first, _, _)] = list(publisher.idle.queue)
+        publisher.publish({"kind": "acknowledge", "dedup_key": "b", "integration_id": None, "actor": "test"})
+        [(second, _, _)] = list(publisher.idle.queue)
+        assert second is not first and not first.connected
+    finally:
+        publisher.close()
 
 
 def test_rpc_pool_lends_at_most_its_size_however_many_ask(platform):
