@@ -141,14 +141,17 @@ def resolve_quiet_incidents(store, incidents, resolved, alerts):
 
 
 def resolve_incident_when_quiet(store, incidents, incident_id, integration_id):
-    """When the last firing alert of an incident resolves, so does the incident."""
-    if incident_id is None or store.firing_count(incident_id) > 0:
+    """When the last firing alert of an incident resolves, so does the incident. The
+    incidents service checks, under the incident's lock, that no alert was correlated into
+    it that this store has not seen resolved (one still being linked, say)."""
+    if incident_id is None:
+        return
+    firing, resolved = store.linked_counts(incident_id)
+    if firing > 0:
         return
     if integration_id and not store.integrations.get(integration_id)["auto_resolve"]:
         return
-    change = {"status": "resolved", "note": "every alert of this incident has resolved"}
-    with contextlib.suppress(Conflict):  # already resolved by someone: nothing left to do
-        incidents.update_incident(incident_id, change, ACTOR)
+    incidents.resolve_if_quiet(incident_id, resolved, ACTOR, "every alert of this incident has resolved")
 
 
 def acknowledge(store, incidents, dedup_key, integration_id, actor):

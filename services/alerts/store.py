@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 
 import peewee
 
-from services.alerts.contracts import DEDUPLICATED, RESOLVED
+from services.alerts.contracts import ATTACHED, DEDUPLICATED, NEW_INCIDENT, RESOLVED
 from services.alerts.integrations import key_hash, new_key
 from services.alerts.models import Alert, Integration
 from services.shared.db import insert_rows, utcnow, write_transaction
@@ -18,6 +18,7 @@ FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "source"
 # How long a resolve that arrived before its trigger waits for it (senders' retries and
 # parallel consumers reorder within seconds).
 REORDER_WINDOW = dt.timedelta(minutes=10)
+CORRELATED_ACTIONS = (NEW_INCIDENT, ATTACHED)
 
 
 class AlertStore(BaseStore):
@@ -92,13 +93,22 @@ class AlertStore(BaseStore):
             return resolved_among([alert_id for alert_id, _, _ in links])
 
     def firing_count(self, incident_id):
-        return (
-            Alert.select()
+        return self.linked_counts(incident_id)[0]
+
+    def linked_counts(self, incident_id):
+        """(firing, resolved): the incident's alerts as this store knows them, counting the
+        alerts correlated into it (not duplicates, not the resolve messages)."""
+        query = (
+            Alert.select(Alert.status, peewee.fn.COUNT(Alert.alert_id).alias("n"))
             .where(
-                (Alert.incident_id == incident_id) & (Alert.status == "firing") & Alert.duplicate_of.is_null()
+                (Alert.incident_id == incident_id)
+                & Alert.duplicate_of.is_null()
+                & Alert.action.in_(CORRELATED_ACTIONS)
             )
-            .count()
+            .group_by(Alert.status)
         )
+        counts = {row.status: row.n for row in query}
+        return counts.get("firing", 0), counts.get("resolved", 0)
 
     def get(self, alert_id):
         alert = self.find(alert_id)

@@ -70,6 +70,16 @@ class IncidentsService(HealthAndMetrics):
         return incident
 
     @rpc
+    def resolve_if_quiet(self, incident_id, settled_alerts, actor, note):
+        """Resolve an incident whose alerts have all resolved, unless one arrived meanwhile."""
+        resolved = self.store.resolve_if_quiet(incident_id, settled_alerts, actor, note, self.clock.now())
+        if resolved is None:
+            return None
+        incident, previous = resolved
+        self._announce(incident, previous, actor)
+        return incident
+
+    @rpc
     def assign(self, incident_id, team, assignee, actor, ref=None):
         return self.store.assign(incident_id, team, assignee, actor, self.clock.now(), ref)
 

@@ -85,6 +85,21 @@ class IncidentStore(BaseStore):
                 self._timeline(incident_id, c.NOTE, actor, now, {"note": change.note})
         return self.get(incident_id), previous
 
+    def resolve_if_quiet(self, incident_id, settled_alerts, actor, note, now):
+        """Resolve the incident if the caller has seen every one of its alerts resolved:
+        `settled_alerts` resolved alerts against the incident's `alert_count`. An alert
+        correlated into it meanwhile, not yet known resolved, keeps it open.
+
+        Returns (incident, previous status) when it resolved it, else None."""
+        with write_transaction(self.db, lock_key=f"incident:{incident_id}"):
+            incident = self._get(incident_id)
+            if incident.status == "resolved" or incident.alert_count > settled_alerts:
+                return None
+            previous = incident.status
+            self._move(incident, "resolved", actor, now)
+            self._timeline(incident_id, c.NOTE, actor, now, {"note": note})
+        return self.get(incident_id), previous
+
     def _move(self, incident, target, actor, now):
         changes = domain.transition_changes(incident, target, now)
         Incident.update(**changes).where(Incident.id == incident.id).execute()

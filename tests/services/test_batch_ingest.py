@@ -57,6 +57,10 @@ class Incidents:
         incident, _ = self.store.update(incident_id, parse_change(payload), actor, T0)
         return incident
 
+    def resolve_if_quiet(self, incident_id, settled_alerts, actor, note):
+        resolved = self.store.resolve_if_quiet(incident_id, settled_alerts, actor, note, T0)
+        return resolved and resolved[0]
+
 
 class PoisonedIncidents(Incidents):
     """Refuses any batch holding an alert whose message is "poison"."""
@@ -238,6 +242,38 @@ def test_an_alert_resolved_while_it_was_being_correlated_leaves_no_incident_open
     incident = incident_store.get(fired["incident_id"])
     assert incident["status"] == "resolved"
     assert "every alert of this incident has resolved" in [n["note"] for n in incident["notes"]]
+
+
+class FiringAlertJoinsWhileAnotherResolves(Incidents):
+    """Once this batch's alert is correlated into the incident, and before it is linked, a
+    concurrent batch resolves the incident's only other alert."""
+
+    def __init__(self, store, alert_store, resolve):
+        super().__init__(store)
+        self.alert_store, self.resolve = alert_store, resolve
+
+    def correlate_many(self, requests):
+        outcomes = super().correlate_many(requests)
+        if self.resolve is not None:
+            resolve, self.resolve = self.resolve, None
+            ingest.ingest_many(self.alert_store, Incidents(self.store), [resolve])
+        return outcomes
+
+
+def test_an_incident_stays_open_while_an_alert_just_correlated_into_it_fires(alert_store, incident_store):
+    [first] = ingest.ingest_many(alert_store, Incidents(incident_store), [alert("a-1", dedup_key="K1")])
+    racing = FiringAlertJoinsWhileAnotherResolves(
+        incident_store, alert_store, alert("r-1", dedup_key="K1", status="resolved")
+    )
+    [joined] = ingest.ingest_many(alert_store, racing, [alert("g-1", dedup_key="K2")])
+    assert joined["incident_id"] == first["incident_id"]
+    assert alert_store.get("a-1")["status"] == "resolved"
+    assert incident_store.get(first["incident_id"])["status"] == "open", "g-1 still fires"
+
+    ingest.ingest_many(
+        alert_store, Incidents(incident_store), [alert("r-2", dedup_key="K2", status="resolved")]
+    )
+    assert incident_store.get(first["incident_id"])["status"] == "resolved"
 
 
 def at(seconds):

@@ -114,6 +114,20 @@ def test_a_redelivered_batch_that_opened_incidents_opens_none(store):
     assert store.stats()["incidents"]["open"] == 3
 
 
+def test_resolve_if_quiet_waits_for_every_alert_the_incident_holds(store):
+    incident, _ = store.correlate(alert("a-1"), WINDOW, T0)
+    store.correlate(alert("a-2"), WINDOW, T0)
+    note = "every alert of this incident has resolved"
+    assert store.resolve_if_quiet(incident["id"], 1, "klaxon-alerts", note, T0 + seconds(60)) is None
+    assert store.get(incident["id"])["status"] == "open"
+
+    resolved, previous = store.resolve_if_quiet(incident["id"], 2, "klaxon-alerts", note, T0 + seconds(60))
+    assert (resolved["status"], previous) == ("resolved", "open")
+    assert resolved["mttr_seconds"] == 60
+    assert kinds(store.get(incident["id"]))[-2:] == ["resolved", "note"]
+    assert store.resolve_if_quiet(incident["id"], 2, "klaxon-alerts", note, T0 + seconds(90)) is None
+
+
 def test_different_severity_opens_a_new_incident(store):
     first, _ = store.correlate(alert("a-1", severity="critical"), WINDOW, T0)
     other, action = store.correlate(alert("a-2", severity="low"), WINDOW, T0 + seconds(1))
