@@ -7,14 +7,13 @@ own, and a thread-local connection would be opened per request and never closed.
 """
 
 import collections
-import contextlib
 import queue
 import threading
 import time
 
 from kombu import Connection, Producer
 
-from edge.rpc import BROKER_ERRORS, ServiceUnavailable
+from edge.rpc import BROKER_ERRORS, broker_unreachable, release_quietly
 from services.alerts.queue import ALERTS, INGEST_QUEUE, alerts_message
 
 
@@ -45,8 +44,8 @@ class AlertPublisher:
                 confirm_timeout=self.confirm_timeout,
             )
         except BROKER_ERRORS as exc:
-            _close(connection)
-            raise _unreachable(exc) from None
+            release_quietly(connection)
+            raise broker_unreachable(exc) from None
         self._give_back(connection, producer)
 
     def _borrow(self):
@@ -57,7 +56,7 @@ class AlertPublisher:
                 return self._open()
             if time.monotonic() - used_at <= self.max_idle_seconds:
                 return connection, producer
-            _close(connection)
+            release_quietly(connection)
 
     def _open(self):
         connection = Connection(
@@ -68,14 +67,14 @@ class AlertPublisher:
         try:
             return connection, Producer(connection.default_channel)
         except BROKER_ERRORS as exc:
-            _close(connection)
-            raise _unreachable(exc) from None
+            release_quietly(connection)
+            raise broker_unreachable(exc) from None
 
     def _give_back(self, connection, producer):
         try:
             self.idle.put_nowait((connection, producer, time.monotonic()))
         except queue.Full:
-            _close(connection)
+            release_quietly(connection)
 
     def close(self):
         while True:
@@ -83,16 +82,7 @@ class AlertPublisher:
                 connection, _, _ = self.idle.get_nowait()
             except queue.Empty:
                 return
-            _close(connection)
-
-
-def _unreachable(exc):
-    return ServiceUnavailable(f"message broker unreachable: {exc}")
-
-
-def _close(connection):
-    with contextlib.suppress(*BROKER_ERRORS):
-        connection.release()
+            release_quietly(connection)
 
 
 class _Waiter:

@@ -8,14 +8,13 @@ If the connection breaks, waiting requests time out (and answer 202: their alert
 queued) and the next synchronous request listens afresh.
 """
 
-import contextlib
 import logging
 import threading
 import uuid
 
 from kombu import Connection, Consumer, Queue
 
-from edge.rpc import BROKER_ERRORS, ServiceUnavailable
+from edge.rpc import BROKER_ERRORS, broker_unreachable, release_quietly
 
 logger = logging.getLogger("klaxon.edge")
 
@@ -72,9 +71,8 @@ class ReplyListener:
                     connection, queues=[queue], callbacks=[self._on_reply], accept=["json"], no_ack=True
                 ).consume()
             except BROKER_ERRORS as exc:
-                with contextlib.suppress(*BROKER_ERRORS):
-                    connection.release()
-                raise ServiceUnavailable(f"message broker unreachable: {exc}") from None
+                release_quietly(connection)
+                raise broker_unreachable(exc) from None
             self.connection, self.address = connection, address
         threading.Thread(target=self._drain, args=(connection,), name="klaxon-replies", daemon=True).start()
 
@@ -92,8 +90,7 @@ class ReplyListener:
                 if self.connection is connection:
                     self.connection = None
         finally:
-            with contextlib.suppress(*BROKER_ERRORS):
-                connection.release()
+            release_quietly(connection)
 
     def _on_reply(self, body, message):
         for answer in body.get("answers", ()):

@@ -30,6 +30,16 @@ class ServiceUnavailable(Exception):
         self.retry_after = retry_after
 
 
+def broker_unreachable(exc):
+    return ServiceUnavailable(f"message broker unreachable: {exc}")
+
+
+def release_quietly(connection):
+    """Close a broker connection that may already be broken; it is dropped either way."""
+    with contextlib.suppress(*BROKER_ERRORS):
+        connection.release()
+
+
 class RpcPool:
     def __init__(self, amqp_uri, timeout=10, size=8):
         self.config = {"AMQP_URI": amqp_uri, "serializer": "json"}
@@ -57,7 +67,7 @@ class RpcPool:
             raise ServiceUnavailable(f"the {service} service is not running") from None
         except BROKER_ERRORS as exc:
             self._discard(proxy)
-            raise ServiceUnavailable(f"message broker unreachable: {exc}") from None
+            raise broker_unreachable(exc) from None
         except Exception:
             self._give_back(proxy, cluster)
             raise
@@ -73,7 +83,7 @@ class RpcPool:
         try:
             cluster = proxy.start()
         except BROKER_ERRORS as exc:
-            raise ServiceUnavailable(f"message broker unreachable: {exc}") from None
+            raise broker_unreachable(exc) from None
         return proxy, cluster
 
     def _give_back(self, proxy, cluster):

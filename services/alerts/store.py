@@ -92,9 +92,6 @@ class AlertStore(BaseStore):
                 ).execute()
             return resolved_among([alert_id for alert_id, _, _ in links])
 
-    def firing_count(self, incident_id):
-        return self.linked_counts(incident_id)[0]
-
     def linked_counts(self, incident_id):
         """(firing, resolved): the incident's alerts as this store knows them, counting the
         alerts correlated into it (not duplicates, not the resolve messages)."""

@@ -68,8 +68,9 @@ class BatchConsumer(Consumer):
         super().setup()
 
     def handle_message(self, body, message):
-        self.pending.append((body, message))
-        self.pending_weight += self.weigh(body)
+        weight = self.weigh(body)
+        self.pending.append((body, message, weight))
+        self.pending_weight += weight
         if self.in_flight >= self.concurrency:
             return  # the next batch to finish takes these
         if self.pending_weight >= self.batch_size:
@@ -88,21 +89,21 @@ class BatchConsumer(Consumer):
     def _take_batch(self):
         """The oldest pending messages up to `batch_size` in weight; at least one."""
         taken, weight = 0, 0
-        for body, _ in self.pending:
-            if taken and weight + self.weigh(body) > self.batch_size:
+        for _, _, more in self.pending:
+            if taken and weight + more > self.batch_size:
                 break
-            taken, weight = taken + 1, weight + self.weigh(body)
+            taken, weight = taken + 1, weight + more
         batch, self.pending = self.pending[:taken], self.pending[taken:]
         self.pending_weight -= weight
         return batch
 
     def _start(self, batch):
-        messages = [message for _, message in batch]
+        messages = [message for _, message, _ in batch]
         self.in_flight += 1
         try:
             self.container.spawn_worker(
                 self,
-                ([body for body, _ in batch],),
+                ([body for body, _, _ in batch],),
                 {},
                 context_data=self.unpack_message_headers(messages[0]),
                 handle_result=partial(self.handle_batch_result, messages),
