@@ -22,7 +22,7 @@ from psycogreen.eventlet import patch_psycopg  # noqa: E402
 
 patch_psycopg()
 
-from services.shared.registry import bind_and_migrate  # noqa: E402
+from klaxon.registry import bind_and_migrate  # noqa: E402
 
 PG_URL = os.environ.get("KLAXON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SERVICES = ("alerts", "incidents", "oncall", "notifications")

@@ -104,7 +104,7 @@ def running_platform(tmp_path, database="sqlite", extra_env=None, command=("run"
         env, urls = platform_env(name, tmp_path, database, prefix, extra_env)
         with open(tmp_path / "platform.log", "w") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "services.shared.cli", *command],
+                [sys.executable, "-m", "klaxon.cli", *command],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -138,7 +138,7 @@ class Processes:
         command = ["edge"] if name == "edge" else ["service", name]
         log = open(self.log_dir / f"{name}-{replica}.log", "a")  # noqa: SIM115 (closed in stop)
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.shared.cli", *command],
+            [sys.executable, "-m", "klaxon.cli", *command],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -196,7 +196,7 @@ def platform_processes(tmp_path, database="postgresql", extra_env=None):
         env, urls = platform_env(name, tmp_path, database, prefix, extra_env)
         for command in ("migrate", "demo"):
             subprocess.run(
-                [sys.executable, "-m", "services.shared.cli", command],
+                [sys.executable, "-m", "klaxon.cli", command],
                 env=env,
                 check=True,
                 capture_output=True,

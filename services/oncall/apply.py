@@ -11,13 +11,14 @@ from pathlib import Path
 
 import yaml
 
+from services.oncall.migrations import MIGRATIONS
 from services.oncall.models import db
 from services.oncall.policy import parse_policy
 from services.oncall.requests import parse_schedule
 from services.oncall.store import OncallStore
 from services.shared.db import utcnow
 from services.shared.errors import NotFound, ValidationFailed
-from services.shared.registry import bind_and_migrate
+from services.shared.migrations import bind_and_migrate
 
 SECTIONS = {
     "schedules": (parse_schedule, "save_schedule", "schedule"),
@@ -64,7 +65,7 @@ def _parse(section, entries):
 def apply(path, url=None):
     """Apply the file; yields one line per entry: created, updated or unchanged."""
     sections = read(path)
-    bind_and_migrate("oncall", url)
+    bind_and_migrate(db, MIGRATIONS, "oncall", url)
     store = OncallStore(db, {})
     with db.connection_context():
         for section, requests in sections:

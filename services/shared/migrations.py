@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import peewee
 
-from services.shared.db import UTCDateTimeField, utcnow, write_transaction
+from services.shared import config
+from services.shared.db import UTCDateTimeField, bind_database, utcnow, write_transaction
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,9 @@ def migrate(database, migrations, service):
             )
             applied.append(migration.version)
     return applied
+
+
+def bind_and_migrate(proxy, migrations, service, url=None):
+    """Bind `service`'s models (`proxy`) to its database, apply `migrations`; return the new versions."""
+    database = bind_database(proxy, url or config.database_url(service), config.schema_name(service))
+    return migrate(database, migrations, service)

@@ -52,13 +52,13 @@ import pytest
 import requests
 from kombu import Connection, Producer
 
+from klaxon.registry import bind_and_migrate
 from services.alerts import ingest
 from services.alerts.formats.generic import parse_generic
 from services.alerts.queue import INGEST_QUEUE, alerts_message
 from services.alerts.store import AlertStore
 from services.incidents.store import IncidentStore
 from services.shared.db import utcnow
-from services.shared.registry import bind_and_migrate
 from tests.conftest import PG_URL, drop_schemas, eventually
 from tests.platform import RABBIT_API, running_platform
 

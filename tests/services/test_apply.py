@@ -3,10 +3,10 @@
 import pytest
 import yaml
 
+from klaxon.cli import main
 from services.oncall.apply import ApplyError, apply
 from services.oncall.demo import DEMO_FILE
 from services.oncall.models import EscalationPolicy, Team, db
-from services.shared.cli import main
 from tests.conftest import close_pool
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from services.shared.cli import main
+from klaxon.cli import main
 
 
 @pytest.fixture

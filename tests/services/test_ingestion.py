@@ -15,7 +15,7 @@ from edge.app import EdgeSettings, create_app
 from edge.queue import AlertPublisher
 from edge.replies import ReplyListener
 from edge.rpc import RpcPool, ServiceUnavailable
-from services.shared.registry import service_class
+from klaxon.registry import service_class
 from tests.conftest import eventually
 from tests.platform import RABBIT_API
 

@@ -12,11 +12,11 @@ import peewee
 import psycopg2
 import pytest
 
+from klaxon.registry import bind_and_migrate
 from services.incidents.migrations import MIGRATIONS
 from services.shared import config
 from services.shared.db import bind_database, is_sqlite, open_database
 from services.shared.migrations import migrate
-from services.shared.registry import bind_and_migrate
 
 T0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
 SERVICES = ("alerts", "incidents", "oncall", "notifications")

@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from edge.app import EdgeSettings, create_app
 from edge.replies import ReplyListener
 from edge.rpc import RpcPool
-from services.shared.registry import service_class
+from klaxon.registry import service_class
 from tests.conftest import eventually
 
 SCHEDULE = {

@@ -17,8 +17,8 @@ STOP_GRACE_SECONDS = 10
 
 def commands():
     python = sys.executable
-    children = {name: [python, "-m", "services.shared.cli", "service", name] for name in config.SERVICE_NAMES}
-    children["edge"] = [python, "-m", "services.shared.cli", "edge"]
+    children = {name: [python, "-m", "klaxon.cli", "service", name] for name in config.SERVICE_NAMES}
+    children["edge"] = [python, "-m", "klaxon.cli", "edge"]
     return children
 
 

@@ -2,9 +2,7 @@
 
 import importlib
 
-from services.shared import config
-from services.shared.db import bind_database
-from services.shared.migrations import migrate
+from services.shared import migrations
 
 SERVICE_CLASSES = {
     "alerts": "services.alerts.service:AlertsService",
@@ -27,6 +25,5 @@ def bind_and_migrate(name, url=None):
     """Bind a service's models to its database and apply its migrations; return the new versions."""
     package = f"services.{name}"
     proxy = importlib.import_module(f"{package}.models").db
-    migrations = importlib.import_module(f"{package}.migrations").MIGRATIONS
-    database = bind_database(proxy, url or config.database_url(name), config.schema_name(name))
-    return migrate(database, migrations, name)
+    versions = importlib.import_module(f"{package}.migrations").MIGRATIONS
+    return migrations.bind_and_migrate(proxy, versions, name, url)

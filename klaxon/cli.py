@@ -66,11 +66,11 @@ def _integration_commands(commands):
 def manage_integrations(args):
     import json
 
+    from klaxon.registry import bind_and_migrate
     from services.alerts.integrations import parse_integration
     from services.alerts.models import db
     from services.alerts.store import IntegrationStore
     from services.shared.db import utcnow
-    from services.shared.registry import bind_and_migrate
 
     bind_and_migrate("alerts")
     store = IntegrationStore(db, {})
@@ -95,9 +95,9 @@ def run_service(name):
     from psycogreen.eventlet import patch_psycopg
 
     patch_psycopg()
+    from klaxon.registry import service_class
+    from klaxon.runner import run
     from services.shared.logs import setup_logging
-    from services.shared.registry import service_class
-    from services.shared.runner import run
 
     setup_logging(name)
     run(service_class(name), config.nameko_config(name))
@@ -117,7 +117,7 @@ def run_edge():
 
 
 def migrate_all():
-    from services.shared.registry import bind_and_migrate
+    from klaxon.registry import bind_and_migrate
 
     for name in config.SERVICE_NAMES:
         applied = bind_and_migrate(name)
@@ -144,7 +144,7 @@ def load_demo():
 
 
 def _run(args):
-    from services.shared.supervisor import run_platform
+    from klaxon.supervisor import run_platform
 
     migrate_all()
     if not args.no_demo:
