@@ -10,7 +10,7 @@ import secrets
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.incidents.requests import parse
+from services.shared.validation import parse
 
 KEY_PREFIX = "klx_"
 KINDS = ("any", "generic", "alertmanager", "grafana", "pagerduty")

@@ -1,11 +1,11 @@
 """Validated shapes of what callers send to the incidents service."""
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.alerts.formats.generic import validation_errors
-from services.alerts.severity import SEVERITIES, normalise_severity
 from services.incidents.contracts import STATUSES
 from services.shared.errors import ValidationFailed
+from services.shared.severity import SEVERITIES, normalise_severity
+from services.shared.validation import parse
 
 
 class NewIncident(BaseModel):
@@ -44,16 +44,6 @@ class IncidentChange(BaseModel):
         if value is not None and value not in STATUSES:
             raise ValueError(f"must be one of {', '.join(STATUSES)}")
         return value
-
-
-def parse(model, payload):
-    if not isinstance(payload, dict):
-        raise ValidationFailed([{"field": "body", "reason": "must be a JSON object"}])
-    try:
-        parsed = model.model_validate(payload)
-    except ValidationError as error:
-        raise ValidationFailed(validation_errors(error)) from None
-    return parsed
 
 
 def parse_change(payload):

@@ -11,7 +11,7 @@ from services.incidents import domain
 from services.incidents.metrics import MTTA, MTTR
 from services.incidents.migrations import MIGRATIONS
 from services.incidents.models import db
-from services.incidents.requests import NewIncident, parse, parse_change
+from services.incidents.requests import NewIncident, parse_change
 from services.incidents.store import IncidentStore
 from services.notifications import contracts as notification_contracts
 from services.oncall import contracts as oncall_contracts
@@ -20,6 +20,7 @@ from services.shared.config import CorrelationSettings
 from services.shared.http_api import actor, json_api, json_body, query
 from services.shared.messaging import dispatch_all, handles
 from services.shared.storage import Storage
+from services.shared.validation import parse
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
 

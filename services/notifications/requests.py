@@ -4,8 +4,8 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.incidents.requests import parse
 from services.notifications.contracts import CHANNELS
+from services.shared.validation import parse
 
 
 class NotifyRequest(BaseModel):

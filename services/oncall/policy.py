@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from services.incidents.requests import parse
+from services.shared.validation import parse
 
 
 class Target(BaseModel):

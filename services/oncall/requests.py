@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from services.incidents.requests import parse
 from services.oncall.rotation import KINDS
+from services.shared.validation import parse
 
 DEFAULT_START = dt.date(2024, 1, 1)  # a Monday: weekly rotations hand off on Mondays
 

@@ -5,8 +5,8 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.alerts.severity import SEVERITIES
 from services.incidents.correlation import correlation_key, is_group_key, window_start
+from services.shared.severity import SEVERITIES
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 3, 8, 15, 30, tzinfo=UTC)

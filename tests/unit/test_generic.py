@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.alerts.formats.generic import parse_generic
-from services.alerts.severity import SEVERITIES
 from services.shared.errors import ValidationFailed
+from services.shared.severity import SEVERITIES
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 3, 8, 16, 0, tzinfo=UTC)

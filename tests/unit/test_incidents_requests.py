@@ -4,8 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.incidents.requests import IncidentChange, NewIncident, parse, parse_change
+from services.incidents.requests import IncidentChange, NewIncident, parse_change
 from services.shared.errors import ValidationFailed
+from services.shared.validation import parse
 
 STATUSES = ("open", "acknowledged", "in_progress", "resolved")
 

@@ -1,11 +1,11 @@
-"""services/alerts/severity.py: every documented name, any case and padding, nothing else."""
+"""services/shared/severity.py: every documented name, any case and padding, nothing else."""
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.alerts import severity as module
-from services.alerts.severity import SEVERITIES, normalise_severity
+from services.shared import severity as module
+from services.shared.severity import SEVERITIES, normalise_severity
 
 # The table of the module docstring (and of the README), written out independently.
 DOCUMENTED = {

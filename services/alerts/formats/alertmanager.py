@@ -15,8 +15,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.alerts.severity import normalise_severity
 from services.shared.errors import ValidationFailed, invalid
+from services.shared.severity import normalise_severity
 
 SOURCE = "alertmanager"
 STATUSES = ("firing", "resolved")

@@ -4,10 +4,11 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.alerts.severity import SEVERITIES, normalise_severity
 from services.shared.errors import ValidationFailed
+from services.shared.severity import SEVERITIES, normalise_severity
+from services.shared.validation import parse
 
 
 class GenericAlert(BaseModel):
@@ -40,24 +41,9 @@ class GenericAlert(BaseModel):
         return value
 
 
-def validation_errors(error: ValidationError):
-    """pydantic's errors as Klaxon's [{"field", "reason"}]."""
-    found = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "body"
-        reason = item["msg"].removeprefix("Value error, ")
-        found.append({"field": field, "reason": reason})
-    return found
-
-
 def parse_generic(payload, alert_id=None, now=None):
     """A validated `NormalisedAlert` from a generic payload, or `ValidationFailed`."""
-    if not isinstance(payload, dict):
-        raise ValidationFailed([{"field": "body", "reason": "must be a JSON object"}])
-    try:
-        alert = GenericAlert.model_validate(payload)
-    except ValidationError as error:
-        raise ValidationFailed(validation_errors(error)) from None
+    alert = parse(GenericAlert, payload)
     if alert.status == "resolved" and not (alert.dedup_key or alert.fingerprint):
         raise ValidationFailed(
             [{"field": "dedup_key", "reason": "a resolved alert needs the dedup_key it resolves"}]

@@ -13,8 +13,8 @@ import uuid
 from nameko.exceptions import deserialize_to_instance
 
 from services.alerts.formats.alertmanager import MAX_SERVICE, as_text, parse_timestamp, text
-from services.alerts.severity import normalise_severity
 from services.shared.errors import ValidationFailed
+from services.shared.severity import normalise_severity
 
 SOURCE = "pagerduty"
 ACTIONS = ("trigger", "acknowledge", "resolve")
