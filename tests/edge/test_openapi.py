@@ -1,0 +1,197 @@
+"""The OpenAPI document and /docs, through falcon.testing with a stand-in RPC."""
+
+import json
+from pathlib import Path
+
+import falcon.testing
+import jsonschema
+import pytest
+from openapi_spec_validator import validate
+
+from edge import app as edge_app
+from edge import openapi
+from edge.app import EdgeSettings, create_app
+from edge.resources import docs
+from tests.edge.test_errors_and_validation import RecordingPublisher, RecordingRpc, StandInReplies
+
+PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
+
+
+class RouteRecorder:
+    """Stands in for the app in `_api_routes`, to read the routes it adds."""
+
+    def __init__(self):
+        self.routes = {}
+
+    def add_route(self, path, resource):
+        self.routes[path] = resource
+
+
+def api_routes(rpc):
+    # Until `_api_routes` returns its dict: the same routes, recorded from a second call.
+    recorder = RouteRecorder()
+    edge_app._api_routes(recorder, rpc, ingestion=None, alert_intake=object.__new__(_alerts_class()))
+    return recorder.routes
+
+
+def _alerts_class():
+    from edge.resources.alerts import Alerts
+
+    return Alerts
+
+
+@pytest.fixture(scope="module")
+def served():
+    rpc = RecordingRpc()
+    app = create_app(EdgeSettings(keyless_ingest=True), rpc, RecordingPublisher(), StandInReplies())
+    routes = api_routes(rpc)
+    docs.install(app, routes)
+    return app, falcon.testing.TestClient(app)
+
+
+@pytest.fixture(scope="module")
+def document(served):
+    _, client = served
+    result = client.simulate_get("/api/v1/openapi.json")
+    assert result.status_code == 200
+    assert result.headers["content-type"].startswith("application/json")
+    return result.json
+
+
+def test_the_document_is_valid_openapi_3_1(document):
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_every_route_of_the_app_is_documented_with_each_responder(served, document):
+    app, _ = served
+    for template, resource in docs.served_routes(app).items():
+        path, _ = openapi.openapi_path(template)
+        assert path in document["paths"], template
+        documented = {method.upper() for method in document["paths"][path]}
+        assert documented == openapi.responders(resource), template
+
+
+def test_falcon_templates_become_openapi_paths_with_typed_parameters(document):
+    assert "/api/v1/incidents/{incident_id:int}" not in document["paths"]
+    [param] = document["paths"]["/api/v1/incidents/{incident_id}"]["get"]["parameters"]
+    assert param == {**param, "name": "incident_id", "in": "path", "required": True}
+    assert param["schema"] == {"type": "integer"}
+
+
+def test_operation_ids_are_unique(document):
+    ids = [op["operationId"] for item in document["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+
+
+def component(document, reference):
+    return document["components"]["schemas"][reference["$ref"].rsplit("/", 1)[-1]]
+
+
+def test_request_models_required_fields_appear(document):
+    body = document["paths"]["/api/v1/alerts"]["post"]["requestBody"]["content"]["application/json"]
+    assert {"service", "severity", "message"} <= set(component(document, body["schema"])["required"])
+    schedule = document["paths"]["/api/v1/schedules"]["post"]["requestBody"]["content"]["application/json"]
+    assert {"team", "rotation_type", "members"} <= set(component(document, schedule["schema"])["required"])
+
+
+def examples(document):
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            bodies = [op.get("requestBody", {}).get("content", {})]
+            bodies += [answer.get("content", {}) for answer in op["responses"].values()]
+            for media in bodies:
+                for shown in media.values():
+                    if "example" in shown:
+                        yield f"{method} {path}", shown["schema"], shown["example"]
+
+
+def test_examples_validate_against_their_schemas(document):
+    found = list(examples(document))
+    assert len(found) >= 6
+    for where, schema, example in found:
+        resolvable = {**schema, "components": document["components"]}
+        errors = [e.message for e in jsonschema.Draft202012Validator(resolvable).iter_errors(example)]
+        assert not errors, (where, errors)
+
+
+def test_examples_are_the_payloads_of_the_tests():
+    shipped = sorted(openapi.EXAMPLES.glob("*.json"))
+    assert shipped, "edge/static/docs/examples holds copies of tests/payloads"
+    for copy in shipped:
+        assert copy.read_bytes() == (PAYLOADS / copy.name).read_bytes(), f"copy tests/payloads/{copy.name}"
+    assert {p.name for p in PAYLOADS.glob("*.json")} == {p.name for p in shipped}
+
+
+def test_errors_are_problems_and_pagerduty_400_is_its_own(document):
+    problem = document["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status"} <= set(problem["required"]) and "errors" in problem["properties"]
+    incident = document["paths"]["/api/v1/incidents/{incident_id}"]["patch"]["responses"]
+    assert set(incident["422"]["content"]) == {"application/problem+json"}
+    pagerduty = document["paths"]["/v2/enqueue"]["post"]["responses"]["400"]["content"]
+    assert pagerduty["application/json"]["schema"]["$ref"].endswith("/PagerDutyInvalid")
+    assert "application/problem+json" in pagerduty  # malformed JSON
+
+
+def test_security_follows_the_kind_of_route(document):
+    paths = document["paths"]
+    assert {"integrationKey": []} in paths["/api/v1/alerts"]["post"]["security"]
+    assert {"bearerToken": []} in paths["/api/v1/alerts"]["get"]["security"]
+    assert {"session": [], "csrfToken": []} in paths["/api/v1/incidents/{incident_id}"]["patch"]["security"]
+    for public in ("/health", "/metrics", "/api/v1/ack/{token}", "/api/v1/openapi.json", "/docs"):
+        assert paths[public]["get"]["security"] == []
+        assert "401" not in paths[public]["get"]["responses"]
+    assert "401" in paths["/api/v1/incidents"]["get"]["responses"]
+    assert set(document["components"]["securitySchemes"]) >= {"integrationKey", "bearerToken", "session"}
+
+
+def test_a_declared_access_chooses_the_security(served):
+    class Resource:
+        access = {"GET": "public", "POST": "admin"}
+
+        def on_get(self, req, resp):
+            pass
+
+        def on_post(self, req, resp):
+            pass
+
+    routes = {**docs.served_routes(served[0]), "/api/v1/schedules": Resource()}
+    item = openapi.build_document(routes)["paths"]["/api/v1/schedules"]
+    assert item["get"]["security"] == [] and "401" not in item["get"]["responses"]
+    assert item["post"]["x-klaxon-permission"] == "admin" and "403" in item["post"]["responses"]
+
+
+def test_an_undescribed_responder_or_route_fails_the_build(served):
+    app, _ = served
+    routes = docs.served_routes(app)
+
+    class Extra:
+        def on_get(self, req, resp):
+            pass
+
+    with pytest.raises(openapi.DocumentError, match="not described"):
+        openapi.build_document({**routes, "/api/v1/nowhere": Extra()})
+    del routes["/api/v1/schedules"]
+    with pytest.raises(openapi.DocumentError, match="no route serves"):
+        openapi.build_document(routes)
+
+
+def test_docs_is_html_with_a_strict_csp_and_its_scripts_are_served(served):
+    _, client = served
+    page = client.simulate_get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "<script>" not in page.text and "cdn" not in page.text.lower()
+    for script in ("/docs/docs.js", "/docs/redoc.standalone.js"):
+        assert f'src="{script}"' in page.text
+        served_file = client.simulate_get(script)
+        assert served_file.status_code == 200 and len(served_file.content) > 100
+    assert "/api/v1/openapi.json" in page.text + client.simulate_get("/docs/docs.js").text
+
+
+def test_the_document_is_built_once(served):
+    _, client = served
+    first = client.simulate_get("/api/v1/openapi.json").content
+    assert client.simulate_get("/api/v1/openapi.json").content is not None
+    assert json.loads(first)["info"]["title"] == "Klaxon API"
