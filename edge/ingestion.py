@@ -69,7 +69,7 @@ class IntegrationAuth:
                     f"a {KEY_HEADER} header or ?{KEY_PARAM}=<key>"
                 )
             return self.keyless_integration
-        return self._cached(key_hash(key), lambda: self.rpc.call(alerts.SERVICE, "authenticate", key))
+        return self._cached(key_hash(key), lambda: self.rpc.call(alerts.SERVICE, alerts.AUTHENTICATE, key))
 
     def _cached(self, cache_key, load):
         hit = self.cache.get(cache_key)

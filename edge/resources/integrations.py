@@ -11,10 +11,10 @@ class Integrations:
         self.rpc = rpc
 
     def on_get(self, req, resp):
-        resp.media = {"items": self.rpc.call(c.SERVICE, "list_integrations")}
+        resp.media = {"items": self.rpc.call(c.SERVICE, c.LIST_INTEGRATIONS)}
 
     def on_post(self, req, resp):
-        resp.media = self.rpc.call(c.SERVICE, "create_integration", read_json(req))
+        resp.media = self.rpc.call(c.SERVICE, c.CREATE_INTEGRATION, read_json(req))
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/integrations/{resp.media['id']}"
 
@@ -24,4 +24,4 @@ class Integration:
         self.rpc = rpc
 
     def on_delete(self, req, resp, integration_id):
-        resp.media = self.rpc.call(c.SERVICE, "revoke_integration", integration_id)
+        resp.media = self.rpc.call(c.SERVICE, c.REVOKE_INTEGRATION, integration_id)

@@ -8,9 +8,12 @@ SERVICE = "alerts"
 INGEST = "ingest"
 GET_ALERT = "get_alert"
 LIST_ALERTS = "list_alerts"
+CREATE_INTEGRATION = "create_integration"
+LIST_INTEGRATIONS = "list_integrations"
+REVOKE_INTEGRATION = "revoke_integration"
+AUTHENTICATE = "authenticate"
 
 # Events
-ALERT_RECEIVED = "alert_received"
 ALERT_RESOLVED = "alert_resolved"
 
 # Answers of `ingest`

@@ -15,6 +15,7 @@ from services.alerts.integrations import parse_integration
 from services.alerts.migrations import MIGRATIONS
 from services.alerts.models import db
 from services.alerts.store import AlertStore
+from services.incidents import contracts as incident_contracts
 from services.shared.batching import consume_batches
 from services.shared.clock import Clock
 from services.shared.errors import KlaxonError, Unauthorized, ValidationFailed
@@ -32,7 +33,7 @@ class AlertsService(HealthAndMetrics):
     store = Storage(db, MIGRATIONS, AlertStore)
     config = Config()
     http_metrics = HttpMetrics()
-    incidents = RpcProxy("incidents")
+    incidents = RpcProxy(incident_contracts.SERVICE)
     dispatch = EventDispatcher()
     reply = Publisher()  # the default exchange: a routing key is a queue's name
     clock = Clock()

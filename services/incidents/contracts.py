@@ -3,7 +3,7 @@
 SERVICE = "incidents"
 
 # RPC
-CORRELATE = "correlate"
+CORRELATE_MANY = "correlate_many"
 CREATE = "create_incident"
 GET = "get_incident"
 LIST = "list_incidents"

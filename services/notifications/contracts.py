@@ -5,15 +5,14 @@ SERVICE = "notifications"
 # RPC
 NOTIFY = "notify"
 LIST = "list_notifications"
+ATTEMPTS = "attempts"
+REDEEM_ACK = "redeem_ack"
 
 # Events
-NOTIFICATION_REQUESTED = "notification_requested"
 NOTIFICATION_DELIVERED = "notification_delivered"
+NOTIFICATION_FAILED = "notification_failed"
 
 CHANNELS = ("log", "email", "webhook", "slack")
-NOTIFICATION_FAILED = "notification_failed"
-REDEEM_ACK = "redeem_ack"
-ATTEMPTS = "attempts"
 
 
 def ledger_key(request):

@@ -67,7 +67,7 @@ class NotificationsService(HealthAndMetrics):
         incident = self.incidents.get_incident(claims["incident_id"])
         return {"incident_id": incident["id"], "status": incident["status"], "by": claims["recipient"]}
 
-    @handles(oncall_contracts.SERVICE, c.NOTIFICATION_REQUESTED)
+    @handles(oncall_contracts.SERVICE, oncall_contracts.NOTIFICATION_REQUESTED)
     def on_notification_requested(self, payload):
         self._deliver(payload)
 

@@ -19,5 +19,6 @@ LIST_POLICIES = "list_policies"
 
 # Events
 INCIDENT_ESCALATED = "incident_escalated"
+NOTIFICATION_REQUESTED = "notification_requested"  # a page for the notifications service to send
 
 LAYERS = ("primary", "secondary")

@@ -5,7 +5,6 @@ channel), so a redelivered message or a retried step never pages anyone twice.
 """
 
 from services.incidents import contracts as incident_contracts
-from services.notifications import contracts as notification_contracts
 from services.oncall import contracts as c
 from services.oncall.metrics import ESCALATIONS
 from services.oncall.policy import Plan
@@ -75,9 +74,7 @@ def page(store, dispatch, escalation, step, targets, channel=None):
     fallback = [{"type": channel or store.config.get("DEFAULT_CHANNEL") or "log"}]
     for person in targets:
         for method in store.contact_methods(person["email"], escalation.team) or fallback:
-            dispatch(
-                notification_contracts.NOTIFICATION_REQUESTED, page_request(escalation, step, person, method)
-            )
+            dispatch(c.NOTIFICATION_REQUESTED, page_request(escalation, step, person, method))
 
 
 def page_request(escalation, step, person, method):

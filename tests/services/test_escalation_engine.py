@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 
-from services.notifications import contracts as notification_contracts
 from services.oncall import contracts as c
 from services.oncall import engine, paging
 from services.oncall.models import Escalation
@@ -39,7 +38,7 @@ class Recorder:
         return [
             (p["incident_id"], p["step"], p["recipient"])
             for kind, p in self.events
-            if kind == notification_contracts.NOTIFICATION_REQUESTED
+            if kind == c.NOTIFICATION_REQUESTED
         ]
 
     def escalations(self):
@@ -251,7 +250,7 @@ def test_pages_go_to_every_contact_method_with_its_delay(store, recorder):
     ]
     store.save_schedule(parse_schedule({"team": TEAM, "rotation_type": "weekly", "members": members}), T0)
     open_incident(store, recorder, 1)
-    requests = [p for kind, p in recorder.events if kind == notification_contracts.NOTIFICATION_REQUESTED]
+    requests = [p for kind, p in recorder.events if kind == c.NOTIFICATION_REQUESTED]
     assert [(r["channel"], r["address"], r["delay_minutes"]) for r in requests] == [
         ("email", "alice@example.com", 0),
         ("slack", "https://hooks.slack.example/T/B/x", 2),
