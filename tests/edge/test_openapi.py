@@ -40,12 +40,21 @@ def _alerts_class():
     return Alerts
 
 
-@pytest.fixture(scope="module")
-def served():
+def installed_app():
     rpc = RecordingRpc()
     app = create_app(EdgeSettings(keyless_ingest=True), rpc, RecordingPublisher(), StandInReplies())
-    routes = api_routes(rpc)
-    docs.install(app, routes)
+    docs.install(app, api_routes(rpc))
+    return app
+
+
+def local_document():
+    """The document an edge serves, built in this process (for tests/fuzz before the wiring)."""
+    return falcon.testing.TestClient(installed_app()).simulate_get("/api/v1/openapi.json").json
+
+
+@pytest.fixture(scope="module")
+def served():
+    app = installed_app()
     return app, falcon.testing.TestClient(app)
 
 
