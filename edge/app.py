@@ -4,11 +4,12 @@ from dataclasses import dataclass
 
 import falcon
 
-from edge import errors
+from edge import errors, oidc
+from edge.auth import AccessControl, Authenticator, check_declared
 from edge.ingestion import Ingestion, IntegrationAuth, RateLimiter
 from edge.queue import AlertPublisher, GroupedPublisher
 from edge.replies import ReplyListener
-from edge.resources import alerts, incidents, ingest, integrations, notifications, oncall, system
+from edge.resources import accounts, alerts, incidents, ingest, integrations, notifications, oncall, system
 from edge.telemetry import RequestMetrics
 from services.shared import config
 
@@ -20,10 +21,23 @@ class EdgeSettings:
     keyless_ingest: bool = False
     integration_cache_seconds: float = 5.0
     keyless_rate_limit: int = 6000
+    public_url: str = "http://127.0.0.1:8080"
+    session_max_hours: float = 168.0
+    secret_key: str = ""
+    sso: oidc.OidcSettings | None = None
+
+    @property
+    def secure_cookies(self):
+        return self.public_url.startswith("https://")
 
     @classmethod
     def from_env(cls):
+        public_url = config.env("KLAXON_PUBLIC_URL", f"http://127.0.0.1:{config.edge_port()}")
         return cls(
+            public_url=public_url,
+            session_max_hours=float(config.env("KLAXON_SESSION_MAX_HOURS", 168)),
+            secret_key=config.env("KLAXON_SECRET_KEY") or config.local_secret_key(),
+            sso=oidc.OidcSettings.from_env(public_url),
             amqp_uri=config.amqp_uri(),
             rpc_timeout=float(config.env("KLAXON_RPC_TIMEOUT_SECONDS", 10)),
             keyless_ingest=config.env_flag("KLAXON_KEYLESS_INGEST"),
@@ -32,12 +46,14 @@ class EdgeSettings:
         )
 
 
-def create_app(settings, rpc, publisher=None, replies=None):
+def create_app(settings, rpc, publisher=None, replies=None, authenticator=None):
     """The WSGI app; `rpc` is anything with `call(service, method, *args)`, `publisher`
-    anything with `publish(message)` (default: the durable queue on `settings.amqp_uri`)
-    and `replies` where synchronous alerts wait for their answer (default: a reply queue
-    of this process on the same broker)."""
-    app = falcon.App(middleware=[RequestMetrics()])
+    anything with `publish(message)` (default: the durable queue on `settings.amqp_uri`),
+    `replies` where synchronous alerts wait for their answer (default: a reply queue
+    of this process on the same broker) and `authenticator` what tells whose credentials
+    a request carries (default: the on-call service, over `rpc`)."""
+    access_control = AccessControl(authenticator or Authenticator(rpc))
+    app = falcon.App(middleware=[RequestMetrics(), access_control])
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
     auth = IntegrationAuth(
@@ -51,11 +67,40 @@ def create_app(settings, rpc, publisher=None, replies=None):
     alert_intake = alerts.Alerts(
         rpc, ingestion, replies or ReplyListener(settings.amqp_uri), settings.rpc_timeout
     )
-    _api_routes(app, rpc, ingestion, alert_intake)
-    app.add_route("/health", system.Health(settings.amqp_uri))
-    app.add_route("/metrics", system.Metrics())
-    app.add_route("/", system.Index())
+    cookie = accounts.SessionCookie(settings.secure_cookies, int(settings.session_max_hours * 3600))
+    routes = {
+        **_api_routes(app, rpc, ingestion, alert_intake),
+        **_access_routes(app, rpc, cookie),
+        **oidc.install(app, settings.sso, rpc, cookie, settings.secret_key or config.local_secret_key()),
+        "/health": system.Health(settings.amqp_uri),
+        "/metrics": system.Metrics(),
+        "/": system.Index(),
+    }
+    for path in ("/health", "/metrics", "/"):
+        app.add_route(path, routes[path])
+    check_declared(routes)
     return app
+
+
+def _access_routes(app, rpc, cookie):
+    routes = {
+        "/api/v1/auth/login": accounts.Login(rpc, cookie),
+        "/api/v1/auth/logout": accounts.Logout(rpc, cookie),
+        "/api/v1/auth/password": accounts.Password(rpc),
+        "/api/v1/me": accounts.Me(),
+        "/api/v1/tokens": accounts.Tokens(rpc),
+        "/api/v1/tokens/{token_id:int}": accounts.Token(rpc),
+        "/api/v1/users": accounts.Users(rpc),
+        "/api/v1/users/{email}": accounts.User(rpc),
+        "/api/v1/users/{email}/password_reset": accounts.PasswordReset(rpc),
+        "/api/v1/audit": accounts.Audit(rpc),
+        "/api/v1/calendar_feeds": accounts.CalendarFeeds(rpc),
+        "/api/v1/calendar_feeds/{feed_id:int}": accounts.CalendarFeed(rpc),
+        "/api/v1/calendars/{secret}.ics": accounts.SecretCalendar(rpc),
+    }
+    for path, resource in routes.items():
+        app.add_route(path, resource)
+    return routes
 
 
 def _api_routes(app, rpc, ingestion, alert_intake):
@@ -92,3 +137,4 @@ def _api_routes(app, rpc, ingestion, alert_intake):
     }
     for path, resource in routes.items():
         app.add_route(path, resource)
+    return routes

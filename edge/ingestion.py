@@ -16,10 +16,9 @@ from edge.rpc import ServiceUnavailable
 from services.alerts import contracts as alerts
 from services.alerts.integrations import KEYLESS, key_hash
 from services.alerts.queue import REPLY_TO, alerts_message
+from services.shared.access import KEY_HEADER, KEY_PARAM, integration_key
 from services.shared.errors import Forbidden, KlaxonError, Unauthorized
 
-KEY_HEADER = "X-Klaxon-Integration-Key"
-KEY_PARAM = "integration_key"
 KEYLESS_BUCKET = ("keyless",)  # never equal to an integration id
 
 
@@ -35,10 +34,9 @@ class RateLimited(KlaxonError):
 
 
 def key_from(req):
-    authorization = req.get_header("Authorization") or ""
-    if authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return req.get_header(KEY_HEADER) or req.get_param(KEY_PARAM)
+    return integration_key(
+        req.get_header("Authorization"), req.get_header(KEY_HEADER), req.get_param(KEY_PARAM)
+    )
 
 
 class IntegrationAuth:

@@ -35,7 +35,3 @@ def _too_large(max_bytes):
 def filters(req, names):
     return {name: req.get_param(name) for name in names if req.get_param(name) not in (None, "")}
 
-
-def actor(req):
-    """Who is acting; until accounts exist, scripts name themselves in X-Klaxon-Actor."""
-    return req.get_header("X-Klaxon-Actor") or "api"

@@ -6,6 +6,9 @@ klaxon edge                the Falcon edge on gunicorn
 klaxon migrate             apply pending database migrations of every service
 klaxon demo                load the demo teams, rotations and service catalog
 klaxon apply -f FILE.yaml  make teams, schedules, policies and the catalog match a file
+klaxon user create EMAIL   a user with a one-time password (--role viewer|responder|admin)
+klaxon token create EMAIL --name NAME   an API token, printed once
+klaxon bootstrap           migrate, and make the first admin if there is none
 """
 
 import argparse
@@ -15,6 +18,7 @@ import sys
 import tempfile
 import warnings
 
+from klaxon import accounts
 from services.shared import config
 
 
@@ -31,6 +35,8 @@ def main(argv=None):
     apply = commands.add_parser("apply", help="schedules as code: apply a YAML file (prints what changed)")
     apply.add_argument("-f", "--file", required=True, help="YAML with schedules and escalation_policies")
     _integration_commands(commands)
+    accounts.add_commands(commands)
+    commands.add_parser("bootstrap", help="migrate; make the first admin (password in a private file)")
     args = parser.parse_args(argv)
     handler = {
         "run": lambda: _run(args),
@@ -40,6 +46,9 @@ def main(argv=None):
         "demo": load_demo,
         "apply": lambda: apply_file(args),
         "integration": lambda: manage_integrations(args),
+        "user": lambda: accounts.manage_users(args),
+        "token": lambda: accounts.manage_tokens(args),
+        "bootstrap": bootstrap,
     }[args.command]
     from services.shared.errors import KlaxonError
 
@@ -136,6 +145,11 @@ def apply_file(args):
     return 0
 
 
+def bootstrap():
+    migrate_all()
+    accounts.announce_first_admin()
+
+
 def load_demo():
     from services.oncall.demo import load
 
@@ -149,6 +163,7 @@ def _run(args):
     migrate_all()
     if not args.no_demo:
         load_demo()
+    accounts.announce_first_admin()
     return run_platform()
 
 

@@ -22,6 +22,33 @@ RABBIT_API = os.environ.get(
     "http://guest:guest@127.0.0.1:15672/api",  # pragma: allowlist secret
 )
 NAMES = ("edge", "alerts", "incidents", "oncall", "notifications")
+FIRST_ADMIN = "admin@example.com"  # `klaxon run` and `klaxon bootstrap` make this admin
+
+
+def klaxon(env, *args, timeout=120):
+    """Run a `klaxon` command with a platform's environment; its standard output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "klaxon.cli", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return done.stdout
+
+
+def api_token(env, email=FIRST_ADMIN, role=None, name="tests"):
+    """A new API token of `email` (the last line `klaxon token create` prints)."""
+    args = ["token", "create", email, "--name", name, *(["--role", role] if role else [])]
+    return klaxon(env, *args).strip().splitlines()[-1]
+
+
+def session_with(token):
+    """A requests session that sends `token` as its bearer, the way scripts call the API."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session
 
 
 def free_port():
@@ -45,7 +72,19 @@ def vhost():
         requests.delete(f"{RABBIT_API}/vhosts/{name}", timeout=10)
 
 
-class Platform:
+class AdminApi:
+    """`api`: a requests session acting as the first admin (an API token of theirs)."""
+
+    _api = None
+
+    @property
+    def api(self):
+        if self._api is None:
+            self._api = session_with(api_token(self.env))
+        return self._api
+
+
+class Platform(AdminApi):
     """A running `klaxon run`: `urls[name]` for edge and services, `env` it was started with."""
 
     def __init__(self, urls, env, process):
@@ -119,7 +158,7 @@ def running_platform(tmp_path, database="sqlite", extra_env=None, command=("run"
                     drop_schemas(prefix)
 
 
-class Processes:
+class Processes(AdminApi):
     """The platform's processes started one by one, so a test can kill and restart any of
     them, or run a second replica: `start("alerts", replica=2)`."""
 
@@ -194,7 +233,7 @@ def platform_processes(tmp_path, database="postgresql", extra_env=None):
     prefix = f"r{uuid.uuid4().hex[:8]}_"
     with vhost() as name:
         env, urls = platform_env(name, tmp_path, database, prefix, extra_env)
-        for command in ("migrate", "demo"):
+        for command in ("migrate", "demo", "bootstrap"):
             subprocess.run(
                 [sys.executable, "-m", "klaxon.cli", command],
                 env=env,

@@ -6,6 +6,7 @@ from nameko.exceptions import deserialize
 from edge.requests import filters, read_json
 from services.alerts import contracts as c
 from services.alerts.formats.generic import parse_generic
+from services.shared.access import INTEGRATION, READ
 
 ALERT_FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "source")
 
@@ -20,6 +21,8 @@ class Alerts:
     """Every alert goes onto the durable queue. A synchronous one (no `Prefer:
     respond-async`) then waits up to `answer_timeout` seconds for its incident; if the
     answer is late it is still queued, and the sender gets 202 rather than an error."""
+
+    access = {"POST": INTEGRATION, "GET": READ}
 
     def __init__(self, rpc, ingestion, replies, answer_timeout=10.0):
         self.rpc = rpc
@@ -67,6 +70,8 @@ class Alerts:
 
 
 class Alert:
+    access = {"GET": READ}
+
     def __init__(self, rpc):
         self.rpc = rpc
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import falcon
 
 from edge.openapi import build_document
+from services.shared.access import PUBLIC
 
 DOCS = Path(__file__).resolve().parent.parent / "static" / "docs"
 DOCUMENT_PATH = "/api/v1/openapi.json"
@@ -37,6 +38,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
 class OpenApiDocument:
     """The document of `routes()`, built on the first GET (every route is added by then)."""
 
+    access = {"GET": PUBLIC}  # describing the API is no secret; every route it lists checks
+
     def __init__(self, routes):
         self.routes = routes
         self._body = None
@@ -54,6 +57,8 @@ class OpenApiDocument:
 
 
 class Docs:
+    access = {"GET": PUBLIC}
+
     def on_get(self, req, resp):
         resp.content_type = falcon.MEDIA_HTML
         resp.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)

@@ -2,14 +2,18 @@
 
 import falcon
 
-from edge.requests import actor, filters, read_json
+from edge.auth import actor
+from edge.requests import filters, read_json
 from services.alerts import contracts as alerts
 from services.incidents import contracts as c
+from services.shared.access import READ, RESPOND
 
 INCIDENT_FILTERS = ("status", "severity", "service", "team", "assignee", "since", "until")
 
 
 class Incidents:
+    access = {"GET": READ, "POST": RESPOND}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -30,6 +34,8 @@ class Incidents:
 
 
 class Incident:
+    access = {"GET": READ, "PATCH": RESPOND}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -44,6 +50,8 @@ class Incident:
 
 
 class IncidentMetrics:
+    access = {"GET": READ}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -52,6 +60,8 @@ class IncidentMetrics:
 
 
 class IncidentStats:
+    access = {"GET": READ}
+
     def __init__(self, rpc):
         self.rpc = rpc
 

@@ -13,10 +13,13 @@ from services.alerts.formats.alertmanager import parse_alertmanager
 from services.alerts.formats.grafana import parse_grafana
 from services.alerts.formats.pagerduty import pagerduty_success, parse_pagerduty
 from services.alerts.queue import acknowledge_message
+from services.shared.access import INTEGRATION
 
 
 class WebhookBatch:
     """Alertmanager's webhook v4, and Grafana Alerting's webhook which has its shape."""
+
+    access = {"POST": INTEGRATION}
 
     def __init__(self, ingestion, parse, kind):
         self.ingestion = ingestion
@@ -48,6 +51,8 @@ def grafana(ingestion):
 
 class PagerDutyEvents:
     """PagerDuty Events API v2: point a PagerDuty client at Klaxon by its base URL."""
+
+    access = {"POST": INTEGRATION}
 
     def __init__(self, ingestion):
         self.ingestion = ingestion

@@ -4,11 +4,14 @@ import falcon
 
 from edge.requests import filters, read_json
 from services.notifications import contracts as c
+from services.shared.access import PUBLIC, READ, RESPOND
 
 NOTIFICATION_FILTERS = ("incident_id", "recipient", "channel", "status")
 
 
 class Notify:
+    access = {"POST": RESPOND}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -18,6 +21,8 @@ class Notify:
 
 
 class Notifications:
+    access = {"GET": READ}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -32,6 +37,8 @@ class Notifications:
 
 
 class Attempts:
+    access = {"GET": READ}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -41,6 +48,8 @@ class Attempts:
 
 class AcknowledgeLink:
     """The link in an e-mail or Slack page: acknowledges the incident as its recipient, once."""
+
+    access = {"GET": PUBLIC}
 
     def __init__(self, rpc):
         self.rpc = rpc

@@ -2,8 +2,10 @@
 
 import falcon
 
-from edge.requests import actor, read_json
+from edge.auth import actor, principal
+from edge.requests import read_json
 from services.oncall import contracts as c
+from services.shared.access import MANAGE_TEAM, READ, RESPOND
 from services.shared.errors import invalid
 
 
@@ -22,6 +24,8 @@ def upcoming_count(req):
 
 
 class Schedules:
+    access = {"GET": READ, "POST": MANAGE_TEAM}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -29,12 +33,14 @@ class Schedules:
         resp.media = {"items": self.rpc.call(c.SERVICE, c.LIST_SCHEDULES)}
 
     def on_post(self, req, resp):
-        schedule = self.rpc.call(c.SERVICE, c.CREATE_SCHEDULE, read_json(req))
+        schedule = self.rpc.call(c.SERVICE, c.CREATE_SCHEDULE, read_json(req), principal(req))
         resp.status = falcon.HTTP_201
         resp.media = schedule
 
 
 class EscalationPolicies:
+    access = {"GET": READ, "POST": MANAGE_TEAM}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -42,11 +48,13 @@ class EscalationPolicies:
         resp.media = {"items": self.rpc.call(c.SERVICE, c.LIST_POLICIES)}
 
     def on_post(self, req, resp):
-        resp.media = self.rpc.call(c.SERVICE, c.SAVE_POLICY, read_json(req))
+        resp.media = self.rpc.call(c.SERVICE, c.SAVE_POLICY, read_json(req), principal(req))
         resp.status = falcon.HTTP_201
 
 
 class Overrides:
+    access = {"GET": READ, "POST": RESPOND}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -60,6 +68,8 @@ class Overrides:
 
 
 class OverrideById:
+    access = {"DELETE": RESPOND}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -69,6 +79,8 @@ class OverrideById:
 
 
 class OncallCurrent:
+    access = {"GET": READ}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -78,6 +90,8 @@ class OncallCurrent:
 
 
 class OncallUpcoming:
+    access = {"GET": READ}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -87,6 +101,8 @@ class OncallUpcoming:
 
 
 class Escalate:
+    access = {"POST": RESPOND}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -99,14 +115,22 @@ class Escalate:
 
 
 class PersonResource:
+    access = {"GET": READ, "PATCH": RESPOND}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
     def on_get(self, req, resp, email):
         resp.media = self.rpc.call(c.SERVICE, c.GET_PERSON, email)
 
+    def on_patch(self, req, resp, email):
+        """A person's own name, time zone and contact methods (an admin: anyone's)."""
+        resp.media = self.rpc.call(c.SERVICE, c.UPDATE_PROFILE, principal(req), email, read_json(req))
+
 
 class PersonUpcoming:
+    access = {"GET": READ}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -116,6 +140,8 @@ class PersonUpcoming:
 
 
 class TeamCalendar:
+    access = {"GET": READ}
+
     def __init__(self, rpc):
         self.rpc = rpc
 
@@ -125,6 +151,8 @@ class TeamCalendar:
 
 
 class PersonCalendar:
+    access = {"GET": READ}
+
     def __init__(self, rpc):
         self.rpc = rpc
 

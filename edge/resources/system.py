@@ -6,12 +6,15 @@ import falcon
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from edge import telemetry
+from services.shared.access import PUBLIC
 from services.shared.web import broker_reachable
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 class Health:
+    access = {"GET": PUBLIC}
+
     def __init__(self, amqp_uri):
         self.amqp_uri = amqp_uri
 
@@ -26,12 +29,16 @@ class Health:
 
 
 class Metrics:
+    access = {"GET": PUBLIC}
+
     def on_get(self, req, resp):
         resp.content_type = CONTENT_TYPE_LATEST
         resp.data = telemetry.render()
 
 
 class Index:
+    access = {"GET": PUBLIC}
+
     def on_get(self, req, resp):
         resp.content_type = falcon.MEDIA_HTML
         resp.data = (STATIC / "index.html").read_bytes()

@@ -16,6 +16,8 @@ from services.alerts.migrations import MIGRATIONS
 from services.alerts.models import db
 from services.alerts.store import AlertStore
 from services.incidents import contracts as incident_contracts
+from services.oncall import contracts as oncall_contracts
+from services.shared.access import INTEGRATION, KEY_HEADER, KEY_PARAM, READ, integration_key
 from services.shared.batching import consume_batches
 from services.shared.clock import Clock
 from services.shared.errors import KlaxonError, Unauthorized, ValidationFailed
@@ -34,6 +36,8 @@ class AlertsService(HealthAndMetrics):
     config = Config()
     http_metrics = HttpMetrics()
     incidents = RpcProxy(incident_contracts.SERVICE)
+    # Whose credentials a request to this service's own port carries (services.shared.access).
+    identity = RpcProxy(oncall_contracts.SERVICE)
     dispatch = EventDispatcher()
     reply = Publisher()  # the default exchange: a routing key is a queue's name
     clock = Clock()
@@ -130,7 +134,7 @@ class AlertsService(HealthAndMetrics):
 
     # -- this service's own port: the same API as the edge's (SPEC §7) ----------------
     @http("POST", "/api/v1/alerts")
-    @json_api
+    @json_api(INTEGRATION)
     def http_post_alert(self, request):
         integration_id = self._sender(request)
         alert = parse_generic(json_body(request))
@@ -138,13 +142,13 @@ class AlertsService(HealthAndMetrics):
         return 201, self.ingest(alert)
 
     @http("GET", "/api/v1/alerts")
-    @json_api
+    @json_api(READ)
     def http_list_alerts(self, request):
         filters = query(request, ALERT_FILTERS)
         return 200, self.list_alerts(filters, request.args.get("cursor"), request.args.get("limit"))
 
     @http("GET", "/api/v1/alerts/<alert_id>")
-    @json_api
+    @json_api(READ)
     def http_get_alert(self, request, alert_id):
         return 200, self.get_alert(alert_id)
 
@@ -171,7 +175,6 @@ ALERT_FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "s
 
 
 def bearer_or_header(request):
-    authorization = request.headers.get("Authorization", "")
-    if authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return request.headers.get("X-Klaxon-Integration-Key") or request.args.get("integration_key")
+    return integration_key(
+        request.headers.get("Authorization"), request.headers.get(KEY_HEADER), request.args.get(KEY_PARAM)
+    )

@@ -15,6 +15,7 @@ from services.incidents.requests import NewIncident, parse_change
 from services.incidents.store import IncidentStore
 from services.notifications import contracts as notification_contracts
 from services.oncall import contracts as oncall_contracts
+from services.shared.access import READ, RESPOND
 from services.shared.clock import Clock
 from services.shared.config import CorrelationSettings
 from services.shared.http_api import actor, json_api, json_body, query
@@ -33,6 +34,8 @@ class IncidentsService(HealthAndMetrics):
     clock = Clock()
     dispatch = EventDispatcher()
     alerts = RpcProxy(alert_contracts.SERVICE)
+    # Whose credentials a request to this service's own port carries (services.shared.access).
+    identity = RpcProxy(oncall_contracts.SERVICE)
 
     @rpc
     def correlate(self, alert):
@@ -159,30 +162,30 @@ class IncidentsService(HealthAndMetrics):
 
     # -- this service's own port: the same API as the edge's (SPEC §7) ----------------
     @http("GET", "/api/v1/incidents")
-    @json_api
+    @json_api(READ)
     def http_list_incidents(self, request):
         filters = query(request, INCIDENT_FILTERS)
         return 200, self.list_incidents(filters, request.args.get("cursor"), request.args.get("limit"))
 
     @http("POST", "/api/v1/incidents")
-    @json_api
+    @json_api(RESPOND)
     def http_create_incident(self, request):
         return 201, self.create_incident(json_body(request), actor(request))
 
     @http("GET", "/api/v1/incidents/<int:incident_id>")
-    @json_api
+    @json_api(READ)
     def http_get_incident(self, request, incident_id):
         incident = self.get_incident(incident_id)
         incident["alerts"] = self.alerts.list_alerts({"incident_id": incident_id}, None, 100)["items"]
         return 200, incident
 
     @http("PATCH", "/api/v1/incidents/<int:incident_id>")
-    @json_api
+    @json_api(RESPOND)
     def http_update_incident(self, request, incident_id):
         return 200, self.update_incident(incident_id, json_body(request), actor(request))
 
     @http("GET", "/api/v1/incidents/<int:incident_id>/metrics")
-    @json_api
+    @json_api(READ)
     def http_incident_metrics(self, request, incident_id):
         return 200, self.incident_metrics(incident_id)
 

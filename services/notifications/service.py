@@ -21,6 +21,7 @@ from services.notifications.requests import parse_notify
 from services.notifications.retry import RetryPolicy
 from services.notifications.store import NotificationStore
 from services.oncall import contracts as oncall_contracts
+from services.shared.access import PUBLIC, READ, RESPOND
 from services.shared.clock import Clock
 from services.shared.config import local_secret_key
 from services.shared.errors import Conflict
@@ -42,6 +43,8 @@ class NotificationsService(HealthAndMetrics):
     dispatch = EventDispatcher()
     clock = Clock()
     incidents = RpcProxy(incident_contracts.SERVICE)
+    # Whose credentials a request to this service's own port carries (services.shared.access).
+    identity = RpcProxy(oncall_contracts.SERVICE)
 
     @rpc
     def notify(self, payload):
@@ -77,23 +80,23 @@ class NotificationsService(HealthAndMetrics):
 
     # -- this service's own port: the same API as the edge's (SPEC §7) ----------------
     @http("POST", "/api/v1/notify")
-    @json_api
+    @json_api(RESPOND)
     def http_notify(self, request):
         return 201, self.notify(json_body(request))
 
     @http("GET", "/api/v1/notifications")
-    @json_api
+    @json_api(READ)
     def http_list_notifications(self, request):
         filters = query(request, ("incident_id", "recipient", "channel", "status"))
         return 200, self.list_notifications(filters, request.args.get("cursor"), request.args.get("limit"))
 
     @http("GET", "/api/v1/notifications/<int:notification_id>/attempts")
-    @json_api
+    @json_api(READ)
     def http_attempts(self, request, notification_id):
         return 200, {"items": self.attempts(notification_id)}
 
     @http("GET", "/api/v1/ack/<token>")
-    @json_api
+    @json_api(PUBLIC)
     def http_redeem_ack(self, request, token):
         return 200, self.redeem_ack(token)
 

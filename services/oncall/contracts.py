@@ -16,6 +16,28 @@ ADD_OVERRIDE = "add_override"
 LIST_OVERRIDES = "list_overrides"
 DELETE_OVERRIDE = "delete_override"
 LIST_POLICIES = "list_policies"
+UPDATE_PROFILE = "update_profile"
+
+# RPC: people as users (services/oncall/access_service.py)
+AUTHENTICATE = "authenticate"  # {"token"} or {"session", "csrf", "unsafe"} -> principal
+LOGIN = "login"
+SSO_LOGIN = "sso_login"
+LOGOUT = "logout"
+CHANGE_PASSWORD = "change_password"
+LIST_USERS = "list_users"
+GET_USER = "get_user"
+CREATE_USER = "create_user"
+UPDATE_USER = "update_user"
+RESET_PASSWORD = "reset_password"
+CREATE_TOKEN = "create_token"
+LIST_TOKENS = "list_tokens"
+REVOKE_TOKEN = "revoke_token"
+RECORD_AUDIT = "record_audit"
+AUDIT_LOG = "audit_log"
+CREATE_FEED = "create_feed"
+LIST_FEEDS = "list_feeds"
+REVOKE_FEED = "revoke_feed"
+FEED_CALENDAR = "feed_calendar"
 
 # Events
 INCIDENT_ESCALATED = "incident_escalated"

@@ -3,7 +3,16 @@
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
-from services.oncall.models import TABLES, Escalation, EscalationPolicy, Override, Person, Schedule, Team
+from services.oncall.models import (
+    ACCESS_TABLES,
+    TABLES,
+    Escalation,
+    EscalationPolicy,
+    Override,
+    Person,
+    Schedule,
+    Team,
+)
 from services.shared.migrations import Migration
 
 
@@ -90,6 +99,17 @@ def _overrides(database):
         database.create_tables([Override])
 
 
+def _access(database):
+    migrator = SchemaMigrator.from_database(database)
+    columns = ("role", "password_hash", "must_change_password", "disabled", "oidc_subject")
+    migrate(
+        *(migrator.add_column("people", name, Person._meta.fields[name]) for name in columns),
+        migrator.add_column("teams", "managers", Team.managers),
+    )
+    with database.bind_ctx(ACCESS_TABLES):
+        database.create_tables(ACCESS_TABLES)
+
+
 MIGRATIONS = [
     Migration(1, "teams, people, schedules, rotations, routes, escalations", _initial),
     Migration(2, "escalation policies; escalations know their plan and their next step", _policies),
@@ -97,4 +117,5 @@ MIGRATIONS = [
     Migration(4, "a layer's turn survives members joining and leaving", _turns),
     Migration(5, "people's contact methods", _contact_methods),
     Migration(6, "a team's default contact methods", _team_defaults),
+    Migration(7, "people sign in: roles, passwords, sessions, API tokens, audit, calendar feeds", _access),
 ]

@@ -16,6 +16,7 @@ class Team(BaseModel):
     id = peewee.AutoField()
     name = peewee.CharField(max_length=200, unique=True)
     default_contact_methods = peewee.TextField(null=True)  # JSON, for members without their own
+    managers = peewee.TextField(null=True)  # JSON list of e-mails who edit this team
 
     class Meta:
         table_name = "teams"
@@ -27,6 +28,12 @@ class Person(BaseModel):
     email = peewee.CharField(max_length=320, unique=True)
     time_zone = peewee.CharField(max_length=64, default="UTC")
     contact_methods = peewee.TextField(null=True)  # JSON list of {"type", "address"}
+    # A person is also a user: a role, and a login once a password or SSO is set.
+    role = peewee.CharField(max_length=16, default="responder")
+    password_hash = peewee.TextField(null=True)
+    must_change_password = peewee.BooleanField(default=False)
+    disabled = peewee.BooleanField(default=False)
+    oidc_subject = peewee.CharField(max_length=500, null=True)
 
     class Meta:
         table_name = "people"
@@ -115,4 +122,80 @@ class Override(BaseModel):
         indexes = ((("team_id", "layer", "ends_at"), False),)
 
 
+class AuthSession(BaseModel):
+    """A signed-in browser; the cookie holds the secret, the table only its hash."""
+
+    id = peewee.AutoField()
+    secret_hash = peewee.CharField(max_length=64, unique=True)
+    person_id = peewee.IntegerField(index=True)
+    csrf_token = peewee.CharField(max_length=64)
+    source = peewee.CharField(max_length=100, null=True)
+    created_at = UTCDateTimeField()
+    last_seen_at = UTCDateTimeField()
+    expires_at = UTCDateTimeField()
+    ended_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "auth_sessions"
+
+
+class ApiToken(BaseModel):
+    """A script's credential: shown once, stored hashed, acting with `role` at most."""
+
+    id = peewee.AutoField()
+    secret_hash = peewee.CharField(max_length=64, unique=True)
+    prefix = peewee.CharField(max_length=16)
+    person_id = peewee.IntegerField(index=True)
+    name = peewee.CharField(max_length=200)
+    role = peewee.CharField(max_length=16, null=True)  # None: the owner's role, whatever it becomes
+    created_at = UTCDateTimeField()
+    expires_at = UTCDateTimeField(null=True)
+    revoked_at = UTCDateTimeField(null=True)
+    last_used_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "api_tokens"
+
+
+class LoginFailure(BaseModel):
+    """Failed sign-ins per account or per address, to slow and then refuse guessing."""
+
+    key = peewee.CharField(max_length=400, primary_key=True)
+    failures = peewee.IntegerField(default=0)
+    first_at = UTCDateTimeField()
+    locked_until = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "login_failures"
+
+
+class AuditEntry(BaseModel):
+    id = peewee.AutoField()
+    at = UTCDateTimeField(index=True)
+    actor = peewee.CharField(max_length=320)
+    action = peewee.CharField(max_length=64)
+    subject = peewee.CharField(max_length=400, null=True)
+    source = peewee.CharField(max_length=100, null=True)
+    detail = peewee.TextField(null=True)  # JSON
+
+    class Meta:
+        table_name = "audit_log"
+
+
+class CalendarFeed(BaseModel):
+    """A secret, revocable iCalendar URL: calendar apps send no token."""
+
+    id = peewee.AutoField()
+    secret_hash = peewee.CharField(max_length=64, unique=True)
+    person_id = peewee.IntegerField(index=True)  # who subscribed
+    team = peewee.CharField(max_length=200, null=True)
+    email = peewee.CharField(max_length=320, null=True)
+    created_at = UTCDateTimeField()
+    revoked_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "calendar_feeds"
+
+
+ACCESS_TABLES = [AuthSession, ApiToken, LoginFailure, AuditEntry, CalendarFeed]
 TABLES = [Team, Person, Schedule, RotationMember, ServiceRoute, Escalation]

@@ -76,6 +76,11 @@ class ScheduleRequest(BaseModel):
     services: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, description="Services this team answers for"
     )
+    managers: list[EmailStr] | None = Field(
+        default=None,
+        max_length=50,
+        description="Responders who edit this team's schedule, policy and overrides (set by an admin)",
+    )
 
     @field_validator("rotation_type")
     @classmethod

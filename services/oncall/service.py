@@ -11,26 +11,30 @@ from werkzeug.wrappers import Response
 from services.incidents import contracts as incident_contracts
 from services.oncall import contracts as c
 from services.oncall import engine, ical, paging
+from services.oncall.access_service import AccessEntrypoints
+from services.oncall.accounts_store import AccountStore
 from services.oncall.migrations import MIGRATIONS
 from services.oncall.models import db
 from services.oncall.policy import parse_policy
 from services.oncall.requests import parse_override, parse_schedule
 from services.oncall.store import OncallStore
+from services.shared.access import ADMIN, MANAGE_TEAM, READ, RESPOND, require_team_manager
 from services.shared.clock import Clock
-from services.shared.errors import invalid
-from services.shared.http_api import actor, json_api, json_body
+from services.shared.errors import Forbidden, invalid
+from services.shared.http_api import actor, json_api, json_body, principal
 from services.shared.messaging import handles
-from services.shared.storage import Storage
+from services.shared.storage import SiblingStore, Storage
 from services.shared.ticker import every
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
 INCIDENTS = incident_contracts.SERVICE
 
 
-class OncallService(HealthAndMetrics):
+class OncallService(HealthAndMetrics, AccessEntrypoints):
     name = c.SERVICE
 
     store = Storage(db, MIGRATIONS, OncallStore)
+    accounts = SiblingStore(AccountStore)
     config = Config()
     http_metrics = HttpMetrics()
     clock = Clock()
@@ -38,8 +42,20 @@ class OncallService(HealthAndMetrics):
     dispatch = EventDispatcher()
 
     @rpc
-    def create_schedule(self, payload):
-        return self.store.save_schedule(parse_schedule(payload), self.clock.now())
+    def create_schedule(self, payload, principal=None):
+        """Create or replace a team's schedule; `principal` None is an operator's own tool."""
+        request = parse_schedule(payload)
+        if principal is not None:
+            self._may_edit_team(principal, request.team, request.managers)
+        return self.store.save_schedule(request, self.clock.now())
+
+    def _may_edit_team(self, principal, team, managers=None):
+        current = self.store.managers_of(team)
+        if current is None and principal["role"] != ADMIN:
+            raise Forbidden(f"only an admin may create team {team}")
+        require_team_manager(principal, team)
+        if managers is not None and sorted(set(managers)) != current and principal["role"] != ADMIN:
+            raise Forbidden("only an admin may change a team's managers")
 
     @rpc
     def list_schedules(self):
@@ -54,8 +70,11 @@ class OncallService(HealthAndMetrics):
         return self.store.upcoming(team, parse_instant(at) or self.clock.now(), int(count))
 
     @rpc
-    def save_policy(self, payload):
-        return self.store.save_policy(parse_policy(payload), self.clock.now())
+    def save_policy(self, payload, principal=None):
+        request = parse_policy(payload)
+        if principal is not None:
+            self._may_edit_team(principal, request.team)
+        return self.store.save_policy(request, self.clock.now())
 
     @rpc
     def list_policies(self):
@@ -125,73 +144,78 @@ class OncallService(HealthAndMetrics):
 
     # -- this service's own port: the same API as the edge's (SPEC §7) ----------------
     @http("GET", "/api/v1/schedules")
-    @json_api
+    @json_api(READ)
     def http_list_schedules(self, request):
         return 200, {"items": self.list_schedules()}
 
     @http("POST", "/api/v1/schedules")
-    @json_api
+    @json_api(MANAGE_TEAM)
     def http_create_schedule(self, request):
-        return 201, self.create_schedule(json_body(request))
+        return 201, self.create_schedule(json_body(request), principal(request))
 
     @http("GET", "/api/v1/oncall/current")
-    @json_api
+    @json_api(READ)
     def http_current(self, request):
         return 200, self.current(required(request, "team"), request.args.get("at"))
 
     @http("GET", "/api/v1/oncall/upcoming")
-    @json_api
+    @json_api(READ)
     def http_upcoming(self, request):
         return 200, self.upcoming(required(request, "team"), request.args.get("at"), upcoming_count(request))
 
     @http("GET", "/api/v1/people/<email>")
-    @json_api
+    @json_api(READ)
     def http_get_person(self, request, email):
         return 200, self.get_person(email)
 
+    @http("PATCH", "/api/v1/people/<email>")
+    @json_api(RESPOND)
+    def http_update_profile(self, request, email):
+        return 200, self.update_profile(principal(request), email, json_body(request))
+
     @http("GET", "/api/v1/people/<email>/upcoming")
-    @json_api
+    @json_api(READ)
     def http_person_upcoming(self, request, email):
         return 200, {"items": self.person_upcoming(email, request.args.get("at"), upcoming_count(request))}
 
     @http("GET", "/api/v1/teams/<team>/oncall.ics")
-    @json_api
+    @json_api(READ)
     def http_team_calendar(self, request, team):
         return 200, calendar_response(self.calendar(team=team))
 
     @http("GET", "/api/v1/people/<email>/oncall.ics")
-    @json_api
+    @json_api(READ)
     def http_person_calendar(self, request, email):
         return 200, calendar_response(self.calendar(email=email))
 
     @http("GET", "/api/v1/escalation_policies")
-    @json_api
+    @json_api(READ)
     def http_list_policies(self, request):
         return 200, {"items": self.list_policies()}
 
     @http("POST", "/api/v1/escalation_policies")
-    @json_api
+    @json_api(MANAGE_TEAM)
     def http_save_policy(self, request):
-        return 201, self.save_policy(json_body(request))
+        return 201, self.save_policy(json_body(request), principal(request))
 
     @http("GET", "/api/v1/overrides")
-    @json_api
+    @json_api(READ)
     def http_list_overrides(self, request):
         return 200, {"items": self.list_overrides(required(request, "team"), request.args.get("since"))}
 
     @http("POST", "/api/v1/overrides")
-    @json_api
+    @json_api(RESPOND)
     def http_add_override(self, request):
         return 201, self.add_override(json_body(request))
 
     @http("DELETE", "/api/v1/overrides/<int:override_id>")
-    @json_api
+    @json_api(RESPOND)
     def http_delete_override(self, request, override_id):
         self.delete_override(override_id)
         return 204, None
 
     @http("POST", "/api/v1/escalate")
-    @json_api
+    @json_api(RESPOND)
     def http_escalate(self, request):
         body = json_body(request)
         incident_id = body.get("incident_id") if isinstance(body, dict) else None

@@ -37,9 +37,10 @@ class OncallStore(BaseStore):
             team, _ = Team.get_or_create(name=request.team)
             standing = self._standing(team, now)
             schedule = self._upsert_schedule(team, request, now)
-            Team.update(default_contact_methods=methods_json(request.default_contact_methods)).where(
-                Team.id == team.id
-            ).execute()
+            team_fields = {"default_contact_methods": methods_json(request.default_contact_methods)}
+            if request.managers is not None:
+                team_fields["managers"] = json.dumps(sorted(set(request.managers)))
+            Team.update(**team_fields).where(Team.id == team.id).execute()
             self._replace_members(schedule, request)
             if standing:
                 self._keep_turns(schedule, standing, now)
@@ -144,6 +145,7 @@ class OncallStore(BaseStore):
             for person in self._layer(schedule, layer)
         ]
         body["default_contact_methods"] = shown_methods(team.default_contact_methods)
+        body["managers"] = team_managers(team)
         body["services"] = [
             route.service for route in ServiceRoute.select().where(ServiceRoute.team_id == team.id)
         ]
@@ -269,6 +271,11 @@ class OncallStore(BaseStore):
             .distinct()
         )
         return [(Team.get_by_id(schedule.team_id), schedule) for schedule in rows]
+
+    def managers_of(self, team_name):
+        """The team's managers, or None when there is no such team yet."""
+        team = Team.get_or_none(Team.name == team_name)
+        return None if team is None else team_managers(team)
 
     def has_schedule(self, team_name):
         team = Team.get_or_none(Team.name == team_name)
@@ -450,6 +457,10 @@ def override_dict(row, team, person):
         "start": row.starts_at.isoformat(),
         "end": row.ends_at.isoformat(),
     }
+
+
+def team_managers(team):
+    return json.loads(team.managers or "[]")
 
 
 def methods_json(methods):

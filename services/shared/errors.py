@@ -75,3 +75,16 @@ class Forbidden(KlaxonError):
 
     def __str__(self):
         return self.message
+
+
+@deserialize_to_instance
+class Throttled(KlaxonError):
+    """Too many attempts; try again after `retry_after` seconds (429)."""
+
+    def __init__(self, message, retry_after):
+        super().__init__(message, retry_after)
+        self.message = message
+        self.retry_after = retry_after
+
+    def __str__(self):
+        return self.message

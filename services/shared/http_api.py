@@ -2,9 +2,13 @@
 the same methods the edge reaches by RPC, with the same validation, errors and auth.
 
     @http("GET", "/api/v1/incidents/<int:incident_id>")
-    @json_api
+    @json_api(READ)
     def http_get_incident(self, request, incident_id):
         return 200, self.get_incident(incident_id)
+
+Each route names the permission it asks for (`services.shared.access`); the service's
+`identity` (an RpcProxy to the on-call service, or the on-call service itself) says
+whose credentials the request carries, so the services' ports refuse what the edge does.
 """
 
 import functools
@@ -13,6 +17,7 @@ import logging
 
 from werkzeug.wrappers import Response
 
+from services.shared import access
 from services.shared.errors import KlaxonError
 from services.shared.problems import MAX_BODY_BYTES, PROBLEM_TYPE, problem_body, problem_of
 
@@ -27,12 +32,21 @@ class HttpProblem(Exception):
         self.status, self.title, self.detail = status, title, detail
 
 
-def json_api(handler):
-    """Turn `(status, body)` into JSON and domain errors into problem+json."""
+PRINCIPAL = "klaxon.principal"
 
+
+def json_api(permission):
+    """Check who asks, then turn `(status, body)` into JSON and domain errors into problem+json."""
+    if permission not in access.PERMISSIONS:
+        raise TypeError(f"unknown permission {permission!r}")
+    return functools.partial(_json_route, permission)
+
+
+def _json_route(permission, handler):
     @functools.wraps(handler)
     def answer(self, request, *args, **kwargs):
         try:
+            request.environ[PRINCIPAL] = authenticated(self, request, permission)
             status, body = handler(self, request, *args, **kwargs)
         except HttpProblem as problem:
             return problem_response(problem.status, problem.title, problem.detail)
@@ -48,6 +62,21 @@ def json_api(handler):
         return Response(json.dumps(body, default=str), status=status, mimetype="application/json")
 
     return answer
+
+
+def authenticated(service, request, permission):
+    """The principal behind the request's credentials; 401/403 when it may not do this."""
+    if not access.needs_credentials(permission):
+        return None
+    credentials = access.credentials(
+        request.headers.get("Authorization"),
+        request.cookies.get(access.SESSION_COOKIE),
+        request.headers.get(access.CSRF_HEADER),
+        request.method,
+    )
+    principal = service.identity.authenticate(credentials) if credentials else None
+    access.authorize(principal, permission)
+    return principal
 
 
 def unexpected(error):
@@ -84,5 +113,11 @@ def query(request, names):
     return {name: request.args[name] for name in names if request.args.get(name)}
 
 
+def principal(request):
+    return request.environ.get(PRINCIPAL)
+
+
 def actor(request):
-    return request.headers.get("X-Klaxon-Actor") or "api"
+    """The signed-in person acting; a header naming someone is never believed."""
+    found = principal(request)
+    return found["email"] if found else "anonymous"

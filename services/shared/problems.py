@@ -1,7 +1,7 @@
 """Domain errors as HTTP problems (RFC 9457), shared by the edge and the services' own
 ports, so both doors answer the same status, title and members for the same mistake."""
 
-from services.shared.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from services.shared.errors import Conflict, Forbidden, NotFound, Throttled, Unauthorized, ValidationFailed
 
 PROBLEM_TYPE = "application/problem+json"
 MAX_BODY_BYTES = 1024 * 1024
@@ -12,6 +12,7 @@ TITLES = {
     Conflict: (409, "Conflict"),
     Unauthorized: (401, "Unauthorized"),
     Forbidden: (403, "Forbidden"),
+    Throttled: (429, "Too many requests"),
 }
 
 
@@ -20,9 +21,16 @@ def problem_of(error):
     for kind, (status, title) in TITLES.items():
         if isinstance(error, kind):
             extra = {"errors": error.errors} if isinstance(error, ValidationFailed) else {}
-            headers = {"WWW-Authenticate": 'Bearer realm="klaxon"'} if status == 401 else {}
-            return status, title, headers, extra
+            return status, title, _headers_of(error, status), extra
     raise TypeError(f"no HTTP problem for {type(error).__name__}")
+
+
+def _headers_of(error, status):
+    if status == 401:
+        return {"WWW-Authenticate": 'Bearer realm="klaxon"'}
+    if status == 429:
+        return {"Retry-After": str(error.retry_after)}
+    return {}
 
 
 def problem_body(status, title, detail=None, **extra):

@@ -31,3 +31,16 @@ class Storage(DependencyProvider):
         # Gives a pooled PostgreSQL connection back; the next worker may be a new green thread.
         if not self.database.is_closed():
             self.database.close()
+
+
+class SiblingStore(DependencyProvider):
+    """Another store class over the database the service's `Storage` binds, for a service
+    whose queries fall in two areas (`accounts = SiblingStore(AccountStore)`). The
+    `Storage` sets the database up and gives its connection back after each worker."""
+
+    def __init__(self, store_class):
+        self.store_class = store_class
+
+    def get_dependency(self, worker_ctx):
+        storage = next(d for d in self.container.dependencies if isinstance(d, Storage))
+        return self.store_class(storage.database, self.container.config)

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.wrappers import Response
 
 from services.shared import metrics
+from services.shared.http_api import problem_response
 
 
 class HttpMetrics(DependencyProvider):
@@ -85,3 +86,9 @@ class HealthAndMetrics:
     def metrics(self, request):
         text = metrics.render(self.store.metric_families())
         return Response(text, status=200, content_type=CONTENT_TYPE_LATEST)
+
+    # Werkzeug tries a rule with a path converter after every more specific one.
+    @http("GET,POST,PUT,PATCH,DELETE", "/<path:unknown_path>")
+    def unknown_route(self, request, unknown_path):
+        """Unknown paths answer problem+json, like the edge, not werkzeug's HTML page."""
+        return problem_response(404, "Not found", f"no route /{unknown_path} on the {self.name} service")

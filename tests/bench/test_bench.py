@@ -327,7 +327,7 @@ def bench(record):
     with running_platform(workdir, database="postgresql", extra_env=extra) as running:
         running.wait_healthy(timeout=120)
         bench = Bench(running)
-        integration = requests.post(
+        integration = running.api.post(
             f"{bench.edge}/api/v1/integrations",
             json={"name": f"bench-{uuid.uuid4().hex[:8]}", "rate_limit_per_minute": UNLIMITED},
             timeout=30,

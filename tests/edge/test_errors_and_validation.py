@@ -73,9 +73,34 @@ class StandInReplies:
         pass
 
 
-def client_for(rpc, publisher=None, replies=None):
+ADMIN = {
+    "email": "root@example.com",
+    "name": "Root",
+    "role": "admin",
+    "via": "token",
+    "managed_teams": [],
+    "must_change_password": False,
+}
+
+
+class StandInAuthenticator:
+    """Every request is `principal`'s: these tests are about what the edge does once a
+    request is allowed; tests/edge/test_access.py is about who is allowed."""
+
+    def __init__(self, principal=ADMIN):
+        self.signed_in = principal
+
+    def principal(self, req):
+        return self.signed_in
+
+
+def client_for(rpc, publisher=None, replies=None, authenticator=None):
     app = create_app(
-        EdgeSettings(keyless_ingest=True), rpc, publisher or RecordingPublisher(), replies or StandInReplies()
+        EdgeSettings(keyless_ingest=True),
+        rpc,
+        publisher or RecordingPublisher(),
+        replies or StandInReplies(),
+        authenticator or StandInAuthenticator(),
     )
     return falcon.testing.TestClient(app)
 
@@ -235,7 +260,7 @@ def test_oncall_current_needs_a_team():
     assert problem["errors"][0]["field"] == "team"
 
 
-def test_patch_passes_the_actor_header_through():
+def test_the_actor_is_the_signed_in_person_never_the_actor_header():
     rpc = RecordingRpc(answer={"id": 3, "status": "acknowledged"})
     client = client_for(rpc)
     result = client.simulate_patch(
@@ -245,7 +270,7 @@ def test_patch_passes_the_actor_header_through():
     )
     assert result.status_code == 200
     assert rpc.calls == [
-        ("incidents", "update_incident", (3, {"status": "acknowledged"}, "alice@example.com"))
+        ("incidents", "update_incident", (3, {"status": "acknowledged"}, "root@example.com"))
     ]
 
 

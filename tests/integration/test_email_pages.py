@@ -82,9 +82,9 @@ def test_an_incident_is_e_mailed_and_its_link_acknowledges_it_once(cluster, smtp
         ],
         "services": [f"billing-{run}"],
     }
-    assert requests.post(f"{edge}/api/v1/schedules", json=schedule, timeout=10).status_code == 201
+    assert cluster.api.post(f"{edge}/api/v1/schedules", json=schedule, timeout=10).status_code == 201
     incident = {"title": "invoices stuck", "service": f"billing-{run}", "severity": "critical"}
-    incident_id = requests.post(f"{edge}/api/v1/incidents", json=incident, timeout=10).json()["id"]
+    incident_id = cluster.api.post(f"{edge}/api/v1/incidents", json=incident, timeout=10).json()["id"]
 
     [message] = eventually(lambda: messages_to(maildir, person), timeout=60)
     assert message["Subject"] == f"[CRITICAL] billing-{run}: invoices stuck"
@@ -103,14 +103,14 @@ def test_an_incident_is_e_mailed_and_its_link_acknowledges_it_once(cluster, smtp
     again = requests.get(link, timeout=10)
     assert again.status_code == 409 and "already used" in again.json()["detail"]
 
-    found = requests.get(f"{edge}/api/v1/incidents/{incident_id}", timeout=10).json()
+    found = cluster.api.get(f"{edge}/api/v1/incidents/{incident_id}", timeout=10).json()
     assert found["status"] == "acknowledged" and found["mtta_seconds"] is not None
     acknowledged = [e for e in found["timeline"] if e["kind"] == "acknowledged"]
     assert [e["actor"] for e in acknowledged] == [person]
     notified = eventually(
         lambda: [
             e
-            for e in requests.get(f"{edge}/api/v1/incidents/{incident_id}", timeout=10).json()["timeline"]
+            for e in cluster.api.get(f"{edge}/api/v1/incidents/{incident_id}", timeout=10).json()["timeline"]
             if e["kind"] == "notified"
         ],
         timeout=30,

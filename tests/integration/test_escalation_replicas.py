@@ -5,7 +5,6 @@ import uuid
 
 import psycopg2
 import pytest
-import requests
 
 from tests.conftest import PG_URL, eventually
 from tests.integration.test_resilience import scrape_sum
@@ -57,11 +56,12 @@ def pages(cluster, incident_ids):
     return sorted(rows)
 
 
-def open_incidents(edge, service, count):
+def open_incidents(cluster, service, count):
+    edge = cluster.url("edge")
     ids = []
     for n in range(count):
         body = {"title": f"disk {n} full", "service": service, "severity": "high", "team": TEAM}
-        answer = requests.post(f"{edge}/api/v1/incidents", json=body, timeout=10)
+        answer = cluster.api.post(f"{edge}/api/v1/incidents", json=body, timeout=10)
         assert answer.status_code == 201, answer.text
         ids.append(answer.json()["id"])
     return ids
@@ -69,16 +69,16 @@ def open_incidents(edge, service, count):
 
 def test_two_replicas_fire_every_step_exactly_once_and_acknowledging_cancels_the_rest(cluster):
     edge = cluster.url("edge")
-    assert requests.post(f"{edge}/api/v1/escalation_policies", json=POLICY, timeout=10).status_code == 201
+    assert cluster.api.post(f"{edge}/api/v1/escalation_policies", json=POLICY, timeout=10).status_code == 201
     run = uuid.uuid4().hex[:8]
-    ignored = open_incidents(edge, f"ignored-{run}", 50)
-    answered = open_incidents(edge, f"answered-{run}", 50)
+    ignored = open_incidents(cluster, f"ignored-{run}", 50)
+    answered = open_incidents(cluster, f"answered-{run}", 50)
     everyone = ignored + answered
     eventually(lambda: len(pages(cluster, everyone)) == 100, timeout=60)  # step 0 at routing
 
     acknowledged = answered[:25]
     for incident_id in acknowledged:
-        change = requests.patch(
+        change = cluster.api.patch(
             f"{edge}/api/v1/incidents/{incident_id}", json={"status": "acknowledged"}, timeout=10
         )
         assert change.status_code == 200, change.text
@@ -99,14 +99,14 @@ def test_two_replicas_fire_every_step_exactly_once_and_acknowledging_cancels_the
     assert {step for _, step, _ in pages(cluster, acknowledged)} == {0}
     fired = [scrape_sum(cluster.url("oncall", replica), "escalations_total") for replica in (1, 2)]
     assert sum(fired) == 75, f"each timed step fired once across both replicas: {fired}"
-    timeline = requests.get(f"{edge}/api/v1/incidents/{ignored[0]}", timeout=10).json()["timeline"]
+    timeline = cluster.api.get(f"{edge}/api/v1/incidents/{ignored[0]}", timeout=10).json()["timeline"]
     assert [entry["detail"]["step"] for entry in timeline if entry["kind"] == "escalated"] == [1]
 
 
 def test_a_restart_in_the_middle_of_a_policy_resumes_it(cluster):
     edge = cluster.url("edge")
-    assert requests.post(f"{edge}/api/v1/escalation_policies", json=POLICY, timeout=10).status_code == 201
-    incidents = open_incidents(edge, f"restart-{uuid.uuid4().hex[:8]}", 5)
+    assert cluster.api.post(f"{edge}/api/v1/escalation_policies", json=POLICY, timeout=10).status_code == 201
+    incidents = open_incidents(cluster, f"restart-{uuid.uuid4().hex[:8]}", 5)
     eventually(lambda: len(pages(cluster, incidents)) == 5, timeout=60)
     cluster.kill("oncall", 1)
     cluster.kill("oncall", 2)

@@ -25,7 +25,7 @@ ALERT = (
 @pytest.fixture(params=["sqlite", "postgresql"])
 def platform(request, tmp_path):
     with running_platform(tmp_path, request.param) as running:
-        yield running.urls, running.process
+        yield running.urls, running.process, running
 
 
 def healthy(urls):
@@ -39,14 +39,15 @@ def healthy(urls):
 
 
 def test_klaxon_run_walks_the_whole_flow(platform):
-    urls, process = platform
+    urls, process, running = platform
     started = time.monotonic()
     eventually(healthy(urls), timeout=60)
     assert time.monotonic() - started < 60
+    api = running.api
 
     edge = urls["edge"]
-    first = requests.post(f"{edge}/api/v1/alerts", json=ALERT, timeout=10)
-    second = requests.post(f"{edge}/api/v1/alerts", json=ALERT, timeout=10)
+    first = api.post(f"{edge}/api/v1/alerts", json=ALERT, timeout=10)
+    second = api.post(f"{edge}/api/v1/alerts", json=ALERT, timeout=10)
     assert (first.status_code, second.status_code) == (201, 201)
     assert first.json()["action"] == "new_incident"
     assert second.json()["action"] == "attached_to_existing_incident"
@@ -54,79 +55,79 @@ def test_klaxon_run_walks_the_whole_flow(platform):
     assert second.json()["incident_id"] == incident_id
 
     def notified():
-        incident = requests.get(f"{edge}/api/v1/incidents/{incident_id}", timeout=10).json()
+        incident = api.get(f"{edge}/api/v1/incidents/{incident_id}", timeout=10).json()
         return incident if "notified" in [e["kind"] for e in incident["timeline"]] else None
 
     incident = eventually(notified, timeout=20)
-    current = requests.get(
+    current = api.get(
         f"{edge}/api/v1/oncall/current", params={"team": "platform-engineering"}, timeout=10
     )
     assert incident["assignee"] == current.json()["primary"]["name"]
 
     for status in ("acknowledged", "resolved"):
-        changed = requests.patch(
+        changed = api.patch(
             f"{edge}/api/v1/incidents/{incident_id}", json={"status": status}, timeout=10
         )
         assert changed.status_code == 200, changed.text
-    metrics = requests.get(f"{edge}/api/v1/incidents/{incident_id}/metrics", timeout=10).json()
+    metrics = api.get(f"{edge}/api/v1/incidents/{incident_id}/metrics", timeout=10).json()
     assert metrics["mtta_seconds"] is not None and metrics["mttr_seconds"] is not None
 
-    scraped = requests.get(f"{urls['alerts']}/metrics", timeout=10).text
+    scraped = api.get(f"{urls['alerts']}/metrics", timeout=10).text
     assert (
         'alerts_correlated_total{result="existing_incident",service="frontend-api",severity="high"} 1.0'
         in scraped
     )
-    incidents_scrape = requests.get(f"{urls['incidents']}/metrics", timeout=10).text
+    incidents_scrape = api.get(f"{urls['incidents']}/metrics", timeout=10).text
     assert (
         'incidents_total{service="frontend-api",severity="high",status="resolved",'
         'team="platform-engineering"} 1.0' in incidents_scrape
     )
-    edge_scrape = requests.get(f"{edge}/metrics", timeout=10).text
+    edge_scrape = api.get(f"{edge}/metrics", timeout=10).text
     assert 'route="/api/v1/alerts"' in edge_scrape
 
-    walk_the_services_own_ports(urls)
+    walk_the_services_own_ports(urls, api)
 
     os.killpg(process.pid, signal.SIGTERM)
     assert process.wait(timeout=20) == 0
 
 
-def walk_the_services_own_ports(urls):
+def walk_the_services_own_ports(urls, api):
     """Each service's port answers its part of the API, with the same errors (SPEC §7)."""
     alert = {**ALERT, "service": "direct-api"}
-    opened = requests.post(f"{urls['alerts']}/api/v1/alerts", json=alert, timeout=10)
+    opened = api.post(f"{urls['alerts']}/api/v1/alerts", json=alert, timeout=10)
     assert opened.status_code == 201 and opened.json()["action"] == "new_incident"
     incident_id = opened.json()["incident_id"]
-    incident = requests.get(f"{urls['incidents']}/api/v1/incidents/{incident_id}", timeout=10).json()
+    incident = api.get(f"{urls['incidents']}/api/v1/incidents/{incident_id}", timeout=10).json()
     assert [a["alert_id"] for a in incident["alerts"]] == [opened.json()["alert_id"]]
-    acked = requests.patch(
+    acked = api.patch(
         f"{urls['incidents']}/api/v1/incidents/{incident_id}", json={"status": "acknowledged"}, timeout=10
     )
     assert acked.status_code == 200 and acked.json()["status"] == "acknowledged"
-    again = requests.patch(
+    again = api.patch(
         f"{urls['incidents']}/api/v1/incidents/{incident_id}", json={"status": "acknowledged"}, timeout=10
     )
     assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
-    current = requests.get(f"{urls['oncall']}/api/v1/oncall/current?team=platform-engineering", timeout=10)
+    current = api.get(f"{urls['oncall']}/api/v1/oncall/current?team=platform-engineering", timeout=10)
     assert current.status_code == 200 and current.json()["primary"]["email"].endswith("@example.com")
-    sent = requests.post(
+    sent = api.post(
         f"{urls['notifications']}/api/v1/notify",
         json={"recipient": "ops@example.com", "message": "direct"},
         timeout=10,
     )
     assert sent.status_code == 201 and sent.json()["status"] == "sent"
 
-    bad = requests.post(
+    bad = api.post(
         f"{urls['alerts']}/api/v1/alerts",
         data="{oops",
         headers={"Content-Type": "application/json"},
         timeout=10,
     )
     assert bad.status_code == 400 and bad.json()["title"] == "Malformed JSON"
-    wrong_type = requests.post(f"{urls['alerts']}/api/v1/alerts", data="x", timeout=10)
+    wrong_type = api.post(f"{urls['alerts']}/api/v1/alerts", data="x", timeout=10)
     assert wrong_type.status_code == 415
-    invalid = requests.post(f"{urls['alerts']}/api/v1/alerts", json={**alert, "severity": "nope"}, timeout=10)
+    invalid = api.post(f"{urls['alerts']}/api/v1/alerts", json={**alert, "severity": "nope"}, timeout=10)
     assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "severity"
-    missing = requests.get(f"{urls['incidents']}/api/v1/incidents/999999", timeout=10)
+    missing = api.get(f"{urls['incidents']}/api/v1/incidents/999999", timeout=10)
     assert missing.status_code == 404 and missing.json()["status"] == 404
-    no_team = requests.get(f"{urls['oncall']}/api/v1/oncall/current", timeout=10)
+    no_team = api.get(f"{urls['oncall']}/api/v1/oncall/current", timeout=10)
     assert no_team.status_code == 422

@@ -97,8 +97,8 @@ def iso(moment):
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def get(url, **params):
-    response = requests.get(url, params=params, timeout=10)
+def get(platform, url, **params):
+    response = platform.api.get(url, params=params, timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -136,10 +136,10 @@ def test_a_real_alertmanager_opens_one_incident_per_group_and_resolves_it(platfo
 
     def one_incident_with_both_alerts():
         """one incident for the service, holding both of Alertmanager's alerts"""
-        incidents = get(f"{platform.edge}/api/v1/incidents", service=service)["items"]
+        incidents = get(platform, f"{platform.edge}/api/v1/incidents", service=service)["items"]
         if len(incidents) != 1:
             return None
-        incident = get(f"{platform.edge}/api/v1/incidents/{incidents[0]['id']}")
+        incident = get(platform, f"{platform.edge}/api/v1/incidents/{incidents[0]['id']}")
         # The edge reads the incident, then its alerts: wait for both reads to agree.
         return incident if len(originals(incident)) == 2 and incident["alert_count"] == 2 else None
 
@@ -159,22 +159,22 @@ def test_a_real_alertmanager_opens_one_incident_per_group_and_resolves_it(platfo
 
     def resolved():
         """the incident resolved once both alerts did"""
-        current = get(f"{platform.edge}/api/v1/incidents/{incident['id']}")
+        current = get(platform, f"{platform.edge}/api/v1/incidents/{incident['id']}")
         return current if current["status"] == "resolved" else None
 
     final = eventually(resolved, timeout=20)
     assert RESOLVED_NOTE in [note["note"] for note in final["notes"]]
     assert final["resolved_at"] is not None
     for fired_alert in fired:
-        alert = get(f"{platform.edge}/api/v1/alerts/{fired_alert['alert_id']}")
+        alert = get(platform, f"{platform.edge}/api/v1/alerts/{fired_alert['alert_id']}")
         assert alert["status"] == "resolved" and alert["resolved_at"] is not None
         assert alert["incident_id"] == incident["id"]
     # Still one incident: Alertmanager's resolved notification opened nothing new.
-    assert len(get(f"{platform.edge}/api/v1/incidents", service=service)["items"]) == 1
+    assert len(get(platform, f"{platform.edge}/api/v1/incidents", service=service)["items"]) == 1
 
 
 def test_pagerduty_python_client_pointed_at_klaxon_by_base_url(platform):
-    created = requests.post(
+    created = platform.api.post(
         f"{platform.edge}/api/v1/integrations",
         json={"name": f"pdpyras-{uuid.uuid4().hex[:8]}", "kind": "pagerduty"},
         timeout=10,
@@ -192,7 +192,7 @@ def test_pagerduty_python_client_pointed_at_klaxon_by_base_url(platform):
 
     def alert_with_incident():
         """the triggered alert, correlated into an incident"""
-        items = get(f"{platform.edge}/api/v1/alerts", dedup_key=dedup_key)["items"]
+        items = get(platform, f"{platform.edge}/api/v1/alerts", dedup_key=dedup_key)["items"]
         return items[0] if len(items) == 1 and items[0]["incident_id"] else None
 
     alert = eventually(alert_with_incident, timeout=20)
@@ -217,7 +217,7 @@ def test_pagerduty_python_client_pointed_at_klaxon_by_base_url(platform):
     assert session.resolve(dedup_key) == dedup_key
     resolved = eventually(status_is("resolved"), timeout=20)
     assert RESOLVED_NOTE in [note["note"] for note in resolved["notes"]]
-    assert get(f"{platform.edge}/api/v1/alerts/{alert['alert_id']}")["status"] == "resolved"
+    assert get(platform, f"{platform.edge}/api/v1/alerts/{alert['alert_id']}")["status"] == "resolved"
 
     # Without a dedup_key the client gets back the one Klaxon made, and it names the alert.
     generated = session.trigger("Replication lag above 30s", service, severity="warning")
@@ -225,7 +225,7 @@ def test_pagerduty_python_client_pointed_at_klaxon_by_base_url(platform):
 
     def generated_alert():
         """an alert under the generated dedup key"""
-        items = get(f"{platform.edge}/api/v1/alerts", dedup_key=generated)["items"]
+        items = get(platform, f"{platform.edge}/api/v1/alerts", dedup_key=generated)["items"]
         return items[0] if items and items[0]["incident_id"] else None
 
     assert eventually(generated_alert, timeout=20)["severity"] == "medium"

@@ -20,23 +20,24 @@ def post_alert(edge, alert, queued=True):
     return requests.post(f"{edge}/api/v1/alerts", json=alert, headers=headers, timeout=30)
 
 
-def all_alerts(edge, **filters):
+def all_alerts(platform, **filters):
     """Every alert matching `filters`, following the cursor."""
     found, cursor = [], None
     while True:
         params = {**filters, "limit": 500, **({"cursor": cursor} if cursor else {})}
-        page = requests.get(f"{edge}/api/v1/alerts", params=params, timeout=30).json()
+        page = platform.api.get(f"{platform.url('edge')}/api/v1/alerts", params=params, timeout=30).json()
         found += page["items"]
         cursor = page["next_cursor"]
         if not cursor:
             return found
 
 
-def all_incidents(edge, **filters):
+def all_incidents(platform, **filters):
     found, cursor = [], None
     while True:
         params = {**filters, "limit": 500, **({"cursor": cursor} if cursor else {})}
-        page = requests.get(f"{edge}/api/v1/incidents", params=params, timeout=30).json()
+        page = platform.api.get(f"{platform.url('edge')}/api/v1/incidents", params=params, timeout=30)
+        page = page.json()
         found += page["items"]
         cursor = page["next_cursor"]
         if not cursor:
@@ -74,7 +75,7 @@ def test_two_replicas_of_every_service_make_one_incident_of_200_concurrent_alert
     incident_ids = {a.json()["incident_id"] for a in answers}
     assert len(incident_ids) == 1, f"200 alerts with one key made {len(incident_ids)} incidents"
     assert sorted(a.json()["action"] for a in answers).count("new_incident") == 1
-    [incident] = all_incidents(edge, service=service)
+    [incident] = all_incidents(cluster, service=service)
     assert incident["alert_count"] == 200
     per_replica = [scrape_sum(cluster.url("alerts", r), "alerts_received_total") for r in (1, 2)]
     assert sum(per_replica) == 200 and all(per_replica), f"both replicas took a share: {per_replica}"
@@ -96,12 +97,12 @@ def test_sigkill_in_the_middle_of_a_stream_loses_and_doubles_nothing(cluster, vi
             cluster.start(victim)
 
     def processed():
-        stored = [a for a in all_alerts(edge) if a["service"].startswith(f"svc-{run}-")]
+        stored = [a for a in all_alerts(cluster) if a["service"].startswith(f"svc-{run}-")]
         return len(stored) == len(accepted) and all(a["incident_id"] for a in stored) and stored
 
     stored = eventually(processed, timeout=90)
     assert sorted(a["alert_id"] for a in stored) == sorted(accepted)
-    incidents = [i for i in all_incidents(edge) if i["service"].startswith(f"svc-{run}-")]
+    incidents = [i for i in all_incidents(cluster) if i["service"].startswith(f"svc-{run}-")]
     by_key = {}
     for incident in incidents:
         by_key.setdefault((incident["service"], incident["severity"]), []).append(incident)
@@ -137,10 +138,10 @@ def test_database_down_messages_wait_then_complete(tmp_path):
         processes.wait_healthy()
 
         def processed():
-            stored = all_alerts(edge, service=f"outage-{run}")
+            stored = all_alerts(processes, service=f"outage-{run}")
             return len(stored) == len(accepted) and all(a["incident_id"] for a in stored) and stored
 
         stored = eventually(processed, timeout=90)
         assert sorted(a["alert_id"] for a in stored) == sorted(accepted)
-        [incident] = all_incidents(edge, service=f"outage-{run}")
+        [incident] = all_incidents(processes, service=f"outage-{run}")
         assert incident["alert_count"] == len(accepted)

@@ -17,6 +17,7 @@ from edge.replies import ReplyListener
 from edge.rpc import RpcPool, ServiceUnavailable
 from klaxon.registry import service_class
 from tests.conftest import eventually
+from tests.edge.test_errors_and_validation import StandInAuthenticator
 from tests.platform import RABBIT_API
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "payloads"
@@ -49,7 +50,9 @@ def make_edge(platform):
         publisher = AlertPublisher(amqp_uri or platform["AMQP_URI"])
         replies = ReplyListener(platform["AMQP_URI"])
         pools.extend((pool, publisher, replies))
-        return falcon.testing.TestClient(create_app(settings, pool, publisher, replies))
+        return falcon.testing.TestClient(
+            create_app(settings, pool, publisher, replies, StandInAuthenticator())
+        )
 
     yield make
     for pool in pools:
@@ -280,7 +283,9 @@ def test_a_reply_queue_the_broker_closed_is_listened_again_at_the_next_synchrono
     replies = ReplyListener(platform["AMQP_URI"])
     pool = RpcPool(platform["AMQP_URI"], timeout=10)
     settings = EdgeSettings(amqp_uri=platform["AMQP_URI"], keyless_ingest=True)
-    edge = falcon.testing.TestClient(create_app(settings, pool, replies=replies))
+    edge = falcon.testing.TestClient(
+        create_app(settings, pool, replies=replies, authenticator=StandInAuthenticator())
+    )
     try:
         assert post(edge, "/api/v1/alerts", GENERIC).status_code == 201
         vhost = quote(platform["AMQP_URI"].rsplit("/", 1)[1], safe="")

@@ -32,6 +32,11 @@ TABLES = {
         "escalations",
         "escalation_policies",
         "overrides",
+        "auth_sessions",
+        "api_tokens",
+        "login_failures",
+        "audit_log",
+        "calendar_feeds",
     },
     "notifications": {"notifications", "notification_attempts", "used_ack_links"},
 }

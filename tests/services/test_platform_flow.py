@@ -13,6 +13,10 @@ from edge.app import EdgeSettings, create_app
 from edge.replies import ReplyListener
 from edge.rpc import RpcPool
 from klaxon.registry import service_class
+from services.oncall.access_requests import NewUser, TokenRequest
+from services.oncall.accounts_store import AccountStore
+from services.oncall.models import db as oncall_db
+from services.shared.db import utcnow
 from tests.conftest import eventually
 
 SCHEDULE = {
@@ -43,12 +47,21 @@ def platform(service_config, runner_factory):
     return service_config
 
 
+def admin_token():
+    """An admin's API token, made in the on-call service's database the runner has bound."""
+    with oncall_db.connection_context():
+        store = AccountStore(oncall_db, {})
+        store.create_user(NewUser(email="root@example.com", role="admin"), "tests", "", utcnow())
+        return store.create_token("root@example.com", TokenRequest(name="tests"), "", utcnow())["token"]
+
+
 @pytest.fixture
 def edge(platform):
     pool = RpcPool(platform["AMQP_URI"], timeout=10)
     replies = ReplyListener(platform["AMQP_URI"])
     settings = EdgeSettings(amqp_uri=platform["AMQP_URI"], keyless_ingest=True)
-    yield falcon.testing.TestClient(create_app(settings, pool, replies=replies))
+    headers = {"Authorization": f"Bearer {admin_token()}"}
+    yield falcon.testing.TestClient(create_app(settings, pool, replies=replies), headers=headers)
     replies.close()
     pool.close()
 
