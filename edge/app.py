@@ -9,7 +9,17 @@ from edge.auth import AccessControl, Authenticator, check_declared
 from edge.ingestion import Ingestion, IntegrationAuth, RateLimiter
 from edge.queue import AlertPublisher, GroupedPublisher
 from edge.replies import ReplyListener
-from edge.resources import accounts, alerts, incidents, ingest, integrations, notifications, oncall, system
+from edge.resources import (
+    accounts,
+    alerts,
+    docs,
+    incidents,
+    ingest,
+    integrations,
+    notifications,
+    oncall,
+    system,
+)
 from edge.telemetry import RequestMetrics
 from services.shared import config
 
@@ -78,6 +88,7 @@ def create_app(settings, rpc, publisher=None, replies=None, authenticator=None):
     }
     for path in ("/health", "/metrics", "/"):
         app.add_route(path, routes[path])
+    docs.install(app, routes)
     check_declared(routes)
     return app
 

@@ -131,8 +131,9 @@ def platform_env(vhost_name, data_dir, database="sqlite", schema_prefix=None, ex
     )
     if database == "postgresql":
         env.update({"KLAXON_DATABASE_URL": PG_URL, "KLAXON_SCHEMA_PREFIX": schema_prefix})
-    env.update(extra or {})
-    return env, {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    env.update({key: str(value) for key, value in (extra or {}).items()})
+    # A port given in `extra` (e.g. one an OpenID provider must redirect to) wins.
+    return env, {name: f"http://127.0.0.1:{env[f'KLAXON_{name.upper()}_PORT']}" for name in NAMES}
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ from services.oncall import contracts as oncall_contracts
 from services.shared.access import PUBLIC, READ, RESPOND
 from services.shared.clock import Clock
 from services.shared.config import local_secret_key
-from services.shared.errors import Conflict
+from services.shared.errors import Conflict, NotFound
 from services.shared.http_api import json_api, json_body, query
 from services.shared.messaging import handles
 from services.shared.storage import Storage
@@ -131,7 +131,10 @@ class NotificationsService(HealthAndMetrics):
         """A delayed page goes only while its incident is still unacknowledged."""
         if row.incident_id is None:
             return True
-        return self.incidents.get_incident(row.incident_id)["status"] == "open"
+        try:
+            return self.incidents.get_incident(row.incident_id)["status"] == "open"
+        except NotFound:  # an incident that never was (or is gone) has nobody left to wake
+            return False
 
     def _ack_links(self):
         secret_key = self.config.get("SECRET_KEY") or local_secret_key()

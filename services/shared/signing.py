@@ -18,15 +18,17 @@ class Signer:
     def loads(self, token):
         """The claims of a genuine token; None for a forged or garbled one."""
         body, _, signature = (token or "").partition(".")
-        if not signature or not hmac.compare_digest(signature, self._sign(body)):
+        # Bytes, not str: compare_digest refuses non-ASCII text, which anyone can send.
+        expected = self._sign(body).encode()
+        if not signature or not hmac.compare_digest(signature.encode(), expected):
             return None
         try:
             return json.loads(_unb64(body))
-        except ValueError:
+        except (ValueError, UnicodeError):
             return None
 
     def _sign(self, body):
-        return _b64(hmac.new(self.key, body.encode(), hashlib.sha256).digest())
+        return _b64(hmac.new(self.key, body.encode(errors="surrogatepass"), hashlib.sha256).digest())
 
 
 def _b64(data):
