@@ -119,4 +119,16 @@ def nameko_config(service):
         "NOTIFY_RATE_WINDOW_SECONDS": float(env("KLAXON_NOTIFY_RATE_WINDOW_SECONDS", 60)),
         "BATCH_LINGER_SECONDS": float(env("KLAXON_BATCH_LINGER_MS", 10)) / 1000,
         "BATCH_CONCURRENCY": int(env("KLAXON_BATCH_CONCURRENCY", 2)),
+        **access_config(),
+    }
+
+
+def access_config():
+    """Sessions and the sign-in throttle (read by the on-call service, where logins live)."""
+    return {
+        "SESSION_IDLE_MINUTES": float(env("KLAXON_SESSION_IDLE_MINUTES", 720)),
+        "SESSION_MAX_HOURS": float(env("KLAXON_SESSION_MAX_HOURS", 168)),
+        "LOGIN_MAX_FAILURES": int(env("KLAXON_LOGIN_MAX_FAILURES", 5)),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env("KLAXON_LOGIN_MAX_FAILURES_PER_ADDRESS", 20)),
+        "LOGIN_SLOWDOWN_SECONDS": float(env("KLAXON_LOGIN_SLOWDOWN_SECONDS", 1)),
     }

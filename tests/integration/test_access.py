@@ -348,3 +348,15 @@ def test_a_callback_without_the_flow_it_started_is_refused(sso):
     forged = requests.get(f"{sso.edge}/api/v1/auth/oidc/callback?code=x&state=y", allow_redirects=False)
     assert forged.status_code == 403
     assert requests.get(f"{sso.edge}/api/v1/me").status_code == 401
+
+
+def test_guessing_a_password_is_slowed_then_refused_with_retry_after(platform):
+    email = f"target-{uuid.uuid4().hex[:6]}@example.com"
+    klaxon(platform.env, "user", "create", email, "--role", "viewer")
+    answers = [sign_in(platform, email, f"guess-{n}")[1] for n in range(6)]
+    assert [a.status_code for a in answers[:5]] == [401] * 5
+    refused = answers[5]
+    assert refused.status_code == 429, refused.text
+    assert 1 <= int(refused.headers["Retry-After"]) <= 30
+    failed = platform.api.get(f"{platform.edge}/api/v1/audit", params={"action": "login_failed"}).json()
+    assert sum(entry["subject"] == email for entry in failed["items"]) == 5
