@@ -1,0 +1,105 @@
+"""The edge's access control, through falcon.testing: what each request presents, which
+permission each route asks, and that a refusal reaches no service."""
+
+import falcon
+import falcon.testing
+import pytest
+
+from edge.app import EdgeSettings, create_app
+from edge.auth import AccessControl, Authenticator, check_declared, permission_of
+from services.shared import access
+from services.shared.errors import Forbidden, Unauthorized
+from tests.edge.test_errors_and_validation import ADMIN, RecordingPublisher, RecordingRpc, StandInReplies
+
+VIEWER = {**ADMIN, "email": "val@example.com", "role": "viewer"}
+
+
+class ByCredential:
+    """Answers as the on-call service would: a principal per known credential."""
+
+    def __init__(self, principals):
+        self.principals = principals
+        self.seen = []
+
+    def call(self, service, method, credentials):
+        self.seen.append(credentials)
+        key = credentials.get("token") or credentials.get("session")
+        if key not in self.principals:
+            raise Unauthorized("unknown")
+        if credentials.get("unsafe") and credentials.get("csrf") != "right":
+            raise Forbidden("csrf")
+        return self.principals[key]
+
+
+def client(principals):
+    rpc = RecordingRpc(answer={"id": 1, "items": []})
+    authenticator_rpc = ByCredential(principals)
+    app = create_app(
+        EdgeSettings(keyless_ingest=True),
+        rpc,
+        RecordingPublisher(),
+        StandInReplies(),
+        Authenticator(authenticator_rpc),
+    )
+    return falcon.testing.TestClient(app), rpc, authenticator_rpc
+
+
+def test_no_credentials_get_401_and_reach_no_service():
+    test_client, rpc, _ = client({})
+    answer = test_client.simulate_patch("/api/v1/incidents/1", json={"status": "resolved"})
+    assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Bearer")
+    assert rpc.calls == []
+
+
+def test_a_role_below_the_route_gets_403_and_reaches_no_service():
+    test_client, rpc, _ = client({"klxt_viewer": VIEWER})
+    headers = {"Authorization": "Bearer klxt_viewer"}
+    assert test_client.simulate_get("/api/v1/incidents", headers=headers).status_code == 200
+    rpc.calls.clear()
+    answer = test_client.simulate_patch("/api/v1/incidents/1", json={"status": "resolved"}, headers=headers)
+    assert answer.status_code == 403 and "responder" in answer.json["detail"]
+    assert test_client.simulate_get("/api/v1/users", headers=headers).status_code == 403
+    assert rpc.calls == []
+
+
+def test_a_cookie_is_sent_with_its_csrf_header_and_a_bearer_token_wins_over_a_cookie():
+    test_client, _, seen = client({"cookie-secret": ADMIN, "klxt_admin": ADMIN})
+    test_client.simulate_patch(
+        "/api/v1/incidents/1",
+        json={"note": "x"},
+        headers={"Cookie": "klaxon_session=cookie-secret", "X-CSRF-Token": "right"},
+    )
+    assert seen.seen[-1] == {"session": "cookie-secret", "csrf": "right", "unsafe": True}
+    test_client.simulate_get("/api/v1/incidents", headers={"Cookie": "klaxon_session=cookie-secret"})
+    assert seen.seen[-1]["unsafe"] is False
+    test_client.simulate_get(
+        "/api/v1/incidents",
+        headers={"Cookie": "klaxon_session=cookie-secret", "Authorization": "Bearer klxt_admin"},
+    )
+    assert seen.seen[-1] == {"token": "klxt_admin"}
+
+
+def test_every_route_declares_a_permission_for_each_responder():
+    app = create_app(EdgeSettings(), RecordingRpc(), RecordingPublisher(), StandInReplies(), object())
+    assert isinstance(app, falcon.App)  # check_declared ran inside create_app without raising
+
+    class Undeclared:
+        def on_get(self, req, resp):
+            pass
+
+    with pytest.raises(TypeError, match="declares no permission for GET"):
+        check_declared({"/x": Undeclared()})
+    with pytest.raises(TypeError):
+        permission_of(Undeclared(), "GET")  # closed by default, never public
+    assert permission_of(Undeclared(), "DELETE") == access.PUBLIC, "no responder: Falcon answers 405"
+
+
+def test_the_actor_header_is_never_believed_and_the_principal_is_kept_for_the_resource():
+    middleware = AccessControl(type("A", (), {"principal": lambda self, req: VIEWER})())
+
+    class Resource:
+        access = {"GET": access.READ}
+
+    req = falcon.testing.create_req(headers={"X-Klaxon-Actor": "ceo@example.com"})
+    middleware.process_resource(req, None, Resource(), {})
+    assert req.context.principal == VIEWER
