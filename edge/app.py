@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import falcon
 
-from edge import errors, oidc
+from edge import errors, events, oidc
 from edge.auth import AccessControl, Authenticator, check_declared
 from edge.ingestion import Ingestion, IntegrationAuth, RateLimiter
 from edge.queue import AlertPublisher, GroupedPublisher
@@ -56,13 +56,15 @@ class EdgeSettings:
         )
 
 
-def create_app(settings, rpc, publisher=None, replies=None, authenticator=None):
+def create_app(settings, rpc, publisher=None, replies=None, authenticator=None, event_hub=None):
     """The WSGI app; `rpc` is anything with `call(service, method, *args)`, `publisher`
     anything with `publish(message)` (default: the durable queue on `settings.amqp_uri`),
     `replies` where synchronous alerts wait for their answer (default: a reply queue
     of this process on the same broker) and `authenticator` what tells whose credentials
-    a request carries (default: the on-call service, over `rpc`)."""
-    access_control = AccessControl(authenticator or Authenticator(rpc))
+    a request carries (default: the on-call service, over `rpc`), `event_hub` what feeds
+    /api/v1/events (default: this process's consumer of the services' events)."""
+    authenticator = authenticator or Authenticator(rpc)
+    access_control = AccessControl(authenticator)
     app = falcon.App(middleware=[RequestMetrics(), access_control])
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
@@ -82,11 +84,12 @@ def create_app(settings, rpc, publisher=None, replies=None, authenticator=None):
         **_api_routes(app, rpc, ingestion, alert_intake),
         **_access_routes(app, rpc, cookie),
         **oidc.install(app, settings.sso, rpc, cookie, settings.secret_key or config.local_secret_key()),
+        "/api/v1/events": events.Events(event_hub or events.EventHub(settings.amqp_uri), authenticator),
         "/health": system.Health(settings.amqp_uri),
         "/metrics": system.Metrics(),
         "/": system.Index(),
     }
-    for path in ("/health", "/metrics", "/"):
+    for path in ("/health", "/metrics", "/", "/api/v1/events"):
         app.add_route(path, routes[path])
     docs.install(app, routes)
     check_declared(routes)

@@ -8,7 +8,7 @@ from services.alerts import contracts as alerts
 from services.incidents import contracts as c
 from services.shared.access import READ, RESPOND
 
-INCIDENT_FILTERS = ("status", "severity", "service", "team", "assignee", "since", "until")
+INCIDENT_FILTERS = ("status", "severity", "service", "team", "assignee", "since", "until", "q", "sort")
 
 
 class Incidents:

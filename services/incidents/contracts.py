@@ -19,6 +19,8 @@ INCIDENT_OPENED = "incident_opened"
 INCIDENT_ACKNOWLEDGED = "incident_acknowledged"
 INCIDENT_RESOLVED = "incident_resolved"
 INCIDENT_REOPENED = "incident_reopened"
+# Any change a person or the router made: status, assignee or a note ({incident_id, actor, changed}).
+INCIDENT_UPDATED = "incident_updated"
 
 STATUSES = ("open", "acknowledged", "in_progress", "resolved")
 

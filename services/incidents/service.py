@@ -71,6 +71,8 @@ class IncidentsService(HealthAndMetrics):
         incident, previous = self.store.update(incident_id, change, actor, self.clock.now())
         if change.status is not None:
             self._announce(incident, previous, actor)
+        changed = sorted(change.model_dump(exclude_none=True))
+        self.dispatch(c.INCIDENT_UPDATED, {"incident_id": incident_id, "actor": actor, "changed": changed})
         return incident
 
     @rpc
@@ -85,7 +87,9 @@ class IncidentsService(HealthAndMetrics):
 
     @rpc
     def assign(self, incident_id, team, assignee, actor, ref=None):
-        return self.store.assign(incident_id, team, assignee, actor, self.clock.now(), ref)
+        incident = self.store.assign(incident_id, team, assignee, actor, self.clock.now(), ref)
+        self.dispatch(c.INCIDENT_UPDATED, {"incident_id": incident_id, "actor": actor, "changed": ["assignee"]})
+        return incident
 
     @rpc
     def record_timeline(self, incident_id, kind, actor, detail, ref=None):
@@ -190,7 +194,7 @@ class IncidentsService(HealthAndMetrics):
         return 200, self.incident_metrics(incident_id)
 
 
-INCIDENT_FILTERS = ("status", "severity", "service", "team", "assignee", "since", "until")
+INCIDENT_FILTERS = ("status", "severity", "service", "team", "assignee", "since", "until", "q", "sort")
 
 
 def opened_event(incident):

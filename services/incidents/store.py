@@ -13,7 +13,7 @@ from services.incidents.correlation import correlation_key, is_group_key, window
 from services.incidents.models import Incident, IncidentAlert, TimelineEntry
 from services.shared.db import insert_returning, insert_rows, lock_all, write_transaction
 from services.shared.errors import NotFound, invalid
-from services.shared.paging import equality_filters, keyset_page, page_limit
+from services.shared.paging import equality_filters, keyset_page, oldest_first, page_limit
 from services.shared.store import BaseStore
 
 EQUALITY_FILTERS = ("status", "severity", "service", "team", "assignee")
@@ -171,8 +171,16 @@ class IncidentStore(BaseStore):
     def list(self, filters, cursor=None, limit=None):
         query = equality_filters(Incident.select(), Incident, filters, EQUALITY_FILTERS, ())
         query = _time_range(query, filters)
+        if filters.get("q"):
+            query = query.where(Incident.title.contains(filters["q"][:200]))
         rows, next_cursor = keyset_page(
-            query, Incident.created_at, Incident.id, cursor, page_limit(limit), id_type=int
+            query,
+            Incident.created_at,
+            Incident.id,
+            cursor,
+            page_limit(limit),
+            id_type=int,
+            oldest_first=oldest_first(filters.get("sort")),
         )
         return {"items": [incident_dict(row) for row in rows], "next_cursor": next_cursor}
 

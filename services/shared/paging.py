@@ -38,14 +38,17 @@ def decode_cursor(cursor, id_type=str):
         raise invalid("cursor", "is not a cursor this API returned") from None
 
 
-def keyset_page(query, created_field, id_field, cursor, limit, id_type=str):
-    """Rows of `query` after `cursor`, newest first, and the cursor of the next page."""
+def keyset_page(query, created_field, id_field, cursor, limit, id_type=str, oldest_first=False):
+    """Rows of `query` after `cursor`, newest first (or oldest first), and the next page's cursor."""
     if cursor:
         instant, identifier = decode_cursor(cursor, id_type)
-        query = query.where(
-            (created_field < instant) | ((created_field == instant) & (id_field < identifier))
-        )
-    rows = list(query.order_by(created_field.desc(), id_field.desc()).limit(limit + 1))
+        if oldest_first:
+            after = (created_field > instant) | ((created_field == instant) & (id_field > identifier))
+        else:
+            after = (created_field < instant) | ((created_field == instant) & (id_field < identifier))
+        query = query.where(after)
+    order = (created_field.asc(), id_field.asc()) if oldest_first else (created_field.desc(), id_field.desc())
+    rows = list(query.order_by(*order).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
@@ -53,6 +56,18 @@ def keyset_page(query, created_field, id_field, cursor, limit, id_type=str):
         last = rows[-1]
         next_cursor = encode_cursor(getattr(last, created_field.name), getattr(last, id_field.name))
     return rows, next_cursor
+
+
+SORTS = {"-created_at": False, "created_at": True}
+
+
+def oldest_first(sort):
+    """`sort=created_at` (oldest first) or `-created_at` (newest first, the default)."""
+    if sort in (None, ""):
+        return False
+    if sort not in SORTS:
+        raise invalid("sort", f"must be one of {', '.join(SORTS)}")
+    return SORTS[sort]
 
 
 def equality_filters(query, model, filters, names, integer_names=()):

@@ -608,3 +608,27 @@ def test_alert_racing_a_resolve_opens_a_new_incident(incidents_db, database_url)
         resolved = IncidentStore(incidents_db, {}).get(first["id"])
     assert resolved["status"] == "resolved"
     assert resolved["alert_count"] == 1
+
+
+def test_search_on_title_is_case_insensitive_and_combines_with_filters(store):
+    first = manual(store, T0, title="Checkout LATENCY above 2s", service="checkout", severity="high")
+    manual(store, T0 + seconds(1), title="disk full on db-1", service="db", severity="high")
+    third = manual(store, T0 + seconds(2), title="latency of search", service="search", severity="low")
+    assert listed(store, q="latency") == [third["id"], first["id"]]
+    assert listed(store, q="Latency", service="checkout") == [first["id"]]
+    assert listed(store, q="nothing like it") == []
+
+
+def test_oldest_first_pages_forward_through_everything_once(store):
+    made = [manual(store, T0 + seconds(i))["id"] for i in range(7)]
+    pages, cursor = [], None
+    while True:
+        page = store.list({"sort": "created_at"}, cursor=cursor, limit=3)
+        pages.append([item["id"] for item in page["items"]])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [made[0:3], made[3:6], made[6:7]]
+    with pytest.raises(ValidationFailed) as raised:
+        store.list({"sort": "severity"})
+    assert raised.value.errors[0]["field"] == "sort"
