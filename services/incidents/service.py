@@ -88,7 +88,9 @@ class IncidentsService(HealthAndMetrics):
     @rpc
     def assign(self, incident_id, team, assignee, actor, ref=None):
         incident = self.store.assign(incident_id, team, assignee, actor, self.clock.now(), ref)
-        self.dispatch(c.INCIDENT_UPDATED, {"incident_id": incident_id, "actor": actor, "changed": ["assignee"]})
+        self.dispatch(
+            c.INCIDENT_UPDATED, {"incident_id": incident_id, "actor": actor, "changed": ["assignee"]}
+        )
         return incident
 
     @rpc
