@@ -12,6 +12,7 @@ from edge.replies import ReplyListener
 from edge.resources import (
     accounts,
     alerts,
+    analytics,
     docs,
     incidents,
     ingest,
@@ -35,6 +36,8 @@ class EdgeSettings:
     session_max_hours: float = 168.0
     secret_key: str = ""
     sso: oidc.OidcSettings | None = None
+    trace_url_template: str | None = None
+    logs_url_template: str | None = None
 
     @property
     def secure_cookies(self):
@@ -48,6 +51,8 @@ class EdgeSettings:
             session_max_hours=float(config.env("KLAXON_SESSION_MAX_HOURS", 168)),
             secret_key=config.env("KLAXON_SECRET_KEY") or config.local_secret_key(),
             sso=oidc.OidcSettings.from_env(public_url),
+            trace_url_template=config.env("KLAXON_TRACE_URL_TEMPLATE"),
+            logs_url_template=config.env("KLAXON_LOGS_URL_TEMPLATE"),
             amqp_uri=config.amqp_uri(),
             rpc_timeout=float(config.env("KLAXON_RPC_TIMEOUT_SECONDS", 10)),
             keyless_ingest=config.env_flag("KLAXON_KEYLESS_INGEST"),
@@ -85,11 +90,15 @@ def create_app(settings, rpc, publisher=None, replies=None, authenticator=None, 
         **_access_routes(app, rpc, cookie),
         **oidc.install(app, settings.sso, rpc, cookie, settings.secret_key or config.local_secret_key()),
         "/api/v1/events": events.Events(event_hub or events.EventHub(settings.amqp_uri), authenticator),
+        "/api/v1/analytics": analytics.Analytics(rpc),
+        "/api/v1/console/config": analytics.ConsoleConfig(
+            settings.trace_url_template, settings.logs_url_template
+        ),
         "/health": system.Health(settings.amqp_uri),
         "/metrics": system.Metrics(),
         "/": system.Index(),
     }
-    for path in ("/health", "/metrics", "/", "/api/v1/events"):
+    for path in ("/health", "/metrics", "/", "/api/v1/events", "/api/v1/analytics", "/api/v1/console/config"):
         app.add_route(path, routes[path])
     docs.install(app, routes)
     check_declared(routes)

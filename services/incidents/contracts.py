@@ -13,6 +13,7 @@ ASSIGN = "assign"
 RECORD = "record_timeline"
 METRICS = "incident_metrics"
 STATS = "stats"
+ANALYTICS = "analytics"  # (since, until, filters, time zone) -> MTTA/MTTR per day, distributions
 
 # Events
 INCIDENT_OPENED = "incident_opened"

@@ -1,5 +1,7 @@
 """The incidents service: correlation, lifecycle, timeline, MTTA/MTTR."""
 
+import datetime as dt
+
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
@@ -8,6 +10,7 @@ from nameko.web.handlers import http
 from services.alerts import contracts as alert_contracts
 from services.incidents import contracts as c
 from services.incidents import domain
+from services.incidents.analytics import analytics as figures
 from services.incidents.metrics import MTTA, MTTR
 from services.incidents.migrations import MIGRATIONS
 from services.incidents.models import db
@@ -104,6 +107,12 @@ class IncidentsService(HealthAndMetrics):
     @rpc
     def stats(self):
         return self.store.stats()
+
+    @rpc
+    def analytics(self, since, until, filters=None, zone="UTC"):
+        start, end = dt.datetime.fromisoformat(since), dt.datetime.fromisoformat(until)
+        rows = self.store.analytics_rows(start, end, filters or {})
+        return figures(rows, start, end, zone)
 
     @handles(notification_contracts.SERVICE, notification_contracts.NOTIFICATION_DELIVERED)
     def on_notification_delivered(self, delivery):

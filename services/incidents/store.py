@@ -184,6 +184,14 @@ class IncidentStore(BaseStore):
         )
         return {"items": [incident_dict(row) for row in rows], "next_cursor": next_cursor}
 
+    def analytics_rows(self, since, until, filters):
+        """(created_at, service, team, mtta, mttr) of the incidents opened in [since, until)."""
+        query = Incident.select(
+            Incident.created_at, Incident.service, Incident.team, Incident.mtta_seconds, Incident.mttr_seconds
+        ).where((Incident.created_at >= since) & (Incident.created_at < until))
+        query = equality_filters(query, Incident, filters, ("service", "team", "severity"), ())
+        return [(Incident.created_at.python_value(row[0]), *row[1:]) for row in query.tuples().iterator()]
+
     def metrics(self, incident_id):
         incident = self._get(incident_id)
         return {

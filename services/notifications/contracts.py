@@ -5,6 +5,7 @@ SERVICE = "notifications"
 # RPC
 NOTIFY = "notify"
 LIST = "list_notifications"
+PAGE_LOAD = "page_load"  # (since, until, {recipient: time zone}) -> pages and night pages per person
 ATTEMPTS = "attempts"
 REDEEM_ACK = "redeem_ack"
 

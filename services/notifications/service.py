@@ -2,6 +2,7 @@
 acknowledge links pages carry."""
 
 import contextlib
+import datetime as dt
 
 import eventlet
 from nameko.dependency_providers import Config
@@ -14,6 +15,7 @@ from services.notifications import contracts as c
 from services.notifications.acklinks import AckLinks
 from services.notifications.channels import channels_from
 from services.notifications.delivery import Delivery
+from services.notifications.load import page_load
 from services.notifications.migrations import MIGRATIONS
 from services.notifications.models import db
 from services.notifications.noise import RateLimit
@@ -53,6 +55,12 @@ class NotificationsService(HealthAndMetrics):
     @rpc
     def list_notifications(self, filters, cursor=None, limit=None):
         return self.store.list(filters, cursor=cursor, limit=limit)
+
+    @rpc
+    def page_load(self, since, until, zones):
+        """Pages per person in [since, until), and how many fell in their night."""
+        pages = self.store.pages_sent(dt.datetime.fromisoformat(since), dt.datetime.fromisoformat(until))
+        return page_load(pages, zones)
 
     @rpc
     def attempts(self, notification_id):

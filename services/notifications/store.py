@@ -111,6 +111,16 @@ class NotificationStore(BaseStore):
                 raise already_used()
             UsedAckLink.create(nonce=nonce, incident_id=incident_id, used_at=now)
 
+    def pages_sent(self, since, until):
+        """(recipient, created_at) of every page of an incident sent in [since, until)."""
+        query = Notification.select(Notification.recipient, Notification.created_at).where(
+            (Notification.created_at >= since)
+            & (Notification.created_at < until)
+            & Notification.incident_id.is_null(False)
+            & (Notification.status == "sent")
+        )
+        return [(row[0], Notification.created_at.python_value(row[1])) for row in query.tuples().iterator()]
+
     def list(self, filters, cursor=None, limit=None):
         query = equality_filters(Notification.select(), Notification, filters, FILTERS, ("incident_id",))
         rows, next_cursor = keyset_page(
