@@ -103,3 +103,70 @@ def test_the_actor_header_is_never_believed_and_the_principal_is_kept_for_the_re
     req = falcon.testing.create_req(headers={"X-Klaxon-Actor": "ceo@example.com"})
     middleware.process_resource(req, None, Resource(), {})
     assert req.context.principal == VIEWER
+
+
+def every_operation(app):
+    """(method, path) of every responder the app serves, path parameters filled in."""
+    from edge.resources.docs import served_routes
+
+    for template, resource in served_routes(app).items():
+        path = template
+        for name in (
+            "incident_id",
+            "integration_id",
+            "override_id",
+            "notification_id",
+            "token_id",
+            "feed_id",
+        ):
+            path = path.replace("{" + name + ":int}", "1")
+        path = path.replace("{", "").replace("}", "")
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            if hasattr(resource, f"on_{method.lower()}"):
+                yield method, path, permission_of(resource, method)
+
+
+def test_every_route_without_credentials_is_401_unless_it_is_one_of_the_few_exceptions():
+    test_client, rpc, _ = client({})
+    exceptions = []
+    for method, path, permission in every_operation(test_client.app):
+        if not access.needs_credentials(permission):
+            exceptions.append(path)
+            continue
+        answer = test_client.simulate_request(method, path, json={})
+        assert answer.status_code == 401, f"{method} {path} answered {answer.status_code}"
+    assert rpc.calls == [], "a refused request reached no service"
+    exact = {
+        "/",
+        "/health",
+        "/metrics",
+        "/docs",
+        "/api/v1/openapi.json",
+        "/api/v1/alerts",
+        "/api/v1/integrations/alertmanager",
+        "/api/v1/integrations/grafana",
+        "/v2/enqueue",
+        "/api/v1/integrations/pagerduty/v2/enqueue",
+        "/api/v1/auth/login",
+        "/api/v1/auth/providers",
+        "/api/v1/auth/oidc/login",
+        "/api/v1/auth/oidc/callback",
+    }
+    prefixes = ("/api/v1/ack/", "/api/v1/calendars/", "/console/", "/docs/")
+    console_pages = {
+        "/login",
+        "/incidents",
+        "/oncall",
+        "/metrics-overview",
+        "/integrations",
+        "/people",
+        "/profile",
+    }
+    strays = [
+        p
+        for p in exceptions
+        if p not in exact | console_pages
+        and not p.startswith(prefixes)
+        and not p.startswith(("/incidents/", "/teams/"))
+    ]
+    assert strays == [], f"routes open to anyone that are not among the few exceptions: {strays}"

@@ -360,3 +360,41 @@ def test_guessing_a_password_is_slowed_then_refused_with_retry_after(platform):
     assert 1 <= int(refused.headers["Retry-After"]) <= 30
     failed = platform.api.get(f"{platform.edge}/api/v1/audit", params={"action": "login_failed"}).json()
     assert sum(entry["subject"] == email for entry in failed["items"]) == 5
+
+
+def services_routes():
+    """(service, method, path) of every HTTP entrypoint of the four services' own ports."""
+    import inspect
+
+    from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+    from nameko.web.handlers import HttpRequestHandler
+
+    from klaxon.registry import SERVICE_CLASSES, service_class
+
+    for name in SERVICE_CLASSES:
+        for _, member in inspect.getmembers(service_class(name)):
+            for handler in getattr(member, ENTRYPOINT_EXTENSIONS_ATTR, ()):
+                if isinstance(handler, HttpRequestHandler) and "<path:" not in handler.url:
+                    path = handler.url.replace("<int:", "<").replace("<", "").replace(">", "")
+                    for method in handler.method.split(","):
+                        for param in ("incident_id", "override_id", "notification_id"):
+                            path = path.replace(param, "1")
+                        yield name, method, path
+
+
+def test_every_route_of_the_services_ports_needs_credentials_but_the_exceptions(platform):
+    open_to_all = {
+        ("GET", "/health"),
+        ("GET", "/metrics"),
+        ("POST", "/api/v1/alerts"),
+        ("GET", "/api/v1/ack/token"),
+    }
+    checked = 0
+    for name, method, path in services_routes():
+        answer = requests.request(method, platform.urls[name] + path, json={}, timeout=10)
+        if (method, path) in open_to_all:
+            assert answer.status_code != 401, f"{name} {method} {path} should need no credentials"
+            continue
+        assert answer.status_code == 401, f"{name} {method} {path} answered {answer.status_code}"
+        checked += 1
+    assert checked >= 20
