@@ -170,3 +170,24 @@ def test_every_route_without_credentials_is_401_unless_it_is_one_of_the_few_exce
         and not p.startswith(("/incidents/", "/teams/"))
     ]
     assert strays == [], f"routes open to anyone that are not among the few exceptions: {strays}"
+
+
+@pytest.mark.parametrize(
+    ("public_url", "secure"), [("https://klaxon.example.com", True), ("http://127.0.0.1:8080", False)]
+)
+def test_the_session_cookie_is_secure_when_people_reach_klaxon_over_https(public_url, secure):
+    opened = {
+        "session": "s3cr3t",
+        "expires_at": "2026-12-10T00:00:00+00:00",
+        "principal": {**ADMIN, "csrf_token": "c"},
+    }
+    settings = EdgeSettings(public_url=public_url, session_max_hours=2)
+    app = create_app(settings, RecordingRpc(answer=opened), RecordingPublisher(), StandInReplies(), object())
+    answer = falcon.testing.TestClient(app).simulate_post(
+        "/api/v1/auth/login", json={"email": "root@example.com", "password": "x"}
+    )
+    assert answer.status_code == 200 and answer.json["csrf_token"] == "c"
+    assert "csrf_token" not in answer.json["user"]
+    cookie = answer.cookies["klaxon_session"]
+    assert cookie.value == "s3cr3t" and cookie.http_only and cookie.same_site == "Lax"
+    assert cookie.secure is secure and cookie.max_age == 7200
