@@ -3,7 +3,8 @@
 `OPERATIONS` describes each (path, method) once: its id, summary, tag, body, parameters,
 answers and the errors it can give. `build_document(routes)` walks the routes the app
 really serves and fails when a responder is undescribed or a description has no route,
-so the document cannot drift from the code. Auth comes from each resource's `access`
+so the document cannot drift from the code. An operation marked `optional` (single
+sign-on, served only when an issuer is configured) may have no route. Auth comes from each resource's `access`
 (method → permission) when it declares one, else from the table's default.
 """
 
@@ -19,6 +20,15 @@ from services.alerts.formats.generic import GenericAlert
 from services.alerts.integrations import NewIntegration
 from services.incidents.requests import IncidentChange, NewIncident
 from services.notifications.requests import NotifyRequest
+from services.oncall.access_requests import (
+    CalendarFeedRequest,
+    LoginRequest,
+    NewUser,
+    PasswordChange,
+    ProfileChange,
+    TokenRequest,
+    UserChange,
+)
 from services.oncall.policy import PolicyRequest
 from services.oncall.requests import OverrideRequest, ScheduleRequest
 from services.shared.paging import MAX_LIMIT
@@ -232,6 +242,87 @@ PROBLEM = obj(
     },
     ["type", "title", "status"],
 )
+# People as users (services/oncall/accounts_store.py: user_dict, token_dict, feed_dict,
+# audit_dict; the principal is a user_dict with how it signed in).
+ROLE = {"type": "string", "enum": ["viewer", "responder", "admin"]}
+USER = obj(
+    {
+        "email": STR,
+        "name": STR,
+        "role": ROLE,
+        "time_zone": STR,
+        "contact_methods": {"type": "array", "items": ref("ContactShown")},
+        "disabled": BOOL,
+        "has_login": {"type": "boolean", "description": "A password or a single sign-on account is set"},
+        "must_change_password": BOOL,
+        "managed_teams": {"type": "array", "items": STR},
+    },
+    [
+        "email",
+        "name",
+        "role",
+        "time_zone",
+        "contact_methods",
+        "disabled",
+        "has_login",
+        "must_change_password",
+    ],
+)
+PRINCIPAL = {
+    "allOf": [
+        ref("User"),
+        obj(
+            {
+                "via": {"type": "string", "enum": ["session", "token"]},
+                "csrf_token": {
+                    "type": "string",
+                    "description": "Only for a session: send it as X-CSRF-Token on state-changing requests",
+                },
+            },
+            ["via"],
+        ),
+    ],
+    "description": "Who is signed in; through a token, `role` is the token's (at most its owner's)",
+}
+API_TOKEN = obj(
+    {
+        "id": INT,
+        "name": STR,
+        "prefix": {"type": "string", "description": "The token's first characters, to recognise it"},
+        "role": nullable({**ROLE, "description": "A lower role chosen at creation; null: the owner's"}),
+        "created_at": TIME,
+        "expires_at": OPT_TIME,
+        "revoked_at": OPT_TIME,
+        "last_used_at": OPT_TIME,
+    },
+    ["id", "name", "prefix", "role", "created_at", "expires_at", "revoked_at", "last_used_at"],
+)
+CALENDAR_FEED = obj(
+    {"id": INT, "team": OPT_STR, "email": OPT_STR, "created_at": TIME, "revoked_at": OPT_TIME},
+    ["id", "team", "email", "created_at", "revoked_at"],
+)
+AUDIT_ENTRY = obj(
+    {
+        "id": INT,
+        "at": TIME,
+        "actor": STR,
+        "action": STR,
+        "subject": OPT_STR,
+        "source": {**OPT_STR, "description": "The client's address"},
+        "detail": {"description": "What changed, by action; null when nothing more"},
+    },
+    ["id", "at", "actor", "action", "subject", "source", "detail"],
+)
+ONE_TIME_PASSWORD = obj(
+    {
+        "user": ref("User"),
+        "one_time_password": {
+            "type": "string",
+            "description": "Shown once; the user must set a new password after signing in with it",
+        },
+    },
+    ["user", "one_time_password"],
+)
 
 RESPONSE_SCHEMAS = {
     "Problem": PROBLEM,
@@ -252,6 +343,11 @@ RESPONSE_SCHEMAS = {
     "Override": OVERRIDE,
     "Notification": NOTIFICATION,
     "Attempt": ATTEMPT,
+    "User": USER,
+    "Principal": PRINCIPAL,
+    "ApiToken": API_TOKEN,
+    "CalendarFeed": CALENDAR_FEED,
+    "AuditEntry": AUDIT_ENTRY,
 }
 
 # Request bodies the resources read without a pydantic model of their own: the senders'
@@ -342,7 +438,7 @@ ERROR_TEXT = {
     413: "The body is larger than 1 MiB",
     415: "The body is not application/json",
     422: "A field is missing or invalid; `errors` names each",
-    429: "Too many requests for this integration; see Retry-After",
+    429: "Too many requests; see Retry-After",
     503: "A service or the broker cannot be reached; see Retry-After",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": INT}}
@@ -387,6 +483,7 @@ class Reply:
     schema: object = None  # a component name, a pydantic model, a JSON schema, or None (no body)
     media: str = JSON
     example: str | None = None  # a file of tests/payloads, shipped in edge/static/docs/examples
+    headers: dict | None = None  # {name: header object} the answer sets
 
 
 @dataclass(frozen=True)
@@ -401,6 +498,8 @@ class Op:
     params: tuple = ()
     access: str = "read"  # used while the resource declares no `access` of its own
     description: str = ""
+    error_text: dict = field(default_factory=dict)  # {status: what it means here}, over ERROR_TEXT
+    optional: bool = False  # served only in some configurations (single sign-on)
 
 
 CURSOR = Param("cursor", description="`next_cursor` of the previous page")
@@ -414,7 +513,6 @@ PREFER = Param(
     "RFC 7240: answer 202 once queued instead of waiting for the incident",
     where="header",
 )
-ACTOR = Param("X-Klaxon-Actor", description="Who acts, as the timeline records it", where="header")
 
 RPC = (503,)
 BODY = (400, 413, 415, 422, 503)
@@ -462,6 +560,358 @@ def _webhook(operation_id, summary, example):
 
 
 CALENDAR = Reply(200, "An iCalendar feed of the next shifts", {"type": "string"}, media="text/calendar")
+
+SESSION_SET = {
+    "Set-Cookie": {
+        "description": "klaxon_session=<secret>; HttpOnly; SameSite=Lax; Path=/ (Secure behind https)",
+        "schema": STR,
+    }
+}
+REDIRECT = {"Location": {"description": "Where the browser goes next", "schema": STR}}
+EMAIL = Param("email", description="The user's e-mail address", where="path")
+FEED = obj({**CALENDAR_FEED["properties"], "url": STR}, [*CALENDAR_FEED["required"], "url"])
+
+ACCESS_OPERATIONS = {
+    ("/api/v1/auth/login", "POST"): Op(
+        "login",
+        "Sign in with an e-mail address and a password",
+        "Access",
+        (
+            Reply(
+                200,
+                "Signed in; the session cookie is set",
+                obj(
+                    {
+                        "user": ref("Principal"),
+                        "csrf_token": {
+                            "type": "string",
+                            "description": "Send as X-CSRF-Token with the cookie",
+                        },
+                        "expires_at": {**TIME, "description": "When the session ends at the latest"},
+                    },
+                    ["user", "csrf_token", "expires_at"],
+                ),
+                headers=SESSION_SET,
+            ),
+        ),
+        (*BODY, 401, 429),
+        body=LoginRequest,
+        access="public",
+        error_text={
+            401: "Wrong e-mail or password",
+            429: "Too many failed sign-ins for this address or client; see Retry-After",
+        },
+    ),
+    ("/api/v1/auth/logout", "POST"): Op(
+        "logout",
+        "Sign out: end this session and clear its cookie",
+        "Access",
+        (
+            Reply(
+                204,
+                "Signed out",
+                headers={"Set-Cookie": {"description": "Clears klaxon_session", "schema": STR}},
+            ),
+        ),
+        RPC,
+        access="self",
+        description="With an API token nothing ends; revoke the token instead.",
+    ),
+    ("/api/v1/auth/password", "POST"): Op(
+        "changePassword",
+        "Change one's own password",
+        "Access",
+        (Reply(200, "The user, no longer asked to change it", "User"),),
+        BODY,
+        body=PasswordChange,
+        access="self",
+        error_text={403: "The current password is wrong, or the credentials may not do this"},
+    ),
+    ("/api/v1/auth/providers", "GET"): Op(
+        "authProviders",
+        "The ways to sign in this edge offers",
+        "Access",
+        (
+            Reply(
+                200,
+                "Password sign-in, and whether single sign-on is configured",
+                obj(
+                    {
+                        "password": BOOL,
+                        "oidc": BOOL,
+                        "oidc_login": {"type": "string", "description": "Its path"},
+                    },
+                    ["password", "oidc", "oidc_login"],
+                ),
+            ),
+        ),
+        access="public",
+    ),
+    ("/api/v1/auth/oidc/login", "GET"): Op(
+        "oidcLogin",
+        "Start single sign-on: off to the OpenID provider",
+        "Access",
+        (Reply(302, "To the provider's authorization endpoint", headers=REDIRECT),),
+        access="public",
+        optional=True,
+        description="Served only when KLAXON_OIDC_ISSUER is set. Sets a short-lived signed cookie "
+        "holding the flow's state, nonce and PKCE verifier.",
+    ),
+    ("/api/v1/auth/oidc/callback", "GET"): Op(
+        "oidcCallback",
+        "Where the OpenID provider sends the browser back",
+        "Access",
+        (
+            Reply(
+                302, "Signed in: to the UI, with the session cookie set", headers={**REDIRECT, **SESSION_SET}
+            ),
+        ),
+        (403, 503),
+        params=(
+            Param("code", description="The authorization code"),
+            Param("state", description="The flow's state, as sent to the provider"),
+            Param("error", description="The provider's refusal, instead of a code"),
+        ),
+        access="public",
+        optional=True,
+        description="Served only when KLAXON_OIDC_ISSUER is set.",
+        error_text={
+            403: "The flow expired or did not start here, or the provider refused or gave no verified e-mail"
+        },
+    ),
+    ("/api/v1/me", "GET"): Op(
+        "me", "Who is signed in", "Access", (Reply(200, "The principal", "Principal"),), access="self"
+    ),
+    ("/api/v1/tokens", "GET"): Op(
+        "listTokens",
+        "One's own API tokens, revoked ones too",
+        "Access",
+        (Reply(200, "The tokens, without their secrets", items_of(ref("ApiToken"))),),
+        RPC,
+        access="self",
+    ),
+    ("/api/v1/tokens", "POST"): Op(
+        "createToken",
+        "Make an API token",
+        "Access",
+        (
+            Reply(
+                201,
+                "The token, with its secret shown this once",
+                {
+                    "allOf": [
+                        ref("ApiToken"),
+                        obj({"token": {"type": "string", "description": "klxt_..."}}, ["token"]),
+                    ]
+                },
+            ),
+        ),
+        (*BODY, 409),
+        body=TokenRequest,
+        access="self",
+        error_text={
+            403: "An API token cannot make API tokens (sign in), or the credentials may not do this",
+            409: "expires_at is in the past",
+        },
+    ),
+    ("/api/v1/tokens/{token_id}", "DELETE"): Op(
+        "revokeToken",
+        "Revoke one of one's own API tokens",
+        "Access",
+        (Reply(200, "The revoked token", "ApiToken"),),
+        (404, 503),
+        access="self",
+    ),
+    ("/api/v1/users", "GET"): Op(
+        "listUsers", "List users", "Access", (Reply(200, "Every user", items_of(ref("User"))),), RPC
+    ),
+    ("/api/v1/users", "POST"): Op(
+        "createUser",
+        "Create a user with a one-time password",
+        "Access",
+        (Reply(201, "The user and its one-time password", ONE_TIME_PASSWORD),),
+        (*BODY, 409),
+        body=NewUser,
+        error_text={409: "This e-mail already has a login"},
+    ),
+    ("/api/v1/users/{email}", "GET"): Op(
+        "getUser", "Read a user", "Access", (Reply(200, "The user", "User"),), (404, 503), params=(EMAIL,)
+    ),
+    ("/api/v1/users/{email}", "PATCH"): Op(
+        "updateUser",
+        "Change a user's role or name, or disable them",
+        "Access",
+        (Reply(200, "The user", "User"),),
+        (*BODY, 404, 409),
+        body=UserChange,
+        params=(EMAIL,),
+        description="Disabling a user ends their sessions.",
+        error_text={409: "The last admin cannot be demoted or disabled"},
+    ),
+    ("/api/v1/users/{email}/password_reset", "POST"): Op(
+        "resetPassword",
+        "Give a user a new one-time password",
+        "Access",
+        (Reply(200, "The user and its one-time password", ONE_TIME_PASSWORD),),
+        (404, 503),
+        params=(EMAIL,),
+    ),
+    ("/api/v1/audit", "GET"): Op(
+        "auditLog",
+        "The audit log, newest first",
+        "Access",
+        (Reply(200, "A page of entries", page_of(ref("AuditEntry"))),),
+        (422, 503),
+        params=(Param("action", description="Only entries of this action, e.g. login"), CURSOR, LIMIT),
+    ),
+    ("/api/v1/calendar_feeds", "GET"): Op(
+        "listCalendarFeeds",
+        "One's own secret calendar URLs",
+        "Access",
+        (Reply(200, "The feeds, without their URLs", items_of(ref("CalendarFeed"))),),
+        RPC,
+        access="self",
+    ),
+    ("/api/v1/calendar_feeds", "POST"): Op(
+        "createCalendarFeed",
+        "Make a secret iCalendar URL for a team or a person",
+        "Access",
+        (Reply(201, "The feed, with its URL shown this once", FEED),),
+        (*BODY, 404),
+        body=CalendarFeedRequest,
+        access="self",
+        error_text={404: "The team has no schedule"},
+    ),
+    ("/api/v1/calendar_feeds/{feed_id}", "DELETE"): Op(
+        "revokeCalendarFeed",
+        "Revoke one of one's own calendar URLs",
+        "Access",
+        (Reply(204, "Revoked"),),
+        (404, 503),
+        access="self",
+    ),
+    ("/api/v1/calendars/{secret}.ics", "GET"): Op(
+        "secretCalendar",
+        "The calendar behind a secret URL",
+        "Access",
+        (CALENDAR,),
+        (404, 503),
+        params=(Param("secret", description="The feed's secret", where="path"),),
+        access="public",
+        description="The secret in the URL is the credential; revoking the feed ends it.",
+    ),
+    ("/api/v1/people/{email}", "PATCH"): Op(
+        "updateProfile",
+        "Change a person's name, time zone or contact methods",
+        "On-call",
+        (Reply(200, "The person as a user", "User"),),
+        (*BODY, 404),
+        body=ProfileChange,
+        params=(Param("email", description="The person's e-mail address", where="path"),),
+        access="respond",
+        description="One's own; an admin may change anyone's.",
+        error_text={403: "Someone else's, and not an admin; or the credentials may not do this"},
+    ),
+}
+
+BUCKET = obj(
+    {"le": {**OPT_NUM, "description": "Upper bound in seconds; null: the rest"}, "count": INT},
+    ["le", "count"],
+)
+ANALYTICS = obj(
+    {
+        "since": TIME,
+        "until": TIME,
+        "time_zone": STR,
+        "opened": INT,
+        "mtta_seconds": OPT_NUM,
+        "mttr_seconds": OPT_NUM,
+        "daily": {
+            "type": "array",
+            "items": obj(
+                {
+                    "day": {"type": "string", "format": "date"},
+                    "opened": INT,
+                    "acknowledged": INT,
+                    "resolved": INT,
+                    "mtta_seconds": OPT_NUM,
+                    "mttr_seconds": OPT_NUM,
+                },
+                ["day", "opened", "acknowledged", "resolved", "mtta_seconds", "mttr_seconds"],
+            ),
+        },
+        "ack_time_buckets": {"type": "array", "items": BUCKET},
+        "resolve_time_buckets": {"type": "array", "items": BUCKET},
+        "by_service": {"type": "array", "items": obj({"service": STR, "opened": INT}, ["service", "opened"])},
+        "by_team": {"type": "array", "items": obj({"team": STR, "opened": INT}, ["team", "opened"])},
+        "pages_by_person": {
+            "type": "array",
+            "items": obj(
+                {
+                    "recipient": STR,
+                    "pages": INT,
+                    "night_pages": {**INT, "description": "Between 22:00 and 07:00"},
+                },
+                ["recipient", "pages", "night_pages"],
+            ),
+        },
+    },
+    ["since", "until", "time_zone", "opened", "daily", "by_service", "by_team", "pages_by_person"],
+)
+
+CONSOLE_OPERATIONS = {
+    ("/api/v1/events", "GET"): Op(
+        "events",
+        "A stream of the services' events, as they happen",
+        "Console",
+        (
+            Reply(
+                200,
+                "Server-sent events: `id`, `event` (the kind) and `data` (the JSON of ids and kinds, "
+                "never alert text); a `reset` event asks the client to refetch",
+                {"type": "string"},
+                media="text/event-stream",
+            ),
+        ),
+        (503,),
+        params=(
+            Param(
+                "Last-Event-ID",
+                description="The last event's id, to get what was missed after a reconnect",
+                where="header",
+            ),
+        ),
+        description="The stream lasts as long as the credential stays good.",
+    ),
+    ("/api/v1/analytics", "GET"): Op(
+        "analytics",
+        "MTTA/MTTR per day, their distributions, incidents per service and team, pages per person",
+        "Console",
+        (Reply(200, "The figures of the range", ANALYTICS),),
+        (422, 503),
+        params=(
+            Param("since", TIME, "Opened at or after (RFC 3339 with an offset); default until minus 7 days"),
+            Param("until", TIME, "Opened before (RFC 3339 with an offset); default now; at most 366 days"),
+            Param("time_zone", description="The IANA zone of the days; default UTC"),
+            *_filters("service", "team"),
+        ),
+    ),
+    ("/api/v1/console/config", "GET"): Op(
+        "consoleConfig",
+        "What the console needs to know of the edge's settings",
+        "Console",
+        (
+            Reply(
+                200,
+                "Links to traces and logs, as templates",
+                obj(
+                    {"trace_url_template": OPT_STR, "logs_url_template": OPT_STR},
+                    ["trace_url_template", "logs_url_template"],
+                ),
+            ),
+        ),
+    ),
+}
 
 OPERATIONS = {
     ("/api/v1/alerts", "POST"): Op(
@@ -552,7 +1002,6 @@ OPERATIONS = {
         (Reply(201, "The incident with its timeline", "IncidentDetail"),),
         BODY,
         body=NewIncident,
-        params=(ACTOR,),
     ),
     ("/api/v1/incidents/stats", "GET"): Op(
         "incidentStats",
@@ -588,7 +1037,6 @@ OPERATIONS = {
         (Reply(200, "The incident with its timeline", "IncidentDetail"),),
         (*BODY, 404, 409),
         body=IncidentChange,
-        params=(ACTOR,),
     ),
     ("/api/v1/incidents/{incident_id}/metrics", "GET"): Op(
         "incidentMetrics",
@@ -755,7 +1203,6 @@ OPERATIONS = {
         (Reply(200, "Who was paged", ESCALATED),),
         (*BODY, 404, 409),
         body=ESCALATE_BODY,
-        params=(ACTOR,),
     ),
     ("/api/v1/notify", "POST"): Op(
         "notify",
@@ -835,6 +1282,8 @@ OPERATIONS = {
         (Reply(200, "The reference's page", {"type": "string"}, media="text/html"),),
         access="public",
     ),
+    **ACCESS_OPERATIONS,
+    **CONSOLE_OPERATIONS,
 }
 
 TAGS = [
@@ -847,8 +1296,27 @@ TAGS = [
     {"name": "On-call", "description": "Schedules, overrides, escalation policies and who is on call"},
     {"name": "Notifications", "description": "Pages sent and their delivery attempts"},
     {"name": "Integrations", "description": "The keys monitoring systems send"},
+    {
+        "name": "Access",
+        "description": "Signing in, sessions, API tokens, users, calendar URLs and the audit log",
+    },
+    {"name": "Console", "description": "What the web console charts and streams"},
     {"name": "System", "description": "Health, metrics, the UI and this reference"},
 ]
+DESCRIPTION = """Alerts in, incidents out, the right person paged. Errors are RFC 9457 \
+problem+json (`Problem`), except PagerDuty's own 400 on its events endpoints.
+
+**Signing in.** Scripts send an API token (`klxt_...`, made with `POST /api/v1/tokens` or \
+`klaxon token create`) as `Authorization: Bearer <token>` (bearerToken). People sign in with \
+`POST /api/v1/auth/login` (or single sign-on, when configured): it sets the `klaxon_session` \
+cookie (HttpOnly, SameSite=Lax; the session scheme) and answers a `csrf_token`. A request made \
+with that cookie that changes anything (POST, PUT, PATCH, DELETE) must also send the token as \
+the `X-CSRF-Token` header (csrfToken), or it is refused with 403. Whoever is signed in is the \
+actor the timelines and the audit log record. Monitoring systems send alerts with an \
+integration key instead. Each operation's `x-klaxon-permission` names what it asks for: \
+public, integration, self (anyone signed in, on their own account), read (viewer and above), \
+respond (responder and above), manage_team or admin."""
+
 FIELD = re.compile(r"\{(\w+)(?::(\w+)(?:\([^)]*\))?)?\}")
 CONVERTERS = {
     "int": {"type": "integer"},
@@ -915,12 +1383,14 @@ def reply_object(components, reply):
     answer = {"description": reply.description}
     if reply.schema is not None:
         answer["content"] = content(components, reply.media, reply.schema, reply.example)
+    if reply.headers:
+        answer["headers"] = reply.headers
     return answer
 
 
-def error_response(status):
+def error_response(status, text=None):
     answer = {
-        "description": ERROR_TEXT[status],
+        "description": text or ERROR_TEXT[status],
         "content": {PROBLEM_TYPE: {"schema": ref("Problem")}},
     }
     if status in ERROR_HEADERS:
@@ -941,10 +1411,13 @@ def security_of(access, method):
 def responses(components, op, auth_errors):
     answers = {}
     for reply in op.replies:
-        answers.setdefault(str(reply.status), {"description": reply.description, "content": {}})
-        answers[str(reply.status)]["content"].update(reply_object(components, reply).get("content", {}))
+        answer = answers.setdefault(str(reply.status), {"description": reply.description, "content": {}})
+        shown = reply_object(components, reply)
+        answer["content"].update(shown.get("content", {}))
+        if "headers" in shown:
+            answer["headers"] = {**answer.get("headers", {}), **shown["headers"]}
     for status in sorted({*op.errors, *auth_errors}):
-        problem = error_response(status)
+        problem = error_response(status, op.error_text.get(status))
         if str(status) in answers:  # another shape too (PagerDuty's 400): list both
             answers[str(status)]["content"].update(problem["content"])
         else:
@@ -1018,9 +1491,9 @@ def path_item(components, path, resource, path_fields):
 
 
 def check_described(served):
-    """Every (path, method) of the table is served."""
-    for path, method in OPERATIONS:
-        if (path, method) not in served:
+    """Every (path, method) of the table is served, unless it is optional."""
+    for (path, method), op in OPERATIONS.items():
+        if (path, method) not in served and not op.optional:
             raise DocumentError(f"edge.openapi.OPERATIONS describes {method} {path}, which no route serves")
 
 
@@ -1037,8 +1510,7 @@ def build_document(routes):
         "info": {
             "title": "Klaxon API",
             "version": "1",
-            "description": "Alerts in, incidents out, the right person paged. Errors are RFC 9457 "
-            "problem+json (`Problem`), except PagerDuty's own 400 on its events endpoints.",
+            "description": DESCRIPTION,
         },
         "tags": TAGS,
         "paths": dict(sorted(paths.items())),

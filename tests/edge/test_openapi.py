@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from edge import app as edge_app
+import edge.oidc
 from edge import openapi
 from edge.app import EdgeSettings, create_app
 from edge.resources import docs
@@ -17,39 +17,16 @@ from tests.edge.test_errors_and_validation import RecordingPublisher, RecordingR
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
 
 
-class RouteRecorder:
-    """Stands in for the app in `_api_routes`, to read the routes it adds."""
-
-    def __init__(self):
-        self.routes = {}
-
-    def add_route(self, path, resource):
-        self.routes[path] = resource
+def installed_app(settings=None):
+    """An edge as create_app builds it, with /api/v1/openapi.json and /docs installed."""
+    settings = settings or EdgeSettings(keyless_ingest=True)
+    return create_app(settings, RecordingRpc(), RecordingPublisher(), StandInReplies())
 
 
-def api_routes(rpc):
-    # Until `_api_routes` returns its dict: the same routes, recorded from a second call.
-    recorder = RouteRecorder()
-    edge_app._api_routes(recorder, rpc, ingestion=None, alert_intake=object.__new__(_alerts_class()))
-    return recorder.routes
-
-
-def _alerts_class():
-    from edge.resources.alerts import Alerts
-
-    return Alerts
-
-
-def installed_app():
-    rpc = RecordingRpc()
-    app = create_app(EdgeSettings(keyless_ingest=True), rpc, RecordingPublisher(), StandInReplies())
-    docs.install(app, api_routes(rpc))
-    return app
-
-
-def local_document():
-    """The document an edge serves, built in this process (for tests/fuzz before the wiring)."""
-    return falcon.testing.TestClient(installed_app()).simulate_get("/api/v1/openapi.json").json
+def served_document(app):
+    result = falcon.testing.TestClient(app).simulate_get("/api/v1/openapi.json")
+    assert result.status_code == 200, result.text
+    return result.json
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +181,82 @@ def test_the_document_is_built_once(served):
     first = client.simulate_get("/api/v1/openapi.json").content
     assert client.simulate_get("/api/v1/openapi.json").content is not None
     assert json.loads(first)["info"]["title"] == "Klaxon API"
+
+
+def test_the_actor_header_is_gone(document):
+    """The actor is whoever signed in; X-Klaxon-Actor is ignored, so it is not offered."""
+    for item in document["paths"].values():
+        for op in item.values():
+            assert all(p["name"] != "X-Klaxon-Actor" for p in op["parameters"]), op["operationId"]
+
+
+def test_the_session_scheme_is_described(document):
+    text = document["info"]["description"]
+    assert "klaxon_session" in text and "X-CSRF-Token" in text
+    session = document["components"]["securitySchemes"]["session"]
+    assert (session["in"], session["name"]) == ("cookie", "klaxon_session")
+
+
+def body_schema(document, path, method):
+    return component(
+        document, document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    )
+
+
+def test_access_requests_are_the_services_models(document):
+    models = {
+        ("/api/v1/auth/login", "post"): "LoginRequest",
+        ("/api/v1/auth/password", "post"): "PasswordChange",
+        ("/api/v1/tokens", "post"): "TokenRequest",
+        ("/api/v1/users", "post"): "NewUser",
+        ("/api/v1/users/{email}", "patch"): "UserChange",
+        ("/api/v1/people/{email}", "patch"): "ProfileChange",
+        ("/api/v1/calendar_feeds", "post"): "CalendarFeedRequest",
+    }
+    for (path, method), name in models.items():
+        reference = document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+        assert reference["$ref"].endswith(f"/{name}"), (path, method)
+    assert set(body_schema(document, "/api/v1/auth/login", "post")["required"]) == {"email", "password"}
+
+
+def test_login_is_public_sets_the_cookie_and_may_be_throttled(document):
+    login = document["paths"]["/api/v1/auth/login"]["post"]
+    assert login["security"] == []
+    assert {"200", "401", "422", "429"} <= set(login["responses"])
+    assert "Set-Cookie" in login["responses"]["200"]["headers"]
+    assert "Retry-After" in login["responses"]["429"]["headers"]
+    answer = login["responses"]["200"]["content"]["application/json"]["schema"]
+    assert set(answer["required"]) == {"user", "csrf_token", "expires_at"}
+    calendar = document["paths"]["/api/v1/calendars/{secret}.ics"]["get"]
+    assert calendar["security"] == [] and "text/calendar" in calendar["responses"]["200"]["content"]
+
+
+def test_single_sign_on_is_documented_only_when_an_issuer_is_configured(document):
+    assert "/api/v1/auth/oidc/login" not in document["paths"]
+    sso = edge.oidc.OidcSettings(
+        issuer="http://127.0.0.1:1", client_id="x", client_secret="y", public_url="http://127.0.0.1:8080"
+    )
+    with_sso = served_document(installed_app(EdgeSettings(sso=sso)))
+    validate(with_sso)
+    for path in ("/api/v1/auth/oidc/login", "/api/v1/auth/oidc/callback"):
+        op = with_sso["paths"][path]["get"]
+        assert op["security"] == [] and "302" in op["responses"], path
+        assert "Location" in op["responses"]["302"]["headers"]
+    assert with_sso["paths"]["/api/v1/auth/providers"] == document["paths"]["/api/v1/auth/providers"]
+
+
+def test_an_optional_operation_may_be_absent_but_not_undescribed(served):
+    app, _ = served
+    routes = docs.served_routes(app)
+    assert openapi.OPERATIONS[("/api/v1/auth/oidc/login", "GET")].optional
+    assert "/api/v1/auth/oidc/login" not in routes
+    openapi.build_document(routes)  # absent: fine
+
+    class Unknown:
+        def on_post(self, req, resp):
+            pass
+
+    with pytest.raises(
+        openapi.DocumentError, match="POST /api/v1/auth/oidc/login is served but not described"
+    ):
+        openapi.build_document({**routes, "/api/v1/auth/oidc/login": Unknown()})
