@@ -120,7 +120,7 @@ function App() {
       if (who.csrf_token) setCsrf(who.csrf_token);
       setZone(who.time_zone);
       setMe(who);
-      startLive();
+      if (!who.must_change_password) startLive();
     } catch (e) {
       if (e.status === 401) {
         setMe(null);

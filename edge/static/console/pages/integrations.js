@@ -86,9 +86,13 @@ export function Integrations({ me }) {
   useEffect(() => {
     document.title = "Integrations · Klaxon";
   }, []);
+  if (!isAdmin(me)) return html`<h1>Integrations</h1><p>Only admins manage integration keys.</p>`;
+  return html`<${IntegrationKeys} />`;
+}
+
+function IntegrationKeys() {
   const list = useData(() => get("/api/v1/integrations"), []);
   const [made, setMade] = useState(null);
-  if (!isAdmin(me)) return html`<h1>Integrations</h1><p>Only admins manage integration keys.</p>`;
   const items = (list.data && list.data.items) || [];
   const base = location.origin;
   return html`<h1>Integrations</h1>

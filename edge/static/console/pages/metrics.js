@@ -1,5 +1,5 @@
 // SRE metrics over a chosen range, charted by uPlot, each chart with its data as a table.
-import { html, useEffect, useRef } from "../lib.js";
+import { html, useEffect, useRef, useMemo } from "../lib.js";
 import { optional } from "../api.js";
 import { daysAgo, duration, fmt } from "../format.js";
 import { navigate } from "../router.js";
@@ -108,7 +108,8 @@ export function Metrics({ search }) {
     document.title = "Metrics · Klaxon";
   }, []);
   const q = new URLSearchParams(search);
-  const since = q.get("since") || daysAgo(30);
+  const fallback = useMemo(() => daysAgo(30), []);
+  const since = q.get("since") || fallback;
   const until = q.get("until") || "";
   const a = useData(() => optional("/api/v1/analytics", { since, until }), [since, until]);
   const d = a.data;

@@ -61,10 +61,14 @@ export function People({ me }) {
   useEffect(() => {
     document.title = "People · Klaxon";
   }, []);
+  if (!isAdmin(me)) return html`<h1>People</h1><p>Only admins manage users.</p>`;
+  return html`<${Users} me=${me} />`;
+}
+
+function Users({ me }) {
   const users = useData(() => get("/api/v1/users"), []);
   const [made, setMade] = useState(null);
   const [error, setError] = useState(null);
-  if (!isAdmin(me)) return html`<h1>People</h1><p>Only admins manage users.</p>`;
   const items = (users.data && users.data.items) || [];
   const password = made && (made.one_time_password || made.password || made.temporary_password);
   return html`<h1>People</h1>

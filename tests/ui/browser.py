@@ -1,0 +1,326 @@
+"""The console driven by a real browser (Playwright and Debian's chromium), one scenario per run.
+
+The test suite monkey-patches with eventlet for the platform's sake, and Playwright's
+synchronous API cannot run under that patching, so tests/ui/test_console.py runs each
+scenario here in a process of its own:
+
+    python tests/ui/browser.py SCENARIO --edge URL --email E --password P [--set key=value ...]
+
+A scenario waits only with Playwright's auto-waiting expectations, saves a screenshot,
+and prints its findings as JSON on the last line; a failed expectation exits non-zero.
+"""
+
+import argparse
+import json
+import re
+import sys
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+ACTIONS = ("Acknowledge", "Resolve", "Reopen", "Reassign", "Escalate", "Add note")
+PAGES = (
+    "/",
+    "/incidents",
+    "/incidents/{incident_id}",
+    "/oncall",
+    "/teams/{team}",
+    "/metrics-overview",
+    "/integrations",
+    "/people",
+    "/profile",
+)
+SCENARIOS = {}
+
+
+def scenario(function):
+    SCENARIOS[function.__name__] = function
+    return function
+
+
+class Run:
+    """One browser, one page, the options of this run and what it found."""
+
+    def __init__(self, page, options):
+        self.page = page
+        self.options = options
+        self.edge = options.edge
+        self.found = {"csp_violations": [], "dialogs": [], "page_errors": []}
+        page.on("console", self._console)
+        page.on("dialog", self._dialog)
+        page.on("pageerror", lambda error: self.found["page_errors"].append(str(error)))
+
+    def _console(self, message):
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            self.found["csp_violations"].append(message.text)
+
+    def _dialog(self, dialog):
+        self.found["dialogs"].append(dialog.message)
+        dialog.dismiss()
+
+    def get(self, key, default=None):
+        return self.options.values.get(key, default)
+
+    def goto(self, path, heading=None):
+        self.page.goto(self.edge + path)
+        h1 = self.page.locator("main h1")
+        expect(h1).to_be_visible(timeout=10_000)
+        if heading:
+            expect(h1).to_contain_text(heading, timeout=10_000)
+        return h1
+
+    def sign_in(self, email=None, password=None, new_password=None):
+        page = self.page
+        page.goto(self.edge + "/login")
+        page.get_by_label("Email").fill(email or self.options.email)
+        page.get_by_label("Password", exact=True).fill(password or self.options.password)
+        page.get_by_role("button", name="Sign in").click()
+        dashboard = page.get_by_role("heading", name="Dashboard", exact=True)
+        forced = page.get_by_role("heading", name="Change password")
+        expect(dashboard.or_(forced)).to_be_visible(timeout=10_000)
+        if forced.is_visible():
+            new = new_password or self.get("new_password")
+            page.get_by_label("Current password").fill(password or self.options.password)
+            page.get_by_label("New password", exact=True).fill(new)
+            page.get_by_label("New password again").fill(new)
+            page.get_by_role("button", name="Change password").click()
+            self.found["changed_password"] = True
+        expect(dashboard).to_be_visible(timeout=10_000)
+
+    def post_alert(self, body):
+        request = urllib.request.Request(
+            self.edge + "/api/v1/alerts",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (the platform under test)
+            return json.loads(answer.read())
+
+    def screenshot(self):
+        path = Path(self.options.shot)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(path), full_page=True)
+
+
+@scenario
+def sign_in_form(run):
+    """Through the form, the forced password change, a reload, signing out, and `next`."""
+    page = run.page
+    run.page.goto(run.edge + "/incidents?status=open")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fincidents%3Fstatus%3Dopen$"), timeout=10_000)
+    run.sign_in()
+    page.reload()
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible(timeout=10_000)
+    run.screenshot()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in to Klaxon")).to_be_visible(timeout=10_000)
+    page.get_by_label("Email").fill(run.options.email)
+    page.get_by_label("Password", exact=True).fill(run.get("new_password"))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible(timeout=10_000)
+
+
+@scenario
+def live_dashboard(run):
+    """An alert posted while the dashboard is open appears on it within 2 s, no reload."""
+    page = run.page
+    run.sign_in()
+    expect(page.locator(".live-live")).to_be_visible(timeout=10_000)
+    page.evaluate("window.__klaxonNoReload = true")
+    title = run.get("title")
+    answer = run.post_alert({"service": "frontend-api", "severity": "critical", "message": title})
+    expect(page.get_by_role("link", name=f"#{answer['incident_id']} {title}").first).to_be_visible(
+        timeout=2_000
+    )
+    assert page.evaluate("window.__klaxonNoReload === true"), "the page reloaded"
+    run.found["incident_id"] = answer["incident_id"]
+    run.screenshot()
+
+
+@scenario
+def incident_flow(run):
+    """Acknowledge, add a note, resolve; the timeline shows each with its actor."""
+    page = run.page
+    run.sign_in()
+    incident_id = run.get("incident_id")
+    run.goto(f"/incidents/{incident_id}", f"#{incident_id}")
+    status = page.locator(".facts dd .badge").first
+    expect(status).to_have_text("open")
+    page.get_by_role("button", name="Acknowledge", exact=True).click()
+    expect(status).to_have_text("acknowledged", timeout=5_000)
+    expect(page.get_by_role("button", name="Acknowledge", exact=True)).to_have_count(0)
+    page.get_by_role("button", name="Add note", exact=True).click()
+    page.get_by_role("textbox", name="Note").fill(run.get("note"))
+    page.get_by_role("button", name="Save note").click()
+    timeline = page.locator("ol.timeline")
+    expect(timeline).to_contain_text(run.get("note"), timeout=5_000)
+    page.get_by_role("button", name="Resolve", exact=True).click()
+    expect(status).to_have_text("resolved", timeout=5_000)
+    expect(page.get_by_role("button", name="Reopen", exact=True)).to_be_visible()
+    for kind in ("acknowledged", "note", "resolved"):
+        expect(timeline.locator(f"li.tl-{kind}").first).to_contain_text(run.options.email)
+    expect(page.locator("table.list").last).to_contain_text("@example.com")
+    run.found["timeline"] = timeline.locator("li strong").all_inner_texts()
+    run.screenshot()
+
+
+@scenario
+def oncall_cover(run):
+    """The page names who is on call now; covering the current shift changes that."""
+    page = run.page
+    run.sign_in()
+    team = run.get("team")
+    run.goto("/oncall", "On call")
+    primary = page.get_by_test_id(f"primary-{team}")
+    expect(primary).to_have_text(run.get("expect_primary"), timeout=10_000)
+    run.found["primary_before"] = primary.inner_text()
+    section = page.locator("section.team-oncall", has=page.get_by_role("heading", name=team, exact=True))
+    section.get_by_role("button", name=re.compile(r"^Cover a shift: .*, primary, ")).first.click()
+    form = page.get_by_role("form", name="Cover a shift")
+    expect(form).to_be_visible()
+    expect(form.get_by_label("From")).not_to_have_value("")
+    form.get_by_label("Email of who covers").fill(run.get("cover_email"))
+    form.get_by_role("button", name="Save override").click()
+    expect(primary).to_have_text(run.get("cover_name"), timeout=10_000)
+    expect(section.locator(".override").first).to_be_visible()
+    run.found["primary_after"] = primary.inner_text()
+    run.screenshot()
+
+
+@scenario
+def xss_inert(run):
+    """An alert whose text is HTML is shown as text and runs nothing."""
+    page = run.page
+    run.sign_in()
+    incident_id, message = run.get("incident_id"), run.get("message")
+    expect(page.get_by_text(message).first).to_be_visible(timeout=10_000)
+    run.goto(f"/incidents/{incident_id}", f"#{incident_id}")
+    expect(page.locator("p.alert-message")).to_have_text(message)
+    page.get_by_text("Raw payload").click()
+    expect(page.locator("pre.raw")).to_contain_text(message)
+    run.found["injected_images"] = page.locator("main img").count()
+    run.screenshot()
+
+
+@scenario
+def viewer_sees_no_actions(run):
+    """A viewer reads everything and is offered no action."""
+    page = run.page
+    run.sign_in()
+    incident_id = run.get("incident_id")
+    run.goto(f"/incidents/{incident_id}", f"#{incident_id}")
+    expect(page.locator("ol.timeline")).to_be_visible()
+    run.found["buttons"] = {
+        name: page.get_by_role("button", name=name, exact=True).count() for name in ACTIONS
+    }
+    run.goto("/incidents", "Incidents")
+    expect(page.get_by_role("link", name=re.compile(f"^#{incident_id} "))).to_be_visible()
+    run.found["checkboxes"] = page.get_by_role("checkbox").count()
+    run.goto("/oncall", "On call")
+    expect(page.locator(".shift").first).to_be_visible()
+    run.found["cover_buttons"] = page.get_by_role("button", name=re.compile("^Cover a shift")).count()
+    run.screenshot()
+
+
+def axe_violations(run):
+    run.page.add_script_tag(path=str(AXE))
+    results = run.page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in results
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@scenario
+def accessibility(run):
+    """axe-core on every page, light and dark: no serious or critical violation."""
+    run.sign_in()
+    found = {}
+    for scheme in ("light", "dark"):
+        run.page.emulate_media(color_scheme=scheme)
+        for template in PAGES:
+            path = template.format(incident_id=run.get("incident_id"), team=run.get("team"))
+            run.goto(path)
+            run.page.wait_for_load_state("networkidle")
+            expect(run.page.locator("main .muted", has_text="Loading…")).to_have_count(0, timeout=10_000)
+            violations = axe_violations(run)
+            if violations:
+                found[f"{scheme} {path}"] = violations
+    run.page.get_by_role("button", name="Sign out").click()
+    expect(run.page.get_by_role("button", name="Sign in")).to_be_visible(timeout=10_000)
+    found_login = axe_violations(run)
+    if found_login:
+        found["/login"] = found_login
+    run.found["violations"] = found
+    run.screenshot()
+
+
+@scenario
+def narrow_screen(run):
+    """At 390 px wide the dashboard and an incident need no horizontal scrolling."""
+    run.page.set_viewport_size({"width": 390, "height": 844})
+    run.sign_in()
+    widths = {}
+    for path in ("/", f"/incidents/{run.get('incident_id')}", "/incidents", "/oncall"):
+        run.goto(path)
+        run.page.wait_for_load_state("networkidle")
+        widths[path] = run.page.evaluate("document.documentElement.scrollWidth")
+        if path.startswith("/incidents/"):
+            expect(run.page.get_by_role("button", name="Add note", exact=True)).to_be_in_viewport()
+    run.found["scroll_widths"] = widths
+    run.screenshot()
+
+
+@scenario
+def csp_clean(run):
+    """Every page loads under the strict policy with no violation reported."""
+    run.sign_in()
+    for template in PAGES:
+        run.goto(template.format(incident_id=run.get("incident_id"), team=run.get("team")))
+        run.page.wait_for_load_state("networkidle")
+    run.goto("/metrics-overview", "Metrics")
+    expect(run.page.locator("canvas").first).to_be_visible(timeout=10_000)
+    run.screenshot()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--edge", required=True)
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--shot", required=True)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    options = parser.parse_args(argv)
+    options.values = dict(item.split("=", 1) for item in options.set)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            # axe-core is injected as an inline script, which the console's CSP rightly refuses.
+            bypass = options.scenario == "accessibility"
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=bypass)
+            run = Run(context.new_page(), options)
+            SCENARIOS[options.scenario](run)
+        finally:
+            browser.close()
+    print(json.dumps(run.found))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
