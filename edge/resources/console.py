@@ -107,13 +107,13 @@ def secure(resp):
 def send(req, resp, asset, cache_control):
     """`asset` with its ETag (304 when the client has it) and gzip when accepted."""
     secure(resp)
-    resp.content_type = asset.content_type
     resp.set_header("Cache-Control", cache_control)
     resp.set_header("Vary", "Accept-Encoding")
     resp.etag = asset.etag
     if req.get_header("If-None-Match") in (f'"{asset.etag}"', f'W/"{asset.etag}"'):
         resp.status = falcon.HTTP_304
         return
+    resp.content_type = asset.content_type
     if "gzip" in (req.get_header("Accept-Encoding") or ""):
         resp.set_header("Content-Encoding", "gzip")
         resp.data = asset.gzipped
@@ -138,6 +138,7 @@ class Shell:
         send(req, resp, self.assets.shell, "no-cache")
 
     def __call__(self, req, resp, **_):
+        req.uri_template = "/{console_page}"  # one metrics label for every page, not one per path
         only_get(req)
         self.on_get(req, resp)
 
@@ -151,6 +152,7 @@ class StaticFiles:
         self.assets = assets
 
     def __call__(self, req, resp, asset, version=None):
+        req.uri_template = "/console/{asset}"
         only_get(req)
         found = self.assets.files.get(asset)
         if found is None or ".." in asset.split("/"):
