@@ -9,6 +9,7 @@ from edge.auth import AccessControl, Authenticator, check_declared
 from edge.ingestion import Ingestion, IntegrationAuth, RateLimiter
 from edge.queue import AlertPublisher, GroupedPublisher
 from edge.replies import ReplyListener
+from edge.requests import IdConverter
 from edge.resources import (
     accounts,
     alerts,
@@ -72,6 +73,7 @@ def create_app(settings, rpc, publisher=None, replies=None, authenticator=None, 
     access_control = AccessControl(authenticator)
     app = falcon.App(middleware=[RequestMetrics(), access_control])
     app.req_options.strip_url_path_trailing_slash = True
+    app.router_options.converters["id"] = IdConverter
     errors.install(app)
     auth = IntegrationAuth(
         rpc,
@@ -112,13 +114,13 @@ def _access_routes(app, rpc, cookie):
         "/api/v1/auth/password": accounts.Password(rpc),
         "/api/v1/me": accounts.Me(),
         "/api/v1/tokens": accounts.Tokens(rpc),
-        "/api/v1/tokens/{token_id:int}": accounts.Token(rpc),
+        "/api/v1/tokens/{token_id:id}": accounts.Token(rpc),
         "/api/v1/users": accounts.Users(rpc),
         "/api/v1/users/{email}": accounts.User(rpc),
         "/api/v1/users/{email}/password_reset": accounts.PasswordReset(rpc),
         "/api/v1/audit": accounts.Audit(rpc),
         "/api/v1/calendar_feeds": accounts.CalendarFeeds(rpc),
-        "/api/v1/calendar_feeds/{feed_id:int}": accounts.CalendarFeed(rpc),
+        "/api/v1/calendar_feeds/{feed_id:id}": accounts.CalendarFeed(rpc),
         "/api/v1/calendars/{secret}.ics": accounts.SecretCalendar(rpc),
     }
     for path, resource in routes.items():
@@ -136,16 +138,16 @@ def _api_routes(app, rpc, ingestion, alert_intake):
         "/api/v1/integrations/pagerduty/v2/enqueue": pagerduty,
         "/v2/enqueue": pagerduty,
         "/api/v1/integrations": integrations.Integrations(rpc),
-        "/api/v1/integrations/{integration_id:int}": integrations.Integration(rpc),
+        "/api/v1/integrations/{integration_id:id}": integrations.Integration(rpc),
         "/api/v1/alerts/{alert_id}": alerts.Alert(rpc),
         "/api/v1/incidents": incidents.Incidents(rpc),
         "/api/v1/incidents/stats": incidents.IncidentStats(rpc),
-        "/api/v1/incidents/{incident_id:int}": incidents.Incident(rpc),
-        "/api/v1/incidents/{incident_id:int}/metrics": incidents.IncidentMetrics(rpc),
+        "/api/v1/incidents/{incident_id:id}": incidents.Incident(rpc),
+        "/api/v1/incidents/{incident_id:id}/metrics": incidents.IncidentMetrics(rpc),
         "/api/v1/schedules": oncall.Schedules(rpc),
         "/api/v1/escalation_policies": oncall.EscalationPolicies(rpc),
         "/api/v1/overrides": oncall.Overrides(rpc),
-        "/api/v1/overrides/{override_id:int}": oncall.OverrideById(rpc),
+        "/api/v1/overrides/{override_id:id}": oncall.OverrideById(rpc),
         "/api/v1/teams/{team}/oncall.ics": oncall.TeamCalendar(rpc),
         "/api/v1/people/{email}/oncall.ics": oncall.PersonCalendar(rpc),
         "/api/v1/people/{email}": oncall.PersonResource(rpc),
@@ -155,7 +157,7 @@ def _api_routes(app, rpc, ingestion, alert_intake):
         "/api/v1/escalate": oncall.Escalate(rpc),
         "/api/v1/notify": notifications.Notify(rpc),
         "/api/v1/notifications": notifications.Notifications(rpc),
-        "/api/v1/notifications/{notification_id:int}/attempts": notifications.Attempts(rpc),
+        "/api/v1/notifications/{notification_id:id}/attempts": notifications.Attempts(rpc),
         "/api/v1/ack/{token}": notifications.AcknowledgeLink(rpc),
     }
     for path, resource in routes.items():

@@ -1320,6 +1320,7 @@ respond (responder and above), manage_team or admin."""
 FIELD = re.compile(r"\{(\w+)(?::(\w+)(?:\([^)]*\))?)?\}")
 CONVERTERS = {
     "int": {"type": "integer"},
+    "id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
     "float": {"type": "number"},
     "uuid": {"type": "string", "format": "uuid"},
     "dt": {"type": "string"},

@@ -3,9 +3,18 @@
 import json
 
 import falcon
+from falcon.routing import IntConverter
 
 from edge.errors import Problem
 from services.shared.problems import MAX_BODY_BYTES
+from services.shared.validation import LARGEST_ID
+
+
+class IdConverter(IntConverter):
+    """`{name:id}`: a stored row's id. Beyond what a database column holds, no route matches (404)."""
+
+    def __init__(self):
+        super().__init__(min=0, max=LARGEST_ID)
 
 
 def read_json(req, max_bytes=MAX_BODY_BYTES):

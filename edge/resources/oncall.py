@@ -7,6 +7,7 @@ from edge.requests import read_json
 from services.oncall import contracts as c
 from services.shared.access import MANAGE_TEAM, READ, RESPOND
 from services.shared.errors import invalid
+from services.shared.validation import count_param, required_id
 
 
 def required_param(req, name):
@@ -17,10 +18,7 @@ def required_param(req, name):
 
 
 def upcoming_count(req):
-    count = req.get_param("count") or "5"
-    if not count.isdigit() or not 1 <= int(count) <= 100:
-        raise invalid("count", "must be an integer from 1 to 100")
-    return int(count)
+    return count_param(req.get_param("count"))
 
 
 class Schedules:
@@ -107,10 +105,7 @@ class Escalate:
         self.rpc = rpc
 
     def on_post(self, req, resp):
-        body = read_json(req)
-        incident_id = body.get("incident_id") if isinstance(body, dict) else None
-        if not isinstance(incident_id, int) or isinstance(incident_id, bool):
-            raise invalid("incident_id", "is required and must be an integer")
+        incident_id = required_id(read_json(req), "incident_id")
         resp.media = self.rpc.call(c.SERVICE, c.ESCALATE, incident_id, actor(req))
 
 

@@ -21,7 +21,7 @@ from services.oncall import contracts as oncall_contracts
 from services.shared.access import READ, RESPOND
 from services.shared.clock import Clock
 from services.shared.config import CorrelationSettings
-from services.shared.http_api import actor, json_api, json_body, query
+from services.shared.http_api import ID, actor, json_api, json_body, query
 from services.shared.messaging import dispatch_all, handles
 from services.shared.storage import Storage
 from services.shared.validation import parse
@@ -187,19 +187,19 @@ class IncidentsService(HealthAndMetrics):
     def http_create_incident(self, request):
         return 201, self.create_incident(json_body(request), actor(request))
 
-    @http("GET", "/api/v1/incidents/<int:incident_id>")
+    @http("GET", f"/api/v1/incidents/<{ID}:incident_id>")
     @json_api(READ)
     def http_get_incident(self, request, incident_id):
         incident = self.get_incident(incident_id)
         incident["alerts"] = self.alerts.list_alerts({"incident_id": incident_id}, None, 100)["items"]
         return 200, incident
 
-    @http("PATCH", "/api/v1/incidents/<int:incident_id>")
+    @http("PATCH", f"/api/v1/incidents/<{ID}:incident_id>")
     @json_api(RESPOND)
     def http_update_incident(self, request, incident_id):
         return 200, self.update_incident(incident_id, json_body(request), actor(request))
 
-    @http("GET", "/api/v1/incidents/<int:incident_id>/metrics")
+    @http("GET", f"/api/v1/incidents/<{ID}:incident_id>/metrics")
     @json_api(READ)
     def http_incident_metrics(self, request, incident_id):
         return 200, self.incident_metrics(incident_id)

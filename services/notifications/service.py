@@ -27,7 +27,7 @@ from services.shared.access import PUBLIC, READ, RESPOND
 from services.shared.clock import Clock
 from services.shared.config import local_secret_key
 from services.shared.errors import Conflict, NotFound
-from services.shared.http_api import json_api, json_body, query
+from services.shared.http_api import ID, json_api, json_body, query
 from services.shared.messaging import handles
 from services.shared.storage import Storage
 from services.shared.ticker import every
@@ -98,7 +98,7 @@ class NotificationsService(HealthAndMetrics):
         filters = query(request, ("incident_id", "recipient", "channel", "status"))
         return 200, self.list_notifications(filters, request.args.get("cursor"), request.args.get("limit"))
 
-    @http("GET", "/api/v1/notifications/<int:notification_id>/attempts")
+    @http("GET", f"/api/v1/notifications/<{ID}:notification_id>/attempts")
     @json_api(READ)
     def http_attempts(self, request, notification_id):
         return 200, {"items": self.attempts(notification_id)}

@@ -21,10 +21,11 @@ from services.oncall.store import OncallStore
 from services.shared.access import ADMIN, MANAGE_TEAM, READ, RESPOND, require_team_manager
 from services.shared.clock import Clock
 from services.shared.errors import Forbidden, invalid
-from services.shared.http_api import actor, json_api, json_body, principal
+from services.shared.http_api import ID, actor, json_api, json_body, principal
 from services.shared.messaging import handles
 from services.shared.storage import SiblingStore, Storage
 from services.shared.ticker import every
+from services.shared.validation import count_param, required_id
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
 INCIDENTS = incident_contracts.SERVICE
@@ -208,7 +209,7 @@ class OncallService(HealthAndMetrics, AccessEntrypoints):
     def http_add_override(self, request):
         return 201, self.add_override(json_body(request))
 
-    @http("DELETE", "/api/v1/overrides/<int:override_id>")
+    @http("DELETE", f"/api/v1/overrides/<{ID}:override_id>")
     @json_api(RESPOND)
     def http_delete_override(self, request, override_id):
         self.delete_override(override_id)
@@ -217,11 +218,7 @@ class OncallService(HealthAndMetrics, AccessEntrypoints):
     @http("POST", "/api/v1/escalate")
     @json_api(RESPOND)
     def http_escalate(self, request):
-        body = json_body(request)
-        incident_id = body.get("incident_id") if isinstance(body, dict) else None
-        if not isinstance(incident_id, int) or isinstance(incident_id, bool):
-            raise invalid("incident_id", "is required and must be an integer")
-        return 200, self.escalate(incident_id, actor(request))
+        return 200, self.escalate(required_id(json_body(request), "incident_id"), actor(request))
 
 
 CALENDAR_SHIFTS = 60
@@ -232,10 +229,7 @@ def calendar_response(text):
 
 
 def upcoming_count(request):
-    value = request.args.get("count", "5")
-    if not value.isdigit() or not 1 <= int(value) <= 100:
-        raise invalid("count", "must be an integer from 1 to 100")
-    return int(value)
+    return count_param(request.args.get("count"))
 
 
 def required(request, name):

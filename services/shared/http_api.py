@@ -33,6 +33,8 @@ class HttpProblem(Exception):
 
 
 PRINCIPAL = "klaxon.principal"
+# A row id in a route, `<{ID}:incident_id>`: beyond what a database column holds, no route matches.
+ID = "int(max=9223372036854775807)"
 
 
 def json_api(permission):

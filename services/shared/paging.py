@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 
 from services.shared.errors import invalid
+from services.shared.validation import LARGEST_ID
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -84,6 +85,9 @@ def equality_filters(query, model, filters, names, integer_names=()):
 
 def integer_filter(name, value):
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise invalid(name, "must be an integer") from None
+    if not -LARGEST_ID <= number <= LARGEST_ID:
+        raise invalid(name, "is out of range")
+    return number

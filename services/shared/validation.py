@@ -24,3 +24,22 @@ def parse(model, payload):
     except ValidationError as error:
         raise ValidationFailed(validation_errors(error)) from None
     return parsed
+
+
+LARGEST_ID = 2**63 - 1  # what a BIGINT (and an SQLite INTEGER) holds
+
+
+def required_id(body, name):
+    """`body[name]`, an integer a database row id can be; ValidationFailed otherwise."""
+    value = body.get(name) if isinstance(body, dict) else None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= LARGEST_ID:
+        raise ValidationFailed([{"field": name, "reason": "is required and must be an integer id"}])
+    return value
+
+
+def count_param(value, default=5, largest=100):
+    """A `count` query parameter: ASCII digits from 1 to `largest` ("²" is a digit to str.isdigit)."""
+    value = value or str(default)
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= largest:
+        raise ValidationFailed([{"field": "count", "reason": f"must be an integer from 1 to {largest}"}])
+    return int(value)

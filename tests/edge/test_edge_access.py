@@ -119,7 +119,7 @@ def every_operation(app):
             "token_id",
             "feed_id",
         ):
-            path = path.replace("{" + name + ":int}", "1")
+            path = path.replace("{" + name + ":id}", "1")
         path = path.replace("{", "").replace("}", "")
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             if hasattr(resource, f"on_{method.lower()}"):

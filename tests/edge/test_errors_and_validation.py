@@ -282,3 +282,33 @@ def test_placeholder_page_and_metrics_are_served():
     metrics = client.simulate_get("/metrics")
     assert metrics.status_code == 200
     assert 'http_requests_total{code="404",method="GET",route="unmatched",service="edge"}' in metrics.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/incidents/88014624182153936896",
+        "/api/v1/incidents/88014624182153936896/metrics",
+        "/api/v1/overrides/9223372036854775808",
+        "/api/v1/tokens/99999999999999999999999",
+    ],
+)
+def test_an_id_no_database_column_holds_matches_no_route(path):
+    rpc = RecordingRpc(answer={})
+    assert_problem(client_for(rpc).simulate_request("GET", path), 404)
+    assert rpc.calls == []
+
+
+@pytest.mark.parametrize("count", ["\u00b2", "0", "101", "x"])
+def test_a_count_that_is_no_plain_integer_is_422(count):
+    rpc = RecordingRpc(answer=[])
+    problem = assert_problem(
+        client_for(rpc).simulate_get("/api/v1/oncall/upcoming", params={"team": "t", "count": count}), 422
+    )
+    assert problem["errors"][0]["field"] == "count" and rpc.calls == []
+
+
+def test_escalating_an_id_out_of_range_is_422():
+    rpc = RecordingRpc(answer={})
+    result = post_json(client_for(rpc), "/api/v1/escalate", {"incident_id": 88014624182153936896})
+    assert assert_problem(result, 422)["errors"][0]["field"] == "incident_id" and rpc.calls == []

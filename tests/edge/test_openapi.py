@@ -59,10 +59,10 @@ def test_every_route_of_the_app_is_documented_with_each_responder(served, docume
 
 
 def test_falcon_templates_become_openapi_paths_with_typed_parameters(document):
-    assert "/api/v1/incidents/{incident_id:int}" not in document["paths"]
+    assert "/api/v1/incidents/{incident_id:id}" not in document["paths"]
     [param] = document["paths"]["/api/v1/incidents/{incident_id}"]["get"]["parameters"]
     assert param == {**param, "name": "incident_id", "in": "path", "required": True}
-    assert param["schema"] == {"type": "integer"}
+    assert param["schema"] == {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 
 
 def test_operation_ids_are_unique(document):
