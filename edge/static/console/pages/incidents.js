@@ -36,7 +36,10 @@ function Select({ label, name, value, options, onChange }) {
   return html`<${Field} label=${label}>${(id) => html`<select id=${id} name=${name} value=${value || ""}
     onChange=${(e) => onChange(name, e.target.value)}>
     <option value="">any</option>
-    ${options.map((o) => html`<option value=${o}>${o.replace("_", " ")}</option>`)}
+    ${options.map((o) => {
+      const [v, text] = Array.isArray(o) ? o : [o, o.replace("_", " ")];
+      return html`<option value=${v}>${text}</option>`;
+    })}
   </select>`}</${Field}>`;
 }
 
@@ -66,8 +69,9 @@ function Filters({ params, catalog }) {
     ${text("Assignee", "assignee", "people-list")}
     ${when("Since", "since")}
     ${when("Until", "until")}
-    <${Select} label="Sort" name="sort" value=${draft.sort} options=${["-created_at", "created_at"]}
-      onChange=${change} />
+    <${Field} label="Sort">${(id) => html`<select id=${id} name="sort" value=${draft.sort || "-created_at"}
+      onChange=${(e) => change("sort", e.target.value === "-created_at" ? "" : e.target.value)}>
+      <option value="-created_at">newest first</option><option value="created_at">oldest first</option></select>`}</${Field}>
     <datalist id="services-list">${catalog.services.map((s) => html`<option value=${s} />`)}</datalist>
     <datalist id="teams-list">${catalog.teams.map((s) => html`<option value=${s} />`)}</datalist>
     <datalist id="people-list">${catalog.people.map((s) => html`<option value=${s} />`)}</datalist>

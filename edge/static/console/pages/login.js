@@ -79,7 +79,7 @@ export function ChangePassword({ forced = false, onDone }) {
       ? html`<h1 id="pw-title">Change password</h1>
           <p>This is a one-time password. Choose your own before going on.</p>`
       : html`<h2 id="pw-title">Change password</h2>`}
-    <form class="card form" onSubmit=${submit}>
+    <form class=${forced ? "card form" : "form"} onSubmit=${submit}>
       <${Field} label="Current password" error=${errors.current}>${(id, err) => html`<input id=${id}
         type="password" autocomplete="current-password" required value=${current} aria-describedby=${err}
         onInput=${(e) => setCurrent(e.target.value)} />`}</${Field}>

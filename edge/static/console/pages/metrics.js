@@ -47,7 +47,8 @@ function Figure({ title, children }) {
   return html`<figure class="card chart-card"><figcaption><h2>${title}</h2></figcaption>${children}</figure>`;
 }
 
-const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 60] }) : undefined;
+const barPaths = (size, align) => uPlot.paths.bars({ size: [size, 60], align });
+const BARS = [[barPaths(0.7, 0)], [barPaths(0.4, -1), barPaths(0.4, 1)]];
 
 function categoryAxis(labels) {
   return { values: (_, ticks) => ticks.map((t) => labels[t] ?? ""), space: 30, incrs: [1] };
@@ -60,9 +61,12 @@ function BarChart({ title, labels, series, emptyText }) {
   const options = {
     scales: { x: { time: false, range: [-0.5, labels.length - 0.5] } },
     axes: [categoryAxis(labels), {}],
-    series: [{}, ...series.map((s, i) => ({ label: s.label, fill: palette[i], stroke: palette[i], paths: bars, points: { show: false } }))],
+    series: [{}, ...series.map((s, i) => ({
+      label: s.label, fill: palette[i], stroke: palette[i], paths: BARS[series.length - 1][i], points: { show: false },
+    }))],
   };
   return html`<${Figure} title=${title}>
+    ${series.length > 1 ? html`<p class="legend">${series.map((s, i) => html`<span class=${`key k${i + 1}`}></span> ${s.label} `)}</p>` : null}
     <${Chart} label=${`${title}: bar chart`} options=${options} data=${[xs, ...series.map((s) => s.values)]} />
     <${DataTable} head=${["", ...series.map((s) => s.label)]} rows=${labels.map((l, i) => [l, ...series.map((s) => s.values[i])])} />
   </${Figure}>`;
@@ -87,7 +91,12 @@ function Daily({ daily }) {
   </${Figure}>`;
 }
 
-const bucketLabel = (b) => (b.le === null || b.le === undefined ? "longer" : `≤ ${duration(b.le)}`);
+function short(seconds) {
+  if (seconds < 3600) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86400)}d`;
+}
+const bucketLabel = (b) => (b.le === null || b.le === undefined ? "more" : `≤${short(b.le)}`);
 
 function Range({ since, until }) {
   const go = (s, u) => navigate(`/metrics-overview?since=${encodeURIComponent(s)}${u ? `&until=${encodeURIComponent(u)}` : ""}`);

@@ -79,7 +79,7 @@ function ScheduleEditor({ schedule, me, onSaved, onCancel }) {
       setError(e);
     }
   };
-  return html`<form class="form editor" aria-label="Edit schedule" onSubmit=${save}>
+  return html`<form class="form editor" aria-label="Edit schedule" onSubmit=${save} novalidate>
     <${Choice} label="Rotation" value=${s.rotation_type} options=${["hourly", "daily", "weekly"]}
       error=${errors.rotation_type} onChange=${(v) => set({ rotation_type: v })} />
     <${Input} label="Every (periods)" type="number" min="1" value=${s.interval || 1} error=${errors.interval}
@@ -112,8 +112,7 @@ function targetText(t) {
 
 function PolicyView({ p }) {
   return html`<p>${p.name || "Escalation"}${p.default ? " (the default)" : ""}; repeats ${p.repeat || 0} time(s).</p>
-    <ol class="steps">${p.steps.map((st) => html`<li>Page ${st.targets.map(targetText).join(", ")}; wait
-      ${st.delay_minutes} min</li>`)}</ol>`;
+    <ol class="steps">${p.steps.map((st) => html`<li>Page ${st.targets.map(targetText).join(", ")}; wait ${st.delay_minutes} min</li>`)}</ol>`;
 }
 
 function TargetRow({ t, i, k, errors, change, remove }) {
@@ -148,7 +147,7 @@ function PolicyEditor({ team, policy, onSaved, onCancel }) {
       setError(e);
     }
   };
-  return html`<form class="form editor" aria-label="Edit escalation policy" onSubmit=${save}>
+  return html`<form class="form editor" aria-label="Edit escalation policy" onSubmit=${save} novalidate>
     <${Input} label="Policy name" value=${p.name} error=${errors.name} onInput=${(v) => setP({ ...p, name: v })} />
     <${Input} label="Repeat" type="number" min="0" max="10" value=${p.repeat || 0} error=${errors.repeat}
       onInput=${(v) => setP({ ...p, repeat: v })} />
