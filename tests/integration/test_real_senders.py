@@ -130,7 +130,7 @@ def test_a_real_alertmanager_opens_one_incident_per_group_and_resolves_it(platfo
     assert posted.status_code == 200, posted.text
     fingerprints = {
         alert["labels"]["instance"]: alert["fingerprint"]
-        for alert in get(f"{alertmanager}/api/v2/alerts", filter=f'service="{service}"')
+        for alert in get(platform, f"{alertmanager}/api/v2/alerts", filter=f'service="{service}"')
     }
     assert len(fingerprints) == 2
 
@@ -200,11 +200,11 @@ def test_pagerduty_python_client_pointed_at_klaxon_by_base_url(platform):
     assert alert["message"] == "Disk 95% full on db-1"
     assert alert["integration_id"] == created.json()["id"]
     incident_url = f"{platform.edge}/api/v1/incidents/{alert['incident_id']}"
-    assert get(incident_url)["status"] == "open"
+    assert get(platform, incident_url)["status"] == "open"
 
     def status_is(expected):
         def check():
-            incident = get(incident_url)
+            incident = get(platform, incident_url)
             return incident if incident["status"] == expected else None
 
         check.__doc__ = f"the incident is {expected}"
