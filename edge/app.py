@@ -14,6 +14,7 @@ from edge.resources import (
     accounts,
     alerts,
     analytics,
+    console,
     docs,
     incidents,
     ingest,
@@ -98,10 +99,10 @@ def create_app(settings, rpc, publisher=None, replies=None, authenticator=None, 
         ),
         "/health": system.Health(settings.amqp_uri),
         "/metrics": system.Metrics(),
-        "/": system.Index(),
     }
-    for path in ("/health", "/metrics", "/", "/api/v1/events", "/api/v1/analytics", "/api/v1/console/config"):
+    for path in ("/health", "/metrics", "/api/v1/events", "/api/v1/analytics", "/api/v1/console/config"):
         app.add_route(path, routes[path])
+    console.install(app)  # the web console at / and its pages; it calls the API like anyone
     docs.install(app, routes)
     check_declared(routes)
     return app

@@ -1,6 +1,4 @@
-"""/health, /metrics and the UI's static files."""
-
-from pathlib import Path
+"""/health and /metrics (the console is edge/resources/console.py)."""
 
 import falcon
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -8,9 +6,6 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from edge import telemetry
 from services.shared.access import PUBLIC
 from services.shared.web import broker_reachable
-
-STATIC = Path(__file__).resolve().parent.parent / "static"
-
 
 class Health:
     access = {"GET": PUBLIC}
@@ -34,11 +29,3 @@ class Metrics:
     def on_get(self, req, resp):
         resp.content_type = CONTENT_TYPE_LATEST
         resp.data = telemetry.render()
-
-
-class Index:
-    access = {"GET": PUBLIC}
-
-    def on_get(self, req, resp):
-        resp.content_type = falcon.MEDIA_HTML
-        resp.data = (STATIC / "index.html").read_bytes()
