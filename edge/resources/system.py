@@ -7,6 +7,7 @@ from edge import telemetry
 from services.shared.access import PUBLIC
 from services.shared.web import broker_reachable
 
+
 class Health:
     access = {"GET": PUBLIC}
 
