@@ -179,6 +179,32 @@ def incident_flow(run):
 
 
 @scenario
+def incident_list(run):
+    """Filters live in the URL (back and forward work); several incidents acknowledged at once."""
+    page = run.page
+    run.sign_in()
+    query = run.get("q")
+    run.goto(f"/incidents?q={query}", "Incidents")
+    rows = page.locator("table.list tbody tr")
+    expect(rows).to_have_count(int(run.get("count")), timeout=10_000)
+    expect(page.get_by_label("Search titles")).to_have_value(query)
+    page.get_by_role("checkbox", name="Select all on this page").check()
+    page.get_by_role("button", name="Acknowledge", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text(f"{run.get('count')} acknowledged", timeout=5_000)
+    expect(rows.locator(".badge.status-acknowledged")).to_have_count(int(run.get("count")), timeout=5_000)
+    page.get_by_label("Severity").select_option("critical")
+    expect(page).to_have_url(re.compile(r"severity=critical"))
+    expect(rows).to_have_count(0)
+    page.go_back()
+    expect(page).not_to_have_url(re.compile(r"severity="))
+    expect(rows).to_have_count(int(run.get("count")))
+    expect(page.get_by_label("Severity")).to_have_value("")
+    page.go_forward()
+    expect(page.get_by_label("Severity")).to_have_value("critical")
+    run.screenshot()
+
+
+@scenario
 def oncall_cover(run):
     """The page names who is on call now; covering the current shift changes that."""
     page = run.page

@@ -9,7 +9,6 @@ tests/ui/screenshots/<test>.png.
 import gzip
 import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
@@ -38,18 +37,6 @@ SHOTS = HERE / "screenshots"
 PASSWORD = "correct horse battery staple 42"  # pragma: allowlist secret
 TEAM = "platform-engineering"
 USERS = {"admin": "admin", "responder": "responder", "viewer": "viewer", "fresh": "responder"}
-
-
-def console_wired():
-    return "console.install(app)" in (ROOT / "edge" / "app.py").read_text()
-
-
-def shim_env():
-    """Until create_app installs the console, tests/ui/wiring makes the edge serve it."""
-    if console_wired():
-        return {}
-    paths = [str(HERE / "wiring"), os.environ.get("PYTHONPATH", "")]
-    return {"KLAXON_CONSOLE_SHIM": "1", "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
 
 
 def set_password(edge, email, one_time):
@@ -99,7 +86,7 @@ class Console:
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
-    with running_platform(tmp_path_factory.mktemp("console"), extra_env=shim_env()) as platform:
+    with running_platform(tmp_path_factory.mktemp("console")) as platform:
         platform.wait_healthy(timeout=90)
         users = {}
         for user, role in USERS.items():
@@ -150,6 +137,18 @@ def test_acknowledge_note_resolve_and_the_api_agrees(console, request):
     by_kind = {entry["kind"]: entry for entry in body["timeline"]}
     assert {by_kind[k]["actor"] for k in ("acknowledged", "note", "resolved")} == {email}
     assert [n["note"] for n in body["notes"]] == [note]
+
+
+def test_filters_live_in_the_url_and_several_are_acknowledged_at_once(console, request):
+    tag = uuid.uuid4().hex[:8]
+    ids = [
+        console.alert(f"Bulk {tag} {n}", service="checkout-api", severity=s)
+        for n, s in enumerate(("low", "high"))
+    ]
+    console.browse(request, "incident_list", "responder", q=f"Bulk {tag}", count=len(ids))
+    for incident in ids:
+        body = console.api.get(f"{console.platform.edge}/api/v1/incidents/{incident}", timeout=10).json()
+        assert body["status"] == "acknowledged"
 
 
 def test_oncall_names_who_is_on_call_and_covering_a_shift_changes_it(console, request):

@@ -3,14 +3,13 @@ path, assets with their caching, the security headers, and the API left alone.""
 
 import gzip
 import re
-from pathlib import Path
 
 import falcon
 import falcon.testing
 import pytest
 
 from edge.app import EdgeSettings, create_app
-from edge.resources import console, system
+from edge.resources import console
 from tests.edge.test_errors_and_validation import RecordingPublisher, RecordingRpc, StandInReplies
 
 PAGES = (
@@ -36,20 +35,11 @@ def client():
 
 
 @pytest.fixture
-def edge_client(monkeypatch):
-    """create_app's edge with the console, wired the way create_app does once it calls
-    console.install(app) (until then, the placeholder at `/` stands in for the shell)."""
-    source = Path(create_app.__code__.co_filename).read_text()
-    if "console.install(app)" not in source:
-        assets = console.Assets()
-        monkeypatch.setattr(system, "Index", lambda: console.Shell(assets))
-        app = create_app(EdgeSettings(), RecordingRpc(), RecordingPublisher(), StandInReplies())
-        app.add_sink(console.Shell(assets), console.PAGE_PATTERN)
-        app.add_sink(console.StaticFiles(assets), console.ASSET_PATTERN)
-    else:
-        app = create_app(EdgeSettings(), RecordingRpc(), RecordingPublisher(), StandInReplies())
-    app.req_options.strip_url_path_trailing_slash = True
-    return falcon.testing.TestClient(app)
+def edge_client():
+    """The edge as create_app builds it (it installs the console)."""
+    return falcon.testing.TestClient(
+        create_app(EdgeSettings(), RecordingRpc(), RecordingPublisher(), StandInReplies())
+    )
 
 
 def asset_base(text):

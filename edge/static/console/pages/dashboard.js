@@ -70,9 +70,8 @@ function OncallNow({ oncall }) {
     <${ErrorBox} error=${oncall.error} />
     ${!d ? html`<${Loading} />` : d.current.length === 0 ? html`<${Empty}>No teams yet.</${Empty}>`
       : html`<ul class="plain oncall-now">${d.current.map((c) => html`<li>
-          <a href=${`/teams/${enc(c.team)}`}>${c.team}</a>:
-          <span class="layer">primary</span> <${Person} who=${c.primary} />,
-          <span class="layer">secondary</span> <${Person} who=${c.secondary} /></li>`)}</ul>`}
+          <a href=${`/teams/${enc(c.team)}`}>${c.team}</a>${": "}<span class="muted">primary</span>${" "}<strong><${Person} who=${c.primary} /></strong>${", "}<span class="muted">secondary</span>${" "}<${Person} who=${c.secondary} />
+        </li>`)}</ul>`}
     <p><a href="/oncall">Schedules and shifts</a></p>
   </section>`;
 }

@@ -155,12 +155,12 @@ function Pages({ pages }) {
   if (!items.length) return html`<${Empty}>No page sent.</${Empty}>`;
   return html`<div class="table-wrap"><table class="list">
     <caption class="sr-only">Pages sent</caption>
-    <thead><tr><th scope="col">Recipient</th><th scope="col">Channel</th><th scope="col">Step</th>
-      <th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Delivered</th></tr></thead>
+    <thead><tr><th scope="col">Recipient</th><th scope="col">Channel</th><th scope="col" class="hide-narrow">Step</th>
+      <th scope="col">Status</th><th scope="col" class="hide-narrow">Attempts</th><th scope="col">Delivered</th></tr></thead>
     <tbody>${items.map((n) => html`<tr>
-      <td>${n.recipient}</td><td>${n.channel}</td><td>${n.step ?? "—"}</td>
+      <td>${n.recipient}</td><td>${n.channel}</td><td class="hide-narrow">${n.step ?? "—"}</td>
       <td><${Badge} kind="delivery" value=${n.status} />${n.error ? html` <span class="muted">${n.error}</span>` : null}</td>
-      <td>${n.attempts}</td><td>${n.delivered_at ? html`<${Age} value=${n.delivered_at} />` : "—"}</td>
+      <td class="hide-narrow">${n.attempts}</td><td>${n.delivered_at ? html`<${Age} value=${n.delivered_at} />` : "—"}</td>
     </tr>`)}</tbody></table></div>`;
 }
 
