@@ -21,7 +21,7 @@ import uuid
 
 from kombu import Connection, Consumer, Exchange, Queue
 
-from edge.rpc import BROKER_ERRORS, release_quietly
+from edge.rpc import BROKER_ERRORS, drain, release_quietly
 from services.incidents import contracts as incidents
 from services.notifications import contracts as notifications
 from services.oncall import contracts as oncall
@@ -110,7 +110,9 @@ class EventHub:
                 release_quietly(connection)
                 raise
             self.connection = connection
-        threading.Thread(target=self._drain, args=(connection,), name="klaxon-events", daemon=True).start()
+        threading.Thread(
+            target=drain, args=(self, connection, "event stream"), name="klaxon-events", daemon=True
+        ).start()
 
     def _consume(self, connection):
         name = f"klaxon.edge.events.{self.process}.{uuid.uuid4().hex[:6]}"
@@ -126,21 +128,6 @@ class EventHub:
             exchange.bind(channel).declare()
             events.bind(channel).bind_to(exchange=exchange, routing_key=kind)
         Consumer(channel, queues=[events], callbacks=[self._on_event], accept=["json"], no_ack=True).consume()
-
-    def _drain(self, connection):
-        try:
-            while self.connection is connection:
-                try:
-                    connection.drain_events(timeout=1)
-                except TimeoutError:
-                    connection.heartbeat_check()
-        except Exception as exc:  # the connection broke: listen again at the next subscriber
-            logger.warning("event stream lost (%r); listening again at the next subscriber", exc)
-            with self.lock:
-                if self.connection is connection:
-                    self.connection = None
-        finally:
-            release_quietly(connection)
 
     def _on_event(self, body, message):
         self.publish(message.delivery_info.get("routing_key"), body)

@@ -8,15 +8,12 @@ If the connection breaks, waiting requests time out (and answer 202: their alert
 queued) and the next synchronous request listens afresh.
 """
 
-import logging
 import threading
 import uuid
 
 from kombu import Connection, Consumer, Queue
 
-from edge.rpc import BROKER_ERRORS, broker_unreachable, release_quietly
-
-logger = logging.getLogger("klaxon.edge")
+from edge.rpc import BROKER_ERRORS, broker_unreachable, drain, release_quietly
 
 
 class Waiter:
@@ -74,23 +71,9 @@ class ReplyListener:
                 release_quietly(connection)
                 raise broker_unreachable(exc) from None
             self.connection, self.address = connection, address
-        threading.Thread(target=self._drain, args=(connection,), name="klaxon-replies", daemon=True).start()
-
-    def _drain(self, connection):
-        # Only this thread reads the connection, so only this thread closes it.
-        try:
-            while self.connection is connection:
-                try:
-                    connection.drain_events(timeout=1)
-                except TimeoutError:
-                    connection.heartbeat_check()
-        except Exception as exc:  # the broker cancelled us, or the connection broke: start afresh
-            logger.warning("reply queue lost (%r); listening again at the next request", exc)
-            with self.lock:
-                if self.connection is connection:
-                    self.connection = None
-        finally:
-            release_quietly(connection)
+        threading.Thread(
+            target=drain, args=(self, connection, "reply queue"), name="klaxon-replies", daemon=True
+        ).start()
 
     def _on_reply(self, body, message):
         for answer in body.get("answers", ()):

@@ -8,6 +8,7 @@ under gevent a worker may hold hundreds of requests, and a proxy per request wou
 """
 
 import contextlib
+import logging
 import queue
 import threading
 
@@ -18,6 +19,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 # MessageNacked: the broker refused a confirmed publish (e.g. it is out of disk);
 # AMQPError: it closed the connection or the channel (restart, ConnectionForced, ...).
+logger = logging.getLogger("klaxon.edge")
 BROKER_ERRORS = (OSError, OperationalError, ConnectionError, MessageNacked, AMQPError)
 
 
@@ -38,6 +40,24 @@ def release_quietly(connection):
     """Close a broker connection that may already be broken; it is dropped either way."""
     with contextlib.suppress(*BROKER_ERRORS):
         connection.release()
+
+
+def drain(owner, connection, what):
+    """Read `connection`'s messages for as long as it is `owner.connection`; when it breaks,
+    forget it so that the next caller listens afresh. Only this thread reads (and closes) it."""
+    try:
+        while owner.connection is connection:
+            try:
+                connection.drain_events(timeout=1)
+            except TimeoutError:
+                connection.heartbeat_check()
+    except Exception as exc:  # the broker cancelled us, or the connection broke: start afresh
+        logger.warning("%s lost (%r); listening again at the next request", what, exc)
+        with owner.lock:
+            if owner.connection is connection:
+                owner.connection = None
+    finally:
+        release_quietly(connection)
 
 
 class RpcPool:
