@@ -82,6 +82,10 @@ class Run:
             expect(h1).to_contain_text(heading, timeout=10_000)
         return h1
 
+    def loaded(self):
+        """Everything the page asked for has arrived: no "Loading…" left."""
+        expect(self.page.locator("main p", has_text="Loading…")).to_have_count(0, timeout=10_000)
+
     def sign_in(self, email=None, password=None, new_password=None):
         page = self.page
         page.goto(self.edge + "/login")
@@ -282,8 +286,7 @@ def accessibility(run):
         for template in PAGES:
             path = template.format(incident_id=run.get("incident_id"), team=run.get("team"))
             run.goto(path)
-            run.page.wait_for_load_state("networkidle")
-            expect(run.page.locator("main .muted", has_text="Loading…")).to_have_count(0, timeout=10_000)
+            run.loaded()
             violations = axe_violations(run)
             if violations:
                 found[f"{scheme} {path}"] = violations
@@ -304,7 +307,7 @@ def narrow_screen(run):
     widths = {}
     for path in ("/", f"/incidents/{run.get('incident_id')}", "/incidents", "/oncall"):
         run.goto(path)
-        run.page.wait_for_load_state("networkidle")
+        run.loaded()
         widths[path] = run.page.evaluate("document.documentElement.scrollWidth")
         if path.startswith("/incidents/"):
             expect(run.page.get_by_role("button", name="Add note", exact=True)).to_be_in_viewport()
@@ -318,7 +321,7 @@ def csp_clean(run):
     run.sign_in()
     for template in PAGES:
         run.goto(template.format(incident_id=run.get("incident_id"), team=run.get("team")))
-        run.page.wait_for_load_state("networkidle")
+        run.loaded()
     run.goto("/metrics-overview", "Metrics")
     expect(run.page.locator("canvas").first).to_be_visible(timeout=10_000)
     run.screenshot()
