@@ -14,7 +14,7 @@ export function Badge({ kind, value }) {
 export function Time({ value, relative = true }) {
   if (!value) return html`<span>—</span>`;
   return html`<time datetime=${value} title=${fmt(value)}>${fmt(value)}${relative
-    ? html` <span class="muted">(${ago(value)})</span>` : null}</time>`;
+    ? html`${" "}<span class="muted">(${ago(value)})</span>` : null}</time>`;
 }
 
 export function Age({ value }) {

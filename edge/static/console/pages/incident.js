@@ -43,10 +43,8 @@ function Facts({ incident }) {
     <div><dt>Team</dt><dd>${i.team ? html`<a href=${`/teams/${enc(i.team)}`}>${i.team}</a>` : "—"}</dd></div>
     <div><dt>Assignee</dt><dd>${i.assignee || "unassigned"}</dd></div>
     <div><dt>Opened</dt><dd><${Time} value=${i.created_at} /></dd></div>
-    <div><dt>Acknowledged</dt><dd>${i.acknowledged_at ? html`<${Time} value=${i.acknowledged_at} />
-      <span class="muted">(${duration(i.mtta_seconds)})</span>` : "—"}</dd></div>
-    <div><dt>Resolved</dt><dd>${i.resolved_at ? html`<${Time} value=${i.resolved_at} />
-      <span class="muted">(${duration(i.mttr_seconds)})</span>` : "—"}</dd></div>
+    <div><dt>Acknowledged</dt><dd>${i.acknowledged_at ? html`<${Time} value=${i.acknowledged_at} />${" "}<span class="muted">after ${duration(i.mtta_seconds)}</span>` : "—"}</dd></div>
+    <div><dt>Resolved</dt><dd>${i.resolved_at ? html`<${Time} value=${i.resolved_at} />${" "}<span class="muted">after ${duration(i.mttr_seconds)}</span>` : "—"}</dd></div>
   </dl>`;
 }
 
