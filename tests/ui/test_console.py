@@ -125,24 +125,29 @@ def test_a_new_incident_appears_on_the_dashboard_without_a_reload(console, reque
     assert incident.json()["title"] == title
 
 
+def test_without_the_event_stream_the_dashboard_falls_back_to_polling(console, request):
+    title = f"Polled {uuid.uuid4().hex[:6]}"
+    console.browse(request, "polling_fallback", "responder", title=title)
+
+
 def test_acknowledge_note_resolve_and_the_api_agrees(console, request):
     incident = console.alert(
         f"Queue backlog {uuid.uuid4().hex[:6]}", service="checkout-api", severity="medium"
     )
     note = "rolled back release 2026.12.1"
-    console.browse(request, "incident_flow", "responder", incident_id=incident, note=note)
+    console.browse(request, "incident_flow", "responder", incident_id=incident, note=note, assignee="Bob")
     body = console.api.get(f"{console.platform.edge}/api/v1/incidents/{incident}", timeout=10).json()
-    assert body["status"] == "resolved"
+    assert body["status"] == "resolved" and body["assignee"] == "Bob"
     email = console.users["responder"][0]
-    by_kind = {entry["kind"]: entry for entry in body["timeline"]}
-    assert {by_kind[k]["actor"] for k in ("acknowledged", "note", "resolved")} == {email}
+    mine = {entry["kind"] for entry in body["timeline"] if entry["actor"] == email}
+    assert {"acknowledged", "assigned", "escalated", "note", "resolved"} <= mine
     assert [n["note"] for n in body["notes"]] == [note]
 
 
 def test_filters_live_in_the_url_and_several_are_acknowledged_at_once(console, request):
     tag = uuid.uuid4().hex[:8]
     ids = [
-        console.alert(f"Bulk {tag} {n}", service="checkout-api", severity=s)
+        console.alert(f"Bulk {tag} {n}", service=f"bulk-{tag}", severity=s)  # no other test's incident
         for n, s in enumerate(("low", "high"))
     ]
     console.browse(request, "incident_list", "responder", q=f"Bulk {tag}", count=len(ids))
