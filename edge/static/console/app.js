@@ -100,8 +100,8 @@ function NotFound() {
 
 function SignedIn({ me, loc, onSignOut, onMe }) {
   if (me.must_change_password) {
-    return html`<${Main} path=${loc.path}><${ChangePassword} me=${me} forced=${true}
-      onDone=${onMe} /></${Main}>`;
+    return html`<${Main} path=${loc.path}><${ChangePassword} me=${me} forced=${true} onDone=${onMe} />
+      <p><button type="button" onClick=${onSignOut}>Sign out</button></p></${Main}>`;
   }
   const found = match(loc.path, ROUTES);
   const Page = found ? found.page : NotFound;
