@@ -77,10 +77,11 @@ function OncallNow({ oncall }) {
 }
 
 export function Dashboard({ me }) {
-  useEffect(() => {
-    document.title = "Dashboard · Klaxon";
-  }, []);
   const active = useData(activeIncidents, []);
+  const open = active.data ? active.data.length : 0;
+  useEffect(() => {
+    document.title = `${open ? `(${open}) ` : ""}Dashboard · Klaxon`; // the count shows on the tab
+  }, [open]);
   const analytics = useData(() => optional("/api/v1/analytics", { since: daysAgo(7) }), []);
   const oncall = useData(() => oncallNow(me), [me.email]);
   const today = useData(() => get("/api/v1/incidents", { since: localMidnight(), limit: 100 }), []);
