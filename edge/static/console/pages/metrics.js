@@ -50,8 +50,16 @@ function Figure({ title, children }) {
 const barPaths = (size, align) => uPlot.paths.bars({ size: [size, 60], align });
 const BARS = [[barPaths(0.7, 0)], [barPaths(0.4, -1), barPaths(0.4, 1)]];
 
+const fromZero = { range: (_, min, max) => [0, Math.max(1, max * 1.1)] };
+
+function tickLabel(label, count) {
+  const text = String(label).split("@")[0];
+  const room = count > 4 ? 7 : 14;
+  return text.length > room ? `${text.slice(0, room - 1)}…` : text;
+}
+
 function categoryAxis(labels) {
-  return { values: (_, ticks) => ticks.map((t) => labels[t] ?? ""), space: 30, incrs: [1] };
+  return { values: (_, ticks) => ticks.map((t) => (labels[t] === undefined ? "" : tickLabel(labels[t], labels.length))), space: 30, incrs: [1] };
 }
 
 function BarChart({ title, labels, series, emptyText }) {
@@ -59,7 +67,7 @@ function BarChart({ title, labels, series, emptyText }) {
   const xs = labels.map((_, i) => i);
   const palette = [color("--accent", "#d9480f"), color("--accent2", "#1c7ed6")];
   const options = {
-    scales: { x: { time: false, range: [-0.5, labels.length - 0.5] } },
+    scales: { x: { time: false, range: [-0.5, labels.length - 0.5] }, y: fromZero },
     axes: [categoryAxis(labels), {}],
     series: [{}, ...series.map((s, i) => ({
       label: s.label, fill: palette[i], stroke: palette[i], paths: BARS[series.length - 1][i], points: { show: false },
@@ -77,10 +85,10 @@ function Daily({ daily }) {
   const xs = daily.map((d) => Date.parse(`${d.day}T12:00:00Z`) / 1000);
   const mins = (v) => (v === null || v === undefined ? null : v / 60);
   const options = {
-    scales: { x: { time: true } },
-    axes: [{}, { values: (_, t) => t.map((v) => `${v} min`), size: 70 }],
-    series: [{}, { label: "MTTA (min)", stroke: color("--accent", "#d9480f"), width: 2, spanGaps: true },
-      { label: "MTTR (min)", stroke: color("--accent2", "#1c7ed6"), width: 2, spanGaps: true }],
+    scales: { x: { time: true }, y: fromZero },
+    axes: [{}, { values: (_, t) => t.map((v) => `${+v.toFixed(2)} min`), size: 80 }],
+    series: [{}, { label: "MTTA (min)", stroke: color("--accent", "#d9480f"), width: 2, spanGaps: true, points: { show: true, size: 7 } },
+      { label: "MTTR (min)", stroke: color("--accent2", "#1c7ed6"), width: 2, spanGaps: true, points: { show: true, size: 7 } }],
   };
   return html`<${Figure} title="MTTA and MTTR per day">
     <p class="legend"><span class="key k1"></span> MTTA <span class="key k2"></span> MTTR</p>
