@@ -4,6 +4,7 @@ store unchanged after every refusal, cookies and their CSRF token, logout, token
 actor on the timeline, and single sign-on through a real OpenID provider on loopback."""
 
 import datetime as dt
+import re
 import uuid
 
 import pytest
@@ -375,10 +376,11 @@ def services_routes():
         for _, member in inspect.getmembers(service_class(name)):
             for handler in getattr(member, ENTRYPOINT_EXTENSIONS_ATTR, ()):
                 if isinstance(handler, HttpRequestHandler) and "<path:" not in handler.url:
-                    path = handler.url.replace("<int:", "<").replace("<", "").replace(">", "")
+                    # <int(max=…):incident_id> and <email> alike: a value in the parameter's place
+                    path = re.sub(
+                        r"<(?:[^:>]+:)?(\w+)>", lambda m: "1" if m[1].endswith("_id") else m[1], handler.url
+                    )
                     for method in handler.method.split(","):
-                        for param in ("incident_id", "override_id", "notification_id"):
-                            path = path.replace(param, "1")
                         yield name, method, path
 
 
