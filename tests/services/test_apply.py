@@ -30,12 +30,16 @@ def test_applying_creates_then_changes_nothing_then_updates_what_changed(applied
     assert applied(path) == [
         "schedule platform-engineering: created",
         "schedule data: created",
+        "schedule platform: created",
         "policy data: created",
+        "policy platform: created",
     ]
     assert applied(path) == [
         "schedule platform-engineering: unchanged",
         "schedule data: unchanged",
+        "schedule platform: unchanged",
         "policy data: unchanged",
+        "policy platform: unchanged",
     ]
     document["schedules"][1]["handoff_time"] = "10:00"
     document["escalation_policies"][0]["repeat"] = 3
@@ -43,10 +47,12 @@ def test_applying_creates_then_changes_nothing_then_updates_what_changed(applied
     assert applied(path) == [
         "schedule platform-engineering: unchanged",
         "schedule data: updated",
+        "schedule platform: unchanged",
         "policy data: updated",
+        "policy platform: unchanged",
     ]
     with db.connection_context():
-        assert Team.select().count() == 2 and EscalationPolicy.select().count() == 1
+        assert Team.select().count() == 3 and EscalationPolicy.select().count() == 2
 
 
 def test_a_file_with_mistakes_changes_nothing_and_names_every_one(applied, tmp_path):

@@ -24,6 +24,8 @@ def test_migrate_then_demo_twice_is_idempotent(data_dir, capsys):
         out = capsys.readouterr().out
         assert f"demo: schedule platform-engineering: {change}" in out
         assert f"demo: policy data: {change}" in out
+        assert f"demo: schedule platform: {change}" in out
+        assert f"demo: policy platform: {change}" in out
     assert sorted(p.name for p in data_dir.glob("*.db")) == [
         f"klaxon-{name}.db" for name in ("alerts", "incidents", "notifications", "oncall")
     ]
