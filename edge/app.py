@@ -24,6 +24,7 @@ from edge.resources import (
     system,
 )
 from edge.telemetry import RequestMetrics
+from edge.tracing import RequestTracing
 from services.shared import config
 
 
@@ -72,7 +73,7 @@ def create_app(settings, rpc, publisher=None, replies=None, authenticator=None, 
     /api/v1/events (default: this process's consumer of the services' events)."""
     authenticator = authenticator or Authenticator(rpc)
     access_control = AccessControl(authenticator)
-    app = falcon.App(middleware=[RequestMetrics(), access_control])
+    app = falcon.App(middleware=[RequestTracing(), RequestMetrics(), access_control])
     app.req_options.strip_url_path_trailing_slash = True
     app.router_options.converters["id"] = IdConverter
     errors.install(app)

@@ -18,6 +18,7 @@ from services.alerts.integrations import KEYLESS, key_hash
 from services.alerts.queue import REPLY_TO, alerts_message
 from services.shared.access import KEY_HEADER, KEY_PARAM, integration_key
 from services.shared.errors import Forbidden, KlaxonError, Unauthorized
+from services.shared.tracing import TRACEPARENT, annotate, current_traceparent
 
 KEYLESS_BUCKET = ("keyless",)  # never equal to an integration id
 
@@ -146,8 +147,12 @@ class Ingestion:
         """Stamp, rate-limit and durably queue alerts; return their ids. With `reply_to`,
         the alerts service sends each alert's answer to that queue."""
         self.limiter.take(integration, max(1, len(alerts_batch)))
+        traceparent = current_traceparent()  # each alert continues its request's trace
+        annotate(integration=integration["id"], alert_ids=[alert["alert_id"] for alert in alerts_batch])
         for alert in alerts_batch:
             alert["integration_id"] = integration["id"]
+            if traceparent:
+                alert[TRACEPARENT] = traceparent
             if reply_to:
                 alert[REPLY_TO] = reply_to
         if alerts_batch:

@@ -105,7 +105,16 @@ INCIDENT_FIELDS = {
     "mtta_seconds": OPT_NUM,
     "mttr_seconds": OPT_NUM,
 }
-TIMELINE_ENTRY = obj({"kind": STR, "actor": STR, "at": TIME, "detail": {}}, ["kind", "actor", "at", "detail"])
+TIMELINE_ENTRY = obj(
+    {
+        "kind": STR,
+        "actor": STR,
+        "at": TIME,
+        "detail": {},
+        "trace_id": {**nullable(STR), "description": "The trace that wrote it, when tracing is on"},
+    },
+    ["kind", "actor", "at", "detail"],
+)
 NOTE = obj({"note": {}, "actor": STR, "at": TIME}, ["note", "actor", "at"])
 INCIDENT_DETAIL = obj(
     {

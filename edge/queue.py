@@ -15,6 +15,7 @@ from kombu import Connection, Producer
 
 from edge.rpc import BROKER_ERRORS, broker_unreachable, release_quietly
 from services.alerts.queue import ALERTS, INGEST_QUEUE, alerts_message
+from services.shared.tracing import TRACEPARENT, current_traceparent
 
 
 class AlertPublisher:
@@ -40,6 +41,7 @@ class AlertPublisher:
                 declare=[INGEST_QUEUE],
                 delivery_mode=2,
                 serializer="json",
+                headers=trace_headers(),
                 retry=False,
                 confirm_timeout=self.confirm_timeout,
             )
@@ -83,6 +85,11 @@ class AlertPublisher:
             except queue.Empty:
                 return
             release_quietly(connection)
+
+
+def trace_headers():
+    traceparent = current_traceparent()
+    return {TRACEPARENT: traceparent} if traceparent else {}
 
 
 class _Waiter:

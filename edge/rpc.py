@@ -17,6 +17,8 @@ from kombu.exceptions import OperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from services.shared.tracing import TRACEPARENT, current_traceparent
+
 # MessageNacked: the broker refused a confirmed publish (e.g. it is out of disk);
 # AMQPError: it closed the connection or the channel (restart, ConnectionForced, ...).
 logger = logging.getLogger("klaxon.edge")
@@ -60,6 +62,16 @@ def drain(owner, connection, what):
         release_quietly(connection)
 
 
+def carry_current_trace(proxy):
+    """The next call of `proxy` continues the current request's trace (a Nameko header)."""
+    traceparent = current_traceparent()
+    data = proxy._worker_ctx.data  # the standalone proxy's context data, sent with each call
+    if traceparent:
+        data[TRACEPARENT] = traceparent
+    else:
+        data.pop(TRACEPARENT, None)
+
+
 class RpcPool:
     def __init__(self, amqp_uri, timeout=10, size=8):
         self.config = {"AMQP_URI": amqp_uri, "serializer": "json"}
@@ -77,6 +89,7 @@ class RpcPool:
 
     def _call(self, service, method, *args, **kwargs):
         proxy, cluster = self._borrow()
+        carry_current_trace(proxy)
         try:
             result = getattr(getattr(cluster, service), method)(*args, **kwargs)
         except RpcTimeout:

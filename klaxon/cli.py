@@ -16,7 +16,6 @@ import glob
 import os
 import sys
 import tempfile
-import warnings
 
 from klaxon import accounts
 from services.shared import config
@@ -95,8 +94,6 @@ def manage_integrations(args):
 
 
 def run_service(name):
-    # Nameko 2 runs on eventlet, which warns it is in maintenance mode; say it once, not per process.
-    warnings.filterwarnings("ignore", message="\nEventlet is deprecated")
     # Must happen before anything imports socket or threading users.
     import eventlet
 
@@ -106,9 +103,11 @@ def run_service(name):
     patch_psycopg()
     from klaxon.registry import service_class
     from klaxon.runner import run
+    from services.shared import tracing
     from services.shared.logs import setup_logging
 
     setup_logging(name)
+    tracing.configure(name)
     run(service_class(name), config.nameko_config(name))
 
 

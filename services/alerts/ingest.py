@@ -10,9 +10,10 @@ from services.alerts import contracts, metrics
 from services.alerts.formats.generic import parse_generic
 from services.alerts.store import dedup_scope
 from services.shared.errors import Conflict
+from services.shared.tracing import TRACEPARENT
 
 RESULT_OF_ACTION = {contracts.NEW_INCIDENT: "new_incident", contracts.ATTACHED: "existing_incident"}
-CARRIED_KEYS = ("source", "integration_id", "group_key", "details")
+CARRIED_KEYS = ("source", "integration_id", "group_key", "details", "traceparent")
 ACTOR = "klaxon-alerts"
 # Alerts per transaction: each takes a lock per dedup key here and per correlation key in
 # the incidents service, and PostgreSQL's lock table is shared and bounded.
@@ -111,6 +112,8 @@ def correlate_many(store, incidents, alerts):
 
 def correlation_request(alert):
     request = {key: alert[key] for key in ("alert_id", "service", "severity", "message", "timestamp")}
+    if alert.get(TRACEPARENT):
+        request[TRACEPARENT] = alert[TRACEPARENT]
     if alert.get("group_key"):
         request["group_key"] = f"{alert.get('integration_id')}:{alert['group_key']}"
     return request

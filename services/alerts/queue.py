@@ -30,6 +30,12 @@ def alerts_in(message):
     return len(message.get("alerts") or ()) or 1
 
 
+def traceparents(message):
+    """The traces a queued message's alerts belong to: each alert's own request's."""
+    alerts = message.get("alerts") or [message]
+    return [alert["traceparent"] for alert in alerts if alert.get("traceparent")]
+
+
 def one_by_one(message):
     """A message split into messages of one alert each (an acknowledgement stays whole)."""
     if message.get("kind") != ALERTS:

@@ -3,7 +3,6 @@
 import logging
 
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher
 from nameko.exceptions import serialize
 from nameko.messaging import Publisher
 from nameko.rpc import RpcProxy, rpc
@@ -24,6 +23,7 @@ from services.shared.errors import KlaxonError, Unauthorized, ValidationFailed
 from services.shared.http_api import json_api, json_body, query
 from services.shared.messaging import retried_on_outage
 from services.shared.storage import Storage
+from services.shared.tracing import TRACEPARENT, EventDispatcher, Tracing, spans_for, traceparent_of
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
 logger = logging.getLogger("klaxon.alerts")
@@ -34,6 +34,7 @@ class AlertsService(HealthAndMetrics):
 
     store = Storage(db, MIGRATIONS, AlertStore)
     config = Config()
+    tracing = Tracing()
     http_metrics = HttpMetrics()
     incidents = RpcProxy(incident_contracts.SERVICE)
     # Whose credentials a request to this service's own port carries (services.shared.access).
@@ -49,7 +50,7 @@ class AlertsService(HealthAndMetrics):
 
     # A batch of queued messages shares one transaction and one correlation RPC. Requeued
     # after a pause when something is down: the messages wait out the outage.
-    @consume_batches(queue.INGEST_QUEUE, weigh=queue.alerts_in)
+    @consume_batches(queue.INGEST_QUEUE, weigh=queue.alerts_in, traces=queue.traceparents)
     @retried_on_outage
     def on_queued(self, messages):
         try:
@@ -90,7 +91,10 @@ class AlertsService(HealthAndMetrics):
     def _ingest_valid(self, alerts):
         valid = [normalised for normalised in map(normalised_or_none, alerts) if normalised is not None]
         if valid:
-            self._reply(self._announce(ingest.ingest_many(self.store, self.incidents, valid)), alerts)
+            with spans_for(valid, "alerts.ingest", admitted_alert) as spans:
+                for alert, span in zip(valid, spans, strict=True):
+                    alert[TRACEPARENT] = traceparent_of(span)  # correlation continues from here
+                self._reply(self._announce(ingest.ingest_many(self.store, self.incidents, valid)), alerts)
 
     def _reply(self, answers, alerts):
         """Send each answer a sender waits for to its reply queue, one message per queue."""
@@ -160,6 +164,14 @@ class AlertsService(HealthAndMetrics):
         if not self.config.get("KEYLESS_INGEST"):
             raise Unauthorized("an integration key is required: send 'Authorization: Bearer <key>'")
         return None
+
+
+def admitted_alert(alert):
+    return {
+        "alert_id": alert["alert_id"],
+        "service": alert["service"],
+        "integration": alert.get("integration_id"),
+    }
 
 
 def normalised_or_none(alert):

@@ -56,6 +56,8 @@ class TimelineEntry(peewee.Model):
     detail = peewee.TextField(default="{}")
     # Set when the entry comes from a message that may be redelivered: one entry per ref.
     ref = peewee.CharField(max_length=300, null=True)
+    # The trace of the work that wrote the entry (W3C trace id, hex), when tracing is on.
+    trace_id = peewee.CharField(max_length=32, null=True)
 
     class Meta:
         database = db

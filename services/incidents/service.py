@@ -1,11 +1,12 @@
 """The incidents service: correlation, lifecycle, timeline, MTTA/MTTR."""
 
 import datetime as dt
+from functools import partial
 
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
+from opentelemetry import trace
 
 from services.alerts import contracts as alert_contracts
 from services.incidents import contracts as c
@@ -22,8 +23,9 @@ from services.shared.access import READ, RESPOND
 from services.shared.clock import Clock
 from services.shared.config import CorrelationSettings
 from services.shared.http_api import ID, actor, json_api, json_body, query
-from services.shared.messaging import dispatch_all, handles
+from services.shared.messaging import handles, run_all
 from services.shared.storage import Storage
+from services.shared.tracing import EventDispatcher, Tracing, clean, run_in_current_context, spans_for
 from services.shared.validation import parse
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
@@ -33,6 +35,7 @@ class IncidentsService(HealthAndMetrics):
 
     store = Storage(db, MIGRATIONS, IncidentStore)
     config = Config()
+    tracing = Tracing()
     http_metrics = HttpMetrics()
     clock = Clock()
     dispatch = EventDispatcher()
@@ -49,10 +52,20 @@ class IncidentsService(HealthAndMetrics):
     def correlate_many(self, alerts):
         """Correlate a batch of alerts in order; one answer per alert, in the same order."""
         window = CorrelationSettings.from_config(self.config).window_seconds
-        outcomes = self.store.correlate_many(alerts, window, self.clock.now())
-        opened = {incident["id"]: incident for incident, action in outcomes if action == "new_incident"}
-        dispatch_all(self.dispatch, c.INCIDENT_OPENED, [opened_event(i) for i in opened.values()])
+        with alert_spans(alerts) as spans:
+            outcomes = self.store.correlate_many(alerts, window, self.clock.now())
+            opening = {}
+            for span, (incident, action) in zip(spans, outcomes, strict=True):
+                span.set_attributes(clean({"incident_id": incident["id"], "action": action}))
+                if action == "new_incident":
+                    opening.setdefault(incident["id"], (span, incident))
+            # Each incident_opened continues the trace of the alert that opened it.
+            run_all([self._announcing_opened(span, incident) for span, incident in opening.values()])
         return [{"incident_id": incident["id"], "action": action} for incident, action in outcomes]
+
+    def _announcing_opened(self, span, incident):
+        with trace.use_span(span, end_on_exit=False):
+            return run_in_current_context(partial(self.dispatch, c.INCIDENT_OPENED, opened_event(incident)))
 
     @rpc
     def create_incident(self, payload, actor="api"):
@@ -206,6 +219,14 @@ class IncidentsService(HealthAndMetrics):
 
 
 INCIDENT_FILTERS = ("status", "severity", "service", "team", "assignee", "since", "until", "q", "sort")
+
+
+def alert_spans(alerts):
+    return spans_for(alerts, "incidents.correlate", correlated_alert)
+
+
+def correlated_alert(alert):
+    return {"alert_id": alert["alert_id"], "service": alert["service"]}
 
 
 def opened_event(incident):

@@ -15,6 +15,7 @@ from services.shared.db import insert_returning, insert_rows, lock_all, write_tr
 from services.shared.errors import NotFound, invalid
 from services.shared.paging import equality_filters, keyset_page, oldest_first, page_limit
 from services.shared.store import BaseStore
+from services.shared.tracing import TRACEPARENT, current_trace_id, trace_id_of
 
 EQUALITY_FILTERS = ("status", "severity", "service", "team", "assignee")
 
@@ -277,6 +278,7 @@ class CorrelationBatch:
         self.known = {}
         self.open_by_key = {}
         self.opened, self.links, self.attached = [], [], []
+        self.traces = {}  # alert id: the trace id of its own request
 
     def preload(self, open_by_key, alerts):
         """What the batch needs to know first: the open incident of every key, and earlier
@@ -288,6 +290,7 @@ class CorrelationBatch:
 
     def add(self, alert, key):
         alert_id = alert["alert_id"]
+        self.traces[alert_id] = trace_id_of(alert.get(TRACEPARENT))
         if alert_id not in self.known:
             self.known[alert_id] = self._decide(alert, key)
 
@@ -318,15 +321,16 @@ class CorrelationBatch:
             ],
         )
         created = [
-            timeline_row(incident.id, c.CREATED, "klaxon", self.now, {"alert_id": incident.first_alert_id})
-            for incident in self.opened
+            self._entry(incident, c.CREATED, incident.first_alert_id) for incident in self.opened
         ]
-        attached = [
-            timeline_row(incident.id, c.ALERT_ATTACHED, "klaxon", self.now, {"alert_id": alert_id})
-            for incident, alert_id in self.attached
-        ]
+        attached = [self._entry(incident, c.ALERT_ATTACHED, alert_id) for incident, alert_id in self.attached]
         insert_rows(TimelineEntry, created + attached)
         self._count_attached()
+
+    def _entry(self, incident, kind, alert_id):
+        """A timeline entry of the batch, in the trace of the alert it is about."""
+        detail = {"alert_id": alert_id}
+        return timeline_row(incident.id, kind, "klaxon", self.now, detail, trace_id=self.traces.get(alert_id))
 
     def _insert_opened(self):
         # One new incident per key in a batch, so the key tells the returned rows apart.
@@ -375,7 +379,7 @@ def newest_open_incidents(keys, since):
     return newest
 
 
-def timeline_row(incident_id, kind, actor, at, detail, ref=None):
+def timeline_row(incident_id, kind, actor, at, detail, ref=None, trace_id=None):
     return {
         "incident_id": incident_id,
         "kind": kind,
@@ -383,6 +387,7 @@ def timeline_row(incident_id, kind, actor, at, detail, ref=None):
         "at": at,
         "detail": json.dumps(detail, sort_keys=True, default=str),
         "ref": ref,
+        "trace_id": trace_id or current_trace_id(),
     }
 
 
@@ -411,4 +416,5 @@ def timeline_dict(entry):
         "actor": entry.actor,
         "at": _iso(entry.at),
         "detail": json.loads(entry.detail),
+        "trace_id": entry.trace_id,
     }

@@ -6,7 +6,6 @@ import datetime as dt
 
 import eventlet
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
 
@@ -31,6 +30,7 @@ from services.shared.http_api import ID, json_api, json_body, query
 from services.shared.messaging import handles
 from services.shared.storage import Storage
 from services.shared.ticker import every
+from services.shared.tracing import EventDispatcher, Tracing
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
 DESCRIBE_TIMEOUT_SECONDS = 2.0
@@ -41,6 +41,7 @@ class NotificationsService(HealthAndMetrics):
 
     store = Storage(db, MIGRATIONS, NotificationStore)
     config = Config()
+    tracing = Tracing()
     http_metrics = HttpMetrics()
     dispatch = EventDispatcher()
     clock = Clock()

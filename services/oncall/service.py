@@ -3,7 +3,6 @@
 import datetime as dt
 
 from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
@@ -25,6 +24,7 @@ from services.shared.http_api import ID, actor, json_api, json_body, principal
 from services.shared.messaging import handles
 from services.shared.storage import SiblingStore, Storage
 from services.shared.ticker import every
+from services.shared.tracing import EventDispatcher, Tracing
 from services.shared.validation import count_param, required_id
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
@@ -37,6 +37,7 @@ class OncallService(HealthAndMetrics, AccessEntrypoints):
     store = Storage(db, MIGRATIONS, OncallStore)
     accounts = SiblingStore(AccountStore)
     config = Config()
+    tracing = Tracing()
     http_metrics = HttpMetrics()
     clock = Clock()
     incidents = RpcProxy(INCIDENTS)

@@ -48,9 +48,12 @@ class BatchConsumer(Consumer):
 
     queue_consumer = BatchQueueConsumer()
 
-    def __init__(self, queue, batch_size=None, linger_seconds=None, concurrency=None, weigh=None, **kwargs):
+    def __init__(
+        self, queue, batch_size=None, linger_seconds=None, concurrency=None, weigh=None, traces=None, **kwargs
+    ):
         super().__init__(queue, requeue_on_error=True, **kwargs)
         self.weigh = weigh or (lambda body: 1)
+        self.traces = traces or (lambda body: [])
         self.pending_weight = 0
         self.batch_size = batch_size
         self.linger_seconds = linger_seconds
@@ -58,6 +61,11 @@ class BatchConsumer(Consumer):
         self.pending = []
         self.timer = None
         self.in_flight = 0
+
+    def traceparents(self, args):
+        """The traces of the batch's messages: the batch's span links to each (services.shared.tracing)."""
+        [bodies] = args
+        return [traceparent for body in bodies for traceparent in self.traces(body)]
 
     def setup(self):
         """Sizes given to the decorator win; else the service's config (KLAXON_BATCH_*)."""

@@ -1,4 +1,9 @@
-"""Structured logs: one JSON object per line on stdout."""
+"""Structured logs: one JSON object per line on stdout, with the trace they belong to.
+
+A client's mistake (a KlaxonError: not found, conflict, invalid) is an answer, not a
+fault: Nameko logs a worker that raised one as an error with a traceback, and
+`ClientErrorsAreInfo` turns that into one line at info.
+"""
 
 import json
 import logging
@@ -6,6 +11,8 @@ import sys
 import time
 
 from services.shared.config import env
+from services.shared.errors import KlaxonError
+from services.shared.tracing import current_span_id, current_trace_id
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,9 +29,29 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        trace_id = current_trace_id()
+        if trace_id:
+            entry.update(trace_id=trace_id, span_id=current_span_id())
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
+
+
+class ClientErrorsAreInfo(logging.Filter):
+    """A worker that answered a client error is logged at info, without a traceback."""
+
+    def filter(self, record):
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, KlaxonError):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "%s answered %s: %s", (_worker_of(record), type(error).__name__, error)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def _worker_of(record):
+    args = record.args if isinstance(record.args, tuple) else ()
+    return args[0] if args else "a worker"
 
 
 def setup_logging(service):
@@ -33,3 +60,4 @@ def setup_logging(service):
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(env("KLAXON_LOG_LEVEL", "INFO").upper())
+    logging.getLogger("nameko.containers").addFilter(ClientErrorsAreInfo())

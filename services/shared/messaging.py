@@ -8,11 +8,13 @@ again would fail the same way forever. Handlers must therefore be idempotent.
 
 import functools
 import logging
+from functools import partial
 
 import eventlet
 from nameko.events import event_handler
 
 from services.shared.errors import KlaxonError
+from services.shared.tracing import run_in_current_context
 
 logger = logging.getLogger("klaxon.messaging")
 REQUEUE_DELAY_SECONDS = 1.0
@@ -45,8 +47,14 @@ def handles(source_service, event_type):
 def dispatch_all(dispatch, event_type, payloads, concurrency=16):
     """Dispatch one event per payload, their broker confirms awaited together rather than
     one after another; returns once every one is confirmed, or raises the first failure."""
+    dispatch_here = run_in_current_context(dispatch)
+    run_all([partial(dispatch_here, event_type, payload) for payload in payloads], concurrency)
+
+
+def run_all(calls, concurrency=16):
+    """Run the argument-less `calls` together; returns once all have, or raises the first failure."""
     pile = eventlet.GreenPile(concurrency)
-    for payload in payloads:
-        pile.spawn(dispatch, event_type, payload)
+    for call in calls:
+        pile.spawn(call)
     for _ in pile:
         pass
