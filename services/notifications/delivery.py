@@ -9,10 +9,13 @@ last try the delivery is marked failed.
 import datetime as dt
 import time
 
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
 from services.notifications import metrics
 from services.notifications.channels import Page
 from services.notifications.noise import RateLimit, summary_of
 from services.notifications.store import notification_dict
+from services.shared.tracing import continuing
 
 
 class Delivery:
@@ -97,10 +100,13 @@ class Delivery:
         """(error or None, latency in ms) of one send."""
         started = time.perf_counter()
         error = None
-        try:
-            self.channels[page.row.channel].send(page)
-        except Exception as exc:  # a channel may fail in any way; the ledger records how
-            error = f"{type(exc).__name__}: {exc}"
+        name = f"notifications.send {page.row.channel}"
+        with continuing(None, name, SpanKind.CLIENT, **sent(page)) as span:
+            try:
+                self.channels[page.row.channel].send(page)
+            except Exception as exc:  # a channel may fail in any way; the ledger records how
+                error = f"{type(exc).__name__}: {exc}"
+                span.set_status(Status(StatusCode.ERROR, error))
         return error, round((time.perf_counter() - started) * 1000, 3)
 
     def _page(self, row, now):
@@ -111,3 +117,9 @@ class Delivery:
         )
         incident_url = f"{self.ack_links.base_url}/api/v1/incidents/{row.incident_id}"
         return Page(row, ack_url, self.describe(row.incident_id), incident_url)
+
+
+def sent(page):
+    """What a page's span says of it (its recipient's address stays out of traces)."""
+    row = page.row
+    return {"incident_id": row.incident_id, "channel": row.channel, "notification_id": row.id}

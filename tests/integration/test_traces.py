@@ -1,0 +1,95 @@
+"""One trace from the sender's request to the page, as a real OTLP receiver sees it.
+
+The platform runs as processes exporting to a receiver on loopback that decodes the
+protobuf; one alert that pages someone must leave one connected trace across the edge
+and all four services, a batch span linked to it, and log records in the same trace.
+"""
+
+import json
+
+import pytest
+
+from tests.conftest import eventually
+from tests.otlp_peer import otlp_receiver
+from tests.platform import running_platform
+
+pytestmark = pytest.mark.integration
+SERVICES = {"klaxon-edge", "klaxon-alerts", "klaxon-incidents", "klaxon-oncall", "klaxon-notifications"}
+ALERT = {"service": "checkout-api", "severity": "critical", "message": "traced: checkout is down"}
+
+
+@pytest.fixture
+def traced_platform(tmp_path):
+    with otlp_receiver() as (endpoint, received):
+        extra = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "OTEL_BLRP_SCHEDULE_DELAY": "100",
+        }
+        with running_platform(tmp_path, extra_env=extra) as platform:
+            platform.wait_healthy()
+            yield platform, received, tmp_path / "platform.log"
+
+
+def test_one_alert_leaves_one_connected_trace_from_request_to_page(traced_platform):
+    platform, received, log = traced_platform
+    posted = platform.api.post(f"{platform.edge}/api/v1/alerts", json=ALERT, timeout=10)
+    assert posted.status_code == 201, posted.text
+    version, trace_id, _, _ = posted.headers["traceresponse"].split("-")
+    assert version == "00" and len(trace_id) == 32
+    incident_id = posted.json()["incident_id"]
+
+    def page_delivered():
+        spans = received.spans_of(trace_id)
+        sends = [s for s in spans if s["name"].startswith("notifications.send")]
+        return (spans, sends) if sends and {s["service"] for s in spans} >= SERVICES else None
+
+    spans, sends = eventually(page_delivered, timeout=30)
+    by_id = {span["span_id"]: span for span in spans}
+    chain = parents_of(sends[0], by_id)
+    assert chain[-1]["service"] == "klaxon-edge" and chain[-1]["parent_span_id"] is None
+    assert {span["service"] for span in chain} == SERVICES
+    assert sends[0]["attributes"]["klaxon.incident_id"] == incident_id
+
+    correlated = [s for s in spans if s["name"] == "incidents.correlate"]
+    assert [s["attributes"]["klaxon.incident_id"] for s in correlated] == [incident_id]
+    assert any(span["attributes"].get("klaxon.alert_id") for span in chain)
+    assert_batch_links_to(received, trace_id)
+    assert_logs_in_trace(log, received, trace_id)
+    assert_timeline_names(platform, incident_id, trace_id)
+
+
+def parents_of(span, by_id):
+    """`span` and its ancestors up to the root; fails on a parent that never arrived."""
+    chain = [span]
+    while chain[-1]["parent_span_id"] is not None:
+        parent = by_id.get(chain[-1]["parent_span_id"])
+        assert parent is not None, f"the parent of {chain[-1]['name']} is not in the trace"
+        chain.append(parent)
+    return chain
+
+
+def assert_batch_links_to(received, trace_id):
+    """The queue consumer's batch span starts a trace of its own, linked to the alert's."""
+    batches = [s for s in received.spans if s["name"] == "alerts.on_queued"]
+    linked = [s for s in batches if trace_id in {linked_trace for linked_trace, _ in s["links"]}]
+    assert linked, "no batch span links to the alert's trace"
+    assert all(s["trace_id"] != trace_id for s in linked)
+
+
+def assert_logs_in_trace(log, received, trace_id):
+    def page_logged():
+        return [r for r in received.logs if r["trace_id"] == trace_id and "traced: checkout" in r["body"]]
+
+    [record] = eventually(page_logged, timeout=20)
+    assert record["service"] == "klaxon-notifications"
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    printed = [line for line in lines if "traced: checkout" in line.get("message", "")]
+    assert printed and all(line["trace_id"] == trace_id and line["span_id"] for line in printed)
+
+
+def assert_timeline_names(platform, incident_id, trace_id):
+    incident = platform.api.get(f"{platform.edge}/api/v1/incidents/{incident_id}", timeout=10).json()
+    created = [entry for entry in incident["timeline"] if entry["kind"] == "created"]
+    assert [entry["trace_id"] for entry in created] == [trace_id]
+
