@@ -1,0 +1,105 @@
+"""Log lines name their trace, client errors are not logged as faults, and tracing is
+configured only by the standard OTEL_* variables."""
+
+import json
+import logging
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from services.shared import tracing
+from services.shared.errors import Conflict, NotFound
+from services.shared.logs import ClientErrorsAreInfo, JsonFormatter
+
+GRAFANA = Path(__file__).resolve().parents[2] / "observability" / "grafana"
+DATASOURCES = GRAFANA / "provisioning" / "datasources" / "datasources.yml"
+TRACE_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736
+SPAN_ID = 0x00F067AA0BA902B7
+
+
+def a_span():
+    return NonRecordingSpan(SpanContext(TRACE_ID, SPAN_ID, is_remote=False, trace_flags=TraceFlags(1)))
+
+
+def record(level=logging.INFO, message="hello %s", args=("world",), exc=None):
+    exc_info = None
+    if exc is not None:
+        try:
+            raise exc
+        except type(exc):
+            exc_info = sys.exc_info()
+    return logging.LogRecord("nameko.containers", level, __file__, 1, message, args, exc_info)
+
+
+def test_a_line_inside_a_span_carries_its_trace_and_span_ids():
+    formatter = JsonFormatter("alerts")
+    with trace.use_span(a_span()):
+        line = json.loads(formatter.format(record()))
+    assert line["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert line["span_id"] == "00f067aa0ba902b7"
+    assert line["message"] == "hello world"
+    outside = json.loads(formatter.format(record()))
+    assert "trace_id" not in outside and "span_id" not in outside
+
+
+def test_grafana_finds_the_trace_id_in_the_lines_klaxon_prints():
+    """The Loki derived fields match the names the processes emit."""
+    sources = {s["uid"]: s for s in yaml.safe_load(DATASOURCES.read_text())["datasources"]}
+    fields = sources["loki"]["jsonData"]["derivedFields"]
+    by_label = [f for f in fields if f["matcherType"] == "label"]
+    by_regex = [f for f in fields if f["matcherType"] == "regex"]
+    assert [f["matcherRegex"] for f in by_label] == ["trace_id"]  # OTLP structured metadata
+    with trace.use_span(a_span()):
+        line = JsonFormatter("edge").format(record())
+    [found] = re.search(by_regex[0]["matcherRegex"], line).groups()
+    assert found == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert "trace_id" in sources["jaeger"]["jsonData"]["tracesToLogsV2"]["query"]
+
+
+@pytest.mark.parametrize("error", [NotFound("incident", 7), Conflict("already resolved")])
+def test_a_client_error_is_one_info_line_without_a_traceback(error):
+    logged = record(logging.ERROR, "error handling worker %s: %s", ("<worker>", error), exc=error)
+    assert ClientErrorsAreInfo().filter(logged)
+    assert (logged.levelno, logged.levelname) == (logging.INFO, "INFO")
+    assert logged.exc_info is None
+    line = json.loads(JsonFormatter("incidents").format(logged))
+    assert line["level"] == "info" and "exception" not in line
+    assert line["message"] == f"<worker> answered {type(error).__name__}: {error}"
+
+
+def test_a_fault_stays_an_error_with_its_traceback():
+    error = RuntimeError("boom")
+    logged = record(logging.ERROR, "error handling worker %s: %s", ("<worker>", error), exc=error)
+    assert ClientErrorsAreInfo().filter(logged)
+    assert logged.levelno == logging.ERROR and logged.exc_info is not None
+    assert "RuntimeError: boom" in json.loads(JsonFormatter("incidents").format(logged))["exception"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "on"),
+    [
+        ({}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_SDK_DISABLED": "true"}, False),
+        ({"OTEL_SERVICE_NAME": "klaxon-alerts"}, False),
+    ],
+)
+def test_tracing_is_on_only_where_an_otlp_endpoint_is_set(environ, on):
+    assert tracing.enabled(environ) is on
+
+
+def test_traceparents_are_read_and_carried():
+    header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    assert tracing.trace_id_of(header) == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert tracing.trace_id_of("not a traceparent") is None
+    assert tracing.trace_id_of(None) is None
+    assert tracing.link_to("garbage") is None
+    with trace.use_span(a_span()):
+        assert tracing.current_traceparent() == header
+    assert tracing.current_traceparent() is None
