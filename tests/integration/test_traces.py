@@ -57,6 +57,7 @@ def test_one_alert_leaves_one_connected_trace_from_request_to_page(traced_platfo
     assert_batch_links_to(received, trace_id)
     assert_logs_in_trace(log, received, trace_id)
     assert_timeline_names(platform, incident_id, trace_id)
+    assert_client_errors_are_info(platform, log)
 
 
 def parents_of(span, by_id):
@@ -93,3 +94,17 @@ def assert_timeline_names(platform, incident_id, trace_id):
     created = [entry for entry in incident["timeline"] if entry["kind"] == "created"]
     assert [entry["trace_id"] for entry in created] == [trace_id]
 
+
+
+def assert_client_errors_are_info(platform, log):
+    """A 404 answered by a service's worker is one info line, not an error with a traceback."""
+    missing = platform.api.get(f"{platform.edge}/api/v1/incidents/987654", timeout=10)
+    assert missing.status_code == 404
+
+    def logged():
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        return [line for line in lines if "answered NotFound: incident 987654" in line["message"]]
+
+    [line] = eventually(logged, timeout=10)
+    assert line["level"] == "info" and "exception" not in line
+    assert "Traceback" not in log.read_text()
