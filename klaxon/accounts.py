@@ -109,9 +109,13 @@ def write_private(path, text):
 
 
 def announce_first_admin():
+    """Make the first admin if there is none; returns where its password is, for the banner."""
     made = ensure_first_admin()
     path = Path(config.data_dir()) / FIRST_ADMIN_FILE
     if made:
         print(f"first admin: {made[0]}; the one-time password is in {made[1]} (readable by you only)")
-    elif path.exists():
+        return f"{made[0]}, one-time password in {made[1]}"
+    if path.exists():
         print(f"first admin: already made; its first password was written to {path}")
+        return f"its first password was written to {path}"
+    return None

@@ -162,8 +162,7 @@ def _run(args):
     migrate_all()
     if not args.no_demo:
         load_demo()
-    accounts.announce_first_admin()
-    return run_platform()
+    return run_platform(first_admin=accounts.announce_first_admin())
 
 
 if __name__ == "__main__":
