@@ -5,13 +5,19 @@ BIN := $(VENV)/bin
 
 .PHONY: run test install pipeline clean
 
+# uv installs in seconds what pip takes a minute for; pip is the fallback when uv cannot
+# be had (KLAXON_NO_UV=1 forces it).
+PIP_INSTALL = $(BIN)/pip install --quiet --disable-pip-version-check
+install_into_venv = if [ -z "$$KLAXON_NO_UV" ] && { [ -x $(BIN)/uv ] || $(PIP_INSTALL) uv >/dev/null 2>&1; }; \
+	then $(BIN)/uv pip install --quiet --python $(BIN)/python $(1); else $(PIP_INSTALL) $(1); fi
+
 $(BIN)/klaxon: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(call install_into_venv,-e .)
 	touch $@
 
 $(BIN)/tox: $(BIN)/klaxon
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]' tox
+	$(call install_into_venv,-e '.[test]' tox)
 	touch $@
 
 install: $(BIN)/klaxon
