@@ -62,9 +62,7 @@ class Delivery:
         error, latency_ms = self._send(self._page(row, now))
         retry_at = self.retry_policy.next_attempt(row.attempts + 1, now) if error else None
         row = self.store.record_attempt(row, error, latency_ms, now, retry_at)
-        metrics.NOTIFICATIONS_SENT.labels(row.channel, row.status).inc()
-        if row.status == "sent" and row.incident_id is not None:
-            metrics.ONCALL_NOTIFICATIONS_SENT.labels(row.channel).inc()
+        metrics.count_attempt(row)
         return row
 
     def retry_due(self, now, announce):
@@ -89,6 +87,7 @@ class Delivery:
             for row in rows:
                 retry_at = self.retry_policy.next_attempt(row.attempts + 1, now) if error else None
                 settled.append(self.store.record_attempt(row, error, latency_ms, now, retry_at))
+                metrics.count_attempt(settled[-1])
         return settled
 
     def _retry(self, row, now):
@@ -121,5 +120,8 @@ class Delivery:
 
 def sent(page):
     """What a page's span says of it (its recipient's address stays out of traces)."""
-    row = page.row
-    return {"incident_id": row.incident_id, "channel": row.channel, "notification_id": row.id}
+    row = page.row  # a held-back summary's row is not in the ledger: it has no id of its own
+    return {name: getattr(row, field, None) for name, field in SPAN_FIELDS}
+
+
+SPAN_FIELDS = (("incident_id", "incident_id"), ("channel", "channel"), ("notification_id", "id"))
