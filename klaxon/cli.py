@@ -94,6 +94,10 @@ def manage_integrations(args):
 
 
 def run_service(name):
+    # A service counts in its own memory; only the edge's gunicorn workers share a
+    # multiprocess directory, which the edge would otherwise re-export (counted twice).
+    # prometheus_client reads this when first imported, so it goes before any import.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     # Must happen before anything imports socket or threading users.
     import eventlet
 

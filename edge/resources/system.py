@@ -1,7 +1,6 @@
 """/health and /metrics (the console is edge/resources/console.py)."""
 
 import falcon
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from edge import telemetry
 from services.shared.access import PUBLIC
@@ -28,5 +27,5 @@ class Metrics:
     access = {"GET": PUBLIC}
 
     def on_get(self, req, resp):
-        resp.content_type = CONTENT_TYPE_LATEST
-        resp.data = telemetry.render()
+        # OpenMetrics (with exemplars) when the scraper asks for it, else Prometheus text.
+        resp.data, resp.content_type = telemetry.render(req.get_header("Accept"))

@@ -86,6 +86,7 @@ def count_received(alerts, admitted):
     for alert, (outcome, _) in zip(alerts, admitted, strict=True):
         if outcome == "known":
             continue
+        metrics.known_service(alert["service"])
         metrics.ALERTS_RECEIVED.labels(alert["severity"], alert["service"]).inc()
         if outcome == "duplicate":
             metrics.ALERTS_DEDUPLICATED.labels(alert["service"]).inc()

@@ -1,6 +1,13 @@
-"""Metrics the alerts service observes (names are a public contract, SPEC §6)."""
+"""Metrics the alerts service observes (names are a public contract, SPEC §6).
+
+Each monitored service's label sets start at 0 as soon as the service is known (at the
+first scrape, from the alerts stored; else at its first alert), so its next alerts show
+as increases.
+"""
 
 from prometheus_client import Counter
+
+from services.shared.severity import SEVERITIES
 
 ALERTS_RECEIVED = Counter(
     "alerts_received_total", "Alerts accepted, by severity and service", ["severity", "service"]
@@ -13,3 +20,30 @@ ALERTS_CORRELATED = Counter(
 ALERTS_DEDUPLICATED = Counter(
     "alerts_deduplicated_total", "Alerts recognised as duplicates of a firing alert", ["service"]
 )
+RESULTS = ("new_incident", "existing_incident")
+
+_known = set()
+_primed = []
+
+
+def known_service(service):
+    """Every label set of `service` at 0 (once per process)."""
+    if service in _known:
+        return
+    _known.add(service)
+    for severity in SEVERITIES:
+        ALERTS_RECEIVED.labels(severity, service)
+        for result in RESULTS:
+            ALERTS_CORRELATED.labels(result, service, severity)
+    ALERTS_DEDUPLICATED.labels(service)
+
+
+def prime(store, families, now=None):
+    """At the first scrape: the label sets of every service alerts were stored for."""
+    if store is not None and not _primed:
+        from services.alerts.models import Alert
+
+        for row in Alert.select(Alert.service).distinct():
+            known_service(row.service)
+        _primed.append(True)
+    return families

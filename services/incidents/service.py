@@ -24,6 +24,7 @@ from services.shared.clock import Clock
 from services.shared.config import CorrelationSettings
 from services.shared.http_api import ID, actor, json_api, json_body, query
 from services.shared.messaging import handles, run_all
+from services.shared.metrics import observe
 from services.shared.storage import Storage
 from services.shared.tracing import EventDispatcher, Tracing, clean, run_in_current_context, spans_for
 from services.shared.validation import parse
@@ -181,9 +182,9 @@ class IncidentsService(HealthAndMetrics):
             return
         # Observed once per incident: a reopened incident keeps its first acknowledgement.
         if target == "acknowledged" and incident["acknowledged_at"] == incident["updated_at"]:
-            MTTA.labels(*labels).observe(incident["mtta_seconds"])
+            observe(MTTA.labels(*labels), incident["mtta_seconds"])
         if target == "resolved":
-            MTTR.labels(*labels).observe(incident["mttr_seconds"])
+            observe(MTTR.labels(*labels), incident["mttr_seconds"])
         event = domain.EVENT_OF_STATUS.get(target)
         if event:
             self.dispatch(event, {"incident_id": incident["id"], "actor": actor, "team": incident["team"]})

@@ -411,6 +411,20 @@ class OncallStore(BaseStore):
             ).execute()
 
     # -- metrics -----------------------------------------------------------------------
+    def oldest_due_step(self, now):
+        """When the longest-waiting escalation step that is due and not taken fell due;
+        None when no step is due."""
+        oldest = (
+            Escalation.select(Escalation.next_at)
+            .where((Escalation.state == "active") & (Escalation.next_at <= now))
+            .order_by(Escalation.next_at)
+            .first()
+        )
+        return oldest.next_at if oldest else None
+
+    def team_names(self):
+        return [team.name for team in Team.select(Team.name).order_by(Team.name)]
+
     def metric_families(self):
         gauge = GaugeMetricFamily(
             "oncall_current", "1 for each person on call now, per team", labels=["team", "person"]

@@ -4,13 +4,13 @@ A service class inherits `HealthAndMetrics` and declares `store` (a `Storage`),
 `config` (Nameko's `Config`) and `http_metrics` (an `HttpMetrics`).
 """
 
+import importlib
 import json
 import time
 
 from kombu import Connection
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler, http
-from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.wrappers import Response
 
 from services.shared import metrics
@@ -22,6 +22,12 @@ class HttpMetrics(DependencyProvider):
 
     def __init__(self):
         self.started = {}
+
+    def start(self):
+        """Known label sets at 0 from the start, before the first scrape or event."""
+        prime = primer(self.container.service_name)
+        if prime is not None:
+            prime(None, [])
 
     def worker_setup(self, worker_ctx):
         if isinstance(worker_ctx.entrypoint, HttpRequestHandler):
@@ -35,7 +41,23 @@ class HttpMetrics(DependencyProvider):
         service = self.container.service_name
         code = 500 if exc_info else status_of(result)
         metrics.HTTP_REQUESTS.labels(service, entrypoint.method, entrypoint.url, str(code)).inc()
-        metrics.HTTP_DURATION.labels(service, entrypoint.url).observe(time.perf_counter() - start)
+        metrics.observe(metrics.HTTP_DURATION.labels(service, entrypoint.url), time.perf_counter() - start)
+
+
+def primer(service_name):
+    """`services.<name>.metrics.prime(store, families)`: creates the service's known label
+    sets at 0 (from the store when given one) and returns the store's families, amended."""
+    try:
+        module = importlib.import_module(f"services.{service_name}.metrics")
+    except ImportError:
+        return None
+    return getattr(module, "prime", None)
+
+
+def _now_of(service):
+    """{"now": the service's clock (tests move it)} for a service that has one, else {}."""
+    clock = getattr(service, "clock", None)
+    return {"now": clock.now()} if hasattr(clock, "now") else {}
 
 
 def status_of(result):
@@ -84,8 +106,12 @@ class HealthAndMetrics:
 
     @http("GET", "/metrics")
     def metrics(self, request):
-        text = metrics.render(self.store.metric_families())
-        return Response(text, status=200, content_type=CONTENT_TYPE_LATEST)
+        families = self.store.metric_families()
+        prime = primer(self.name)
+        if prime is not None:
+            families = prime(self.store, families, **_now_of(self))
+        body, content_type = metrics.exposition(request.headers.get("Accept"), families)
+        return Response(body, status=200, content_type=content_type)
 
     # Werkzeug tries a rule with a path converter after every more specific one.
     @http("GET,POST,PUT,PATCH,DELETE", "/<path:unknown_path>")
