@@ -103,3 +103,13 @@ def test_traceparents_are_read_and_carried():
     with trace.use_span(a_span()):
         assert tracing.current_traceparent() == header
     assert tracing.current_traceparent() is None
+
+
+def test_the_logs_panel_selects_the_names_the_processes_export_under():
+    """OTLP's service.name becomes Loki's service_name label: klaxon-<process>."""
+    dashboards = [json.loads(path.read_text()) for path in (GRAFANA / "dashboards").glob("*.json")]
+    logs = [p for d in dashboards for p in d["panels"] if p["type"] == "logs"]
+    assert logs
+    for panel in logs:
+        expr = panel["targets"][0]["expr"]
+        assert 'service_name=~"klaxon-' in expr and "severity_text" in expr
