@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install pipeline clean
+.PHONY: run test install pipeline hooks lock clean
 
 # uv installs in seconds what pip takes a minute for; pip is the fallback when uv cannot
 # be had (KLAXON_NO_UV=1 forces it).
@@ -11,13 +11,15 @@ PIP_INSTALL = $(BIN)/pip install --quiet --disable-pip-version-check
 install_into_venv = if [ -z "$$KLAXON_NO_UV" ] && { [ -x $(BIN)/uv ] || $(PIP_INSTALL) uv >/dev/null 2>&1; }; \
 	then $(BIN)/uv pip install --quiet --python $(BIN)/python $(1); else $(PIP_INSTALL) $(1); fi
 
-$(BIN)/klaxon: pyproject.toml
+$(BIN)/klaxon: pyproject.toml requirements.lock
+	@# a PEP 832 redirect *file* named .venv (tox writes one unless venv_redirect = false) is not our venv
+	if [ -f $(VENV) ]; then rm -f $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
-	$(call install_into_venv,-e .)
+	$(call install_into_venv,-c requirements.lock -e .)
 	touch $@
 
 $(BIN)/tox: $(BIN)/klaxon
-	$(call install_into_venv,-e '.[test]' tox)
+	$(call install_into_venv,-c requirements.lock -e '.[test]' tox)
 	touch $@
 
 install: $(BIN)/klaxon
@@ -35,6 +37,16 @@ test: $(BIN)/tox
 ## pipeline: every stage of the local pipeline, in order
 pipeline: $(BIN)/tox
 	bash .ci/pipeline
+
+## hooks: install the git pre-commit hook (secret scan and ruff on the staged files)
+hooks: $(BIN)/tox
+	$(call install_into_venv,pre-commit==4.7.0)
+	$(BIN)/pre-commit install
+
+## lock: re-pin requirements.lock (what `make install` installs) after editing pyproject.toml
+lock: $(BIN)/klaxon
+	$(call install_into_venv,uv==0.13.8)
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 -q --custom-compile-command "make lock" -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .tox var .coverage .coverage.*
