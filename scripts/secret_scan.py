@@ -42,6 +42,14 @@ def detect_secrets_bin() -> str:
     return str(local) if local.exists() else "detect-secrets"
 
 
+def _walk(root: Path) -> list[str]:
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        files += [os.path.relpath(os.path.join(dirpath, f), root) for f in filenames]
+    return files
+
+
 def tree_files(root: Path) -> list[str]:
     """Files git tracks plus untracked ones it does not ignore; every file when not a checkout."""
     try:
@@ -51,10 +59,7 @@ def tree_files(root: Path) -> list[str]:
         ).stdout.decode()
         files = [f for f in out.split("\0") if f and (root / f).is_file()]
     except (subprocess.CalledProcessError, FileNotFoundError):
-        files = []
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
-            files += [os.path.relpath(os.path.join(dirpath, f), root) for f in filenames]
+        files = _walk(root)
     return sorted(f for f in files if not VENDORED.search(f) and f not in ALLOW_LISTS)
 
 
@@ -159,6 +164,15 @@ def update_baseline(root: Path) -> int:
     return 0
 
 
+def check(root: Path, files: list[str], history: bool) -> tuple[list[str], str]:
+    """(findings not allow-listed, what was scanned)."""
+    allowed, _ = load_allowed(root)
+    if history:
+        return scan_history(root, allowed), "git history"
+    files = [f for f in files if not VENDORED.search(f)] if files else tree_files(root)
+    return unexpected(scan(files, root), allowed), f"{len(files)} files"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", help="scan only these files (the pre-commit hook)")
@@ -169,16 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     root = args.root.resolve()
     if args.update_baseline:
         return update_baseline(root)
-    allowed, unaudited = load_allowed(root)
-    if args.history:
-        try:
-            bad, what = scan_history(root, allowed), "git history"
-        except subprocess.CalledProcessError as exc:
-            print(f"secret-scan: cannot read the git history of {root}: {exc.stderr.decode().strip()}")
-            return 1
-    else:
-        files = [f for f in args.files if not VENDORED.search(f)] if args.files else tree_files(root)
-        bad, what = unexpected(scan(files, root), allowed), f"{len(files)} files"
+    try:
+        bad, what = check(root, args.files, args.history)
+    except subprocess.CalledProcessError as exc:
+        print(f"secret-scan: {' '.join(map(str, exc.cmd[:3]))} failed in {root}: {(exc.stderr or b'')!r}")
+        return 1
+    unaudited = load_allowed(root)[1]
     for entry in unaudited:
         print(f"unaudited baseline entry: {entry} (mark it with `detect-secrets audit {BASELINE}`)")
     for finding in bad:
