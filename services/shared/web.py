@@ -24,8 +24,13 @@ class HttpMetrics(DependencyProvider):
         self.started = {}
 
     def start(self):
-        """Known label sets at 0 from the start, before the first scrape or event."""
-        prime = primer(self.container.service_name)
+        """Known label sets at 0 from the start, before the first scrape or event: a route's
+        first 500 is then an increase the error-rate panel shows."""
+        service = self.container.service_name
+        for entrypoint in self.container.entrypoints:
+            if isinstance(entrypoint, HttpRequestHandler):
+                metrics.HTTP_REQUESTS.labels(service, entrypoint.method, entrypoint.url, "500")
+        prime = primer(service)
         if prime is not None:
             prime(None, [])
 

@@ -38,6 +38,10 @@ def test_a_fresh_notifications_service_exports_every_channel_and_outcome_at_zero
 ):
     container_factory(NotificationsService, web_service_config).start()
     text = web_session.get("/metrics").text
+    assert (
+        'http_requests_total{code="500",method="POST",route="/api/v1/notify",service="notifications"} 0.0'
+        in text
+    )
     for channel in ("log", "webhook", "slack", "email"):
         assert f'oncall_notifications_sent_total{{channel="{channel}"}} 0.0' in text
         for status in ("sent", "retrying", "failed"):
