@@ -23,7 +23,7 @@ from edge.resources import (
     oncall,
     system,
 )
-from edge.telemetry import RequestMetrics
+from edge.telemetry import RequestMetrics, prime_routes
 from edge.tracing import RequestTracing
 from services.shared import config
 
@@ -106,6 +106,7 @@ def create_app(settings, rpc, publisher=None, replies=None, authenticator=None, 
     console.install(app)  # the web console at / and its pages; it calls the API like anyone
     docs.install(app, routes)
     check_declared(routes)
+    prime_routes(routes)
     return app
 
 

@@ -22,6 +22,16 @@ SUMMED += ("process_open_fds",)
 OF_THE_MASTER = ("process_start_time_seconds", "process_max_fds")
 
 
+def prime_routes(routes):
+    """Every route's 500 starts at 0: the first failure of a route is then a step that
+    rate() sees, not the first sample of a new series, which it cannot."""
+    from edge.openapi import responders
+
+    for template, resource in routes.items():
+        for method in responders(resource):
+            HTTP_REQUESTS.labels("edge", method.upper(), template, "500")
+
+
 def render(accept=None):
     """(body, content type) of a scrape; OpenMetrics when `accept` asks for it."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -312,3 +312,13 @@ def test_escalating_an_id_out_of_range_is_422():
     rpc = RecordingRpc(answer={})
     result = post_json(client_for(rpc), "/api/v1/escalate", {"incident_id": 88014624182153936896})
     assert assert_problem(result, 422)["errors"][0]["field"] == "incident_id" and rpc.calls == []
+
+
+def test_every_edge_route_starts_with_zero_server_errors():
+    """rate() sees a route's first 500 only if the series was there before it."""
+    from prometheus_client import REGISTRY
+
+    client_for(RecordingRpc())
+    for method, route in [("POST", "/api/v1/alerts"), ("GET", "/api/v1/incidents/{incident_id:id}")]:
+        labels = {"service": "edge", "method": method, "route": route, "code": "500"}
+        assert REGISTRY.get_sample_value("http_requests_total", labels) is not None, route
