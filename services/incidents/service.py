@@ -103,18 +103,6 @@ class IncidentsService(HealthAndMetrics):
         return incident
 
     @rpc
-    def assign(self, incident_id, team, assignee, actor, ref=None):
-        incident = self.store.assign(incident_id, team, assignee, actor, self.clock.now(), ref)
-        self.dispatch(
-            c.INCIDENT_UPDATED, {"incident_id": incident_id, "actor": actor, "changed": ["assignee"]}
-        )
-        return incident
-
-    @rpc
-    def record_timeline(self, incident_id, kind, actor, detail, ref=None):
-        self.store.record(incident_id, kind, actor, detail, self.clock.now(), ref)
-
-    @rpc
     def incident_metrics(self, incident_id):
         return self.store.metrics(incident_id)
 
@@ -162,6 +150,19 @@ class IncidentsService(HealthAndMetrics):
             self.clock.now(),
             ref=answer["alert_id"],
         )
+
+    @handles(oncall_contracts.SERVICE, oncall_contracts.INCIDENT_ROUTED)
+    def on_incident_routed(self, event):
+        """The router's assignment and notes (oncall_contracts.IncidentRouted), once."""
+        incident_id, actor = event["incident_id"], event["actor"]
+        at = dt.datetime.fromisoformat(event["at"])
+        assigned = self.store.route(
+            incident_id, event["team"], event["assignee"], actor, at, self.clock.now(), event["timeline"]
+        )
+        if assigned:
+            self.dispatch(
+                c.INCIDENT_UPDATED, {"incident_id": incident_id, "actor": actor, "changed": ["assignee"]}
+            )
 
     @handles(oncall_contracts.SERVICE, oncall_contracts.INCIDENT_ESCALATED)
     def on_incident_escalated(self, event):

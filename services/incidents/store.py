@@ -107,14 +107,23 @@ class IncidentStore(BaseStore):
         detail = {"from": incident.status, "to": target}
         self._timeline(incident.id, domain.TIMELINE_KIND[target], actor, now, detail)
 
-    def assign(self, incident_id, team, assignee, actor, now, ref=None):
-        """Set team and assignee; with a `ref`, only the first call for it does anything,
-        so a redelivered routing never undoes a later reassignment."""
+    def route(self, incident_id, team, assignee, actor, at, now, notes=(), ref="route"):
+        """Record how the router routed an incident (`notes`: kind, detail and ref of each
+        timeline entry) and, with a `team`, assign it; at the time `at` it was routed.
+
+        Once per `ref`: a redelivered routing adds no entry and never undoes a later
+        reassignment. Returns whether it assigned the incident now."""
         with write_transaction(self.db, lock_key=f"incident:{incident_id}"):
             self._get(incident_id)
-            if ref is None or not self._has_entry(incident_id, c.ASSIGNED, ref):
-                self._assign(incident_id, team, assignee, actor, now, ref)
-        return self.get(incident_id)
+            for note in notes:
+                self._timeline(incident_id, note["kind"], actor, at, note["detail"], note["ref"])
+            if team is None or self._has_entry(incident_id, c.ASSIGNED, ref):
+                return False
+            Incident.update(team=team, assignee=assignee, updated_at=now).where(
+                Incident.id == incident_id
+            ).execute()
+            self._timeline(incident_id, c.ASSIGNED, actor, at, {"team": team, "assignee": assignee}, ref)
+        return True
 
     def _has_entry(self, incident_id, kind, ref):
         return (

@@ -1,5 +1,7 @@
 """The on-call service's public names: RPC methods, events and payload shapes."""
 
+from typing import NotRequired, TypedDict
+
 SERVICE = "oncall"
 
 # RPC
@@ -42,5 +44,54 @@ FEED_CALENDAR = "feed_calendar"
 # Events
 INCIDENT_ESCALATED = "incident_escalated"
 NOTIFICATION_REQUESTED = "notification_requested"  # a page for the notifications service to send
+# Who an incident was routed to, for the incidents service to record (it owns the incident).
+INCIDENT_ROUTED = "incident_routed"
 
 LAYERS = ("primary", "secondary")
+
+
+class TimelineNote(TypedDict):
+    kind: str  # an incidents timeline kind (services/incidents/contracts.py)
+    detail: dict
+    ref: str  # one entry per (incident, kind, ref): a redelivered event adds nothing
+
+
+class IncidentRouted(TypedDict):
+    """`incident_routed`: the incident goes to `team`'s `assignee` (team None: nobody
+    answers for it, and `timeline` says why). The incidents service records `timeline`,
+    then the assignment (ref "route"), once however often the event arrives."""
+
+    incident_id: int
+    team: str | None
+    assignee: str | None
+    actor: str
+    at: str  # when it was routed (RFC 3339): the timeline entries' time
+    timeline: list[TimelineNote]
+
+
+class IncidentFacts(TypedDict):
+    """What a page says of its incident, as the on-call service knew it when paging."""
+
+    id: int
+    title: str | None
+    service: str | None
+    severity: str | None
+    status: str | None
+    assignee: str | None
+
+
+class NotificationRequested(TypedDict):
+    """`notification_requested`: one page for one person on one contact method."""
+
+    incident_id: int
+    step: int
+    recipient: str
+    recipient_name: str | None
+    channel: str
+    address: str | None
+    secret: str | None
+    delay_minutes: float
+    subject: str
+    message: str
+    # Absent (an older sender, POST /api/v1/notify): the notifications service asks.
+    incident: NotRequired[IncidentFacts]

@@ -125,7 +125,6 @@ class OncallService(HealthAndMetrics, AccessEntrypoints):
     def on_incident_opened(self, incident):
         paging.route_incident(
             self.store,
-            self.incidents,
             self.dispatch,
             incident,
             self.clock.now(),

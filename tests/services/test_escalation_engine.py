@@ -44,11 +44,8 @@ class Recorder:
     def escalations(self):
         return [p for kind, p in self.events if kind == c.INCIDENT_ESCALATED]
 
-    def assign(self, *args):
-        pass
-
-    def record_timeline(self, *args):
-        pass
+    def routings(self):
+        return [p for kind, p in self.events if kind == c.INCIDENT_ROUTED]
 
 
 @pytest.fixture
@@ -72,7 +69,7 @@ def recorder():
 
 def open_incident(store, recorder, incident_id, at=T0):
     incident = {"id": incident_id, "service": "ledger", "severity": "high", "title": "ledger lag"}
-    return paging.route_incident(store, recorder, recorder, incident, at)
+    return paging.route_incident(store, recorder, incident, at)
 
 
 def minutes(n):
@@ -208,31 +205,48 @@ def test_bad_policies_are_refused_naming_the_field(payload, field):
     assert field in [error["field"] for error in refused.value.errors], refused.value.errors
 
 
-class Timeline(Recorder):
-    def __init__(self):
-        super().__init__()
-        self.entries = []
-
-    def record_timeline(self, incident_id, kind, actor, detail, ref=None):
-        self.entries.append((incident_id, kind, detail, ref))
-
-
-def test_an_unknown_service_goes_to_the_default_team_and_the_incident_says_so(store):
-    timeline = Timeline()
+def test_an_unknown_service_goes_to_the_default_team_and_the_incident_says_so(store, recorder):
     incident = {"id": 7, "service": "not-in-the-catalog", "severity": "low", "title": "odd"}
-    escalation = paging.route_incident(store, timeline, timeline, incident, T0, default_team=TEAM)
+    escalation = paging.route_incident(store, recorder, incident, T0, default_team=TEAM)
     assert escalation.team == TEAM
-    [(incident_id, kind, detail, ref)] = timeline.entries
-    assert (incident_id, kind, ref) == (7, "note", "route-default")
-    assert "default team" in detail["note"] and "not-in-the-catalog" in detail["note"]
-    assert timeline.pages() == [(7, 0, "alice@example.com")]
+    [routed] = recorder.routings()
+    assert (routed["incident_id"], routed["team"], routed["assignee"]) == (7, TEAM, "Alice")
+    [note] = routed["timeline"]
+    assert (note["kind"], note["ref"]) == ("note", "route-default")
+    assert "default team" in note["detail"]["note"] and "not-in-the-catalog" in note["detail"]["note"]
+    assert recorder.pages() == [(7, 0, "alice@example.com")]
 
 
-def test_a_known_service_is_routed_without_a_note(store):
-    timeline = Timeline()
+def test_a_known_service_is_routed_without_a_note(store, recorder):
     incident = {"id": 8, "service": "ledger", "severity": "low", "title": "lag"}
-    paging.route_incident(store, timeline, timeline, incident, T0, default_team="someone-else")
-    assert timeline.entries == []
+    paging.route_incident(store, recorder, incident, T0, default_team="someone-else")
+    [routed] = recorder.routings()
+    assert routed["timeline"] == [] and routed["team"] == TEAM
+
+
+def test_the_routing_is_announced_before_the_page_which_carries_the_incident(store, recorder):
+    incident = {"id": 9, "service": "ledger", "severity": "high", "title": "lag", "created_at": "x"}
+    paging.route_incident(store, recorder, incident, T0)
+    kinds = [kind for kind, _ in recorder.events]
+    assert kinds[0] == c.INCIDENT_ROUTED and c.NOTIFICATION_REQUESTED in kinds[1:]
+    [page] = [p for kind, p in recorder.events if kind == c.NOTIFICATION_REQUESTED]
+    assert page["incident"] == {
+        "id": 9,
+        "title": "lag",
+        "service": "ledger",
+        "severity": "high",
+        "status": "open",
+        "assignee": "Alice",
+    }
+
+
+def test_an_incident_nobody_answers_for_is_announced_unrouted(store, recorder):
+    incident = {"id": 10, "service": "not-in-the-catalog", "severity": "low", "title": "odd"}
+    assert paging.route_incident(store, recorder, incident, T0) is None
+    [routed] = recorder.routings()
+    assert (routed["team"], routed["assignee"]) == (None, None)
+    assert [(n["kind"], n["ref"]) for n in routed["timeline"]] == [("unrouted", "route")]
+    assert recorder.pages() == []
 
 
 def test_pages_go_to_every_contact_method_with_its_delay(store, recorder):

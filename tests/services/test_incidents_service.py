@@ -1,6 +1,8 @@
 """The incidents service in a real Nameko container on RabbitMQ, on both databases."""
 
-from nameko.testing.services import entrypoint_hook
+from unittest.mock import call
+
+from nameko.testing.services import entrypoint_hook, replace_dependencies
 
 from services.incidents.service import IncidentsService
 
@@ -65,3 +67,30 @@ def test_deliveries_sent_and_failed_are_written_in_the_timeline_once(service_con
     assert entries == [("notified", "email"), ("notification_failed", "webhook")]
     [failure] = [e for e in timeline if e["kind"] == "notification_failed"]
     assert failure["detail"]["attempts"] == 5 and "answered 500" in failure["detail"]["error"]
+
+
+def test_a_redelivered_routing_assigns_and_notes_once(service_config, container_factory):
+    container = container_factory(IncidentsService, service_config)
+    dispatch = replace_dependencies(container, "dispatch")
+    container.start()
+    with entrypoint_hook(container, "correlate") as correlate:
+        incident_id = correlate(alert("a-1", service="no-such-team-api"))["incident_id"]
+    routed = {
+        "incident_id": incident_id,
+        "team": "platform",
+        "assignee": "Alice",
+        "actor": "klaxon-oncall",
+        "at": "2026-11-20T03:12:46+00:00",
+        "timeline": [{"kind": "note", "detail": {"note": "to the default team"}, "ref": "route-default"}],
+    }
+    dispatch.reset_mock()
+    with entrypoint_hook(container, "on_incident_routed") as on_routed:
+        on_routed(routed)
+        on_routed(routed)  # a redelivered event changes nothing
+    with entrypoint_hook(container, "get_incident") as get_incident:
+        incident = get_incident(incident_id)
+    assert (incident["team"], incident["assignee"]) == ("platform", "Alice")
+    routing = [(e["kind"], e["at"]) for e in incident["timeline"] if e["kind"] in ("note", "assigned")]
+    assert routing == [("note", routed["at"]), ("assigned", routed["at"])]
+    updated = {"incident_id": incident_id, "actor": "klaxon-oncall", "changed": ["assignee"]}
+    assert dispatch.call_args_list == [call("incident_updated", updated)], "announced once"

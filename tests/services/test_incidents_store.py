@@ -319,24 +319,42 @@ def test_notes_appear_in_notes_and_timeline(store):
     assert kinds(updated) == ["created", "note", "note"]
 
 
-def test_assign_sets_team_assignee_and_timeline(store):
+def test_routing_sets_team_assignee_and_timeline(store):
     incident = manual(store, T0)
-    assigned = store.assign(incident["id"], "platform", "carol", "klaxon", T0 + seconds(5))
+    note = {"kind": "note", "detail": {"note": "routed to the default team"}, "ref": "route-default"}
+    routed_at = T0 + seconds(5)
+    assert store.route(incident["id"], "platform", "carol", "klaxon", routed_at, T0 + seconds(6), [note])
+    assigned = store.get(incident["id"])
     assert (assigned["team"], assigned["assignee"]) == ("platform", "carol")
+    assert kinds(assigned)[-2:] == ["note", "assigned"]
     entry = assigned["timeline"][-1]
-    assert entry["kind"] == "assigned"
     assert entry["actor"] == "klaxon"
     assert entry["detail"] == {"team": "platform", "assignee": "carol"}
-    assert instant(entry["at"]) == T0 + seconds(5)
+    assert instant(entry["at"]) == T0 + seconds(5), "the entry says when it was routed"
     with pytest.raises(NotFound):
-        store.assign(999_999, "platform", "carol", "klaxon", T0)
+        store.route(999_999, "platform", "carol", "klaxon", T0, T0)
 
 
-def test_assign_with_the_same_ref_twice_adds_one_entry(store):
+def test_a_repeated_routing_adds_nothing_and_keeps_a_later_reassignment(store):
     incident = manual(store, T0)
-    store.assign(incident["id"], "platform", "carol", "klaxon", T0 + seconds(5), ref="route-1")
-    again = store.assign(incident["id"], "platform", "carol", "klaxon", T0 + seconds(6), ref="route-1")
-    assert kinds(again).count("assigned") == 1
+    note = {"kind": "note", "detail": {"note": "n"}, "ref": "route-default"}
+    routed_at = T0 + seconds(5)
+    store.route(incident["id"], "platform", "carol", "klaxon", routed_at, routed_at, [note])
+    store.update(incident["id"], IncidentChange(assignee="dave"), "bob", T0 + seconds(6))
+    again = store.route(incident["id"], "platform", "carol", "klaxon", routed_at, T0 + seconds(7), [note])
+    assert again is False
+    incident = store.get(incident["id"])
+    assert kinds(incident).count("assigned") == 2 and kinds(incident).count("note") == 1
+    assert incident["assignee"] == "dave"
+
+
+def test_an_unrouted_incident_gets_its_reason_and_no_team(store):
+    incident = manual(store, T0)
+    reason = {"kind": "unrouted", "detail": {"reason": "no team"}, "ref": "route"}
+    assert store.route(incident["id"], None, None, "klaxon", T0, T0, [reason]) is False
+    assert store.route(incident["id"], None, None, "klaxon", T0, T0, [reason]) is False
+    incident = store.get(incident["id"])
+    assert kinds(incident).count("unrouted") == 1 and incident["team"] is None
 
 
 def test_record_with_the_same_ref_twice_creates_one_entry(store):

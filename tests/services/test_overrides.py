@@ -74,7 +74,7 @@ def test_the_engine_pages_whoever_covers_the_layer(store):
     cover(store, "bob@example.com", at(8), at(20), name="Bob")
     recorder = Recorder()
     incident = {"id": 1, "service": "shop", "severity": "high", "title": "checkout down"}
-    paging.route_incident(store, recorder, recorder, incident, at(7, 58))
+    paging.route_incident(store, recorder, incident, at(7, 58))
     engine.tick(store, recorder, at(8, 3))
     assert recorder.pages() == [(1, 0, "alice@example.com"), (1, 1, "bob@example.com")]
 

@@ -99,7 +99,10 @@ def test_alert_to_resolution_through_the_edge(edge):
     )
 
     current = edge.simulate_get("/api/v1/oncall/current", params={"team": "platform-engineering"}).json
-    eventually(lambda: "notified" in timeline_kinds(edge, incident_id))
+    # The routing reaches the incidents service as an event (incident_routed) ahead of the page.
+    eventually(lambda: {"assigned", "notified"} <= set(timeline_kinds(edge, incident_id)))
+    kinds = timeline_kinds(edge, incident_id)
+    assert kinds.index("assigned") < kinds.index("notified"), "routed first, then paged"
     incident = edge.simulate_get(f"/api/v1/incidents/{incident_id}").json
     assert incident["team"] == "platform-engineering"
     assert incident["assignee"] == current["primary"]["name"]

@@ -150,7 +150,7 @@ def test_the_scan_sees_the_calls_it_checks():
         for target, method, _ in rpc_calls(path.read_text(), caller)
     }
     assert ("alerts", "incidents", "correlate_many") in found
-    assert ("oncall", "incidents", "assign") in found
+    assert ("oncall", "incidents", "get_incident") in found
     assert ("notifications", "incidents", "get_incident") in found
     assert ("incidents", "alerts", "list_alerts") in found
     assert ("edge", "alerts", "list_integrations") in found
