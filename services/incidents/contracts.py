@@ -6,6 +6,7 @@ SERVICE = "incidents"
 CORRELATE_MANY = "correlate_many"
 CREATE = "create_incident"
 GET = "get_incident"
+SUMMARY = "incident_summary"  # the incident without timeline, notes or alerts: a cheap read
 LIST = "list_incidents"
 UPDATE = "update_incident"
 RESOLVE_IF_QUIET = "resolve_if_quiet"

@@ -79,6 +79,10 @@ class IncidentsService(HealthAndMetrics):
         return self.store.get(incident_id)
 
     @rpc
+    def incident_summary(self, incident_id):
+        return self.store.summary(incident_id)
+
+    @rpc
     def list_incidents(self, filters, cursor=None, limit=None):
         return self.store.list(filters, cursor=cursor, limit=limit)
 

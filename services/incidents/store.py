@@ -161,6 +161,10 @@ class IncidentStore(BaseStore):
             raise NotFound("incident", incident_id)
         return incident
 
+    def summary(self, incident_id):
+        """The incident's own fields: no timeline, notes or alerts."""
+        return incident_dict(self._get(incident_id))
+
     def get(self, incident_id):
         incident = self._get(incident_id)
         timeline = [

@@ -46,7 +46,7 @@ class Delivery:
             return notification_dict(row), False
         if self._over_limit(row, now):
             return notification_dict(self.store.hold(row, now + self._window)), True
-        return notification_dict(self.attempt(row, now)), True
+        return notification_dict(self.attempt(row, now, request.get("incident"))), True
 
     @property
     def _window(self):
@@ -57,9 +57,10 @@ class Delivery:
             return False
         return self.store.sends_since(row.channel, row.address, now - self._window) >= self.rate_limit.limit
 
-    def attempt(self, row, now):
-        """One try of a claimed row; returns the row as the ledger now has it."""
-        error, latency_ms = self._send(self._page(row, now))
+    def attempt(self, row, now, facts=None):
+        """One try of a claimed row; returns the row as the ledger now has it. `facts`: the
+        incident as the request told it; without them (a retry, a delayed page) it is asked."""
+        error, latency_ms = self._send(self._page(row, now, facts))
         retry_at = self.retry_policy.next_attempt(row.attempts + 1, now) if error else None
         row = self.store.record_attempt(row, error, latency_ms, now, retry_at)
         metrics.count_attempt(row)
@@ -108,14 +109,14 @@ class Delivery:
                 span.set_status(Status(StatusCode.ERROR, error))
         return error, round((time.perf_counter() - started) * 1000, 3)
 
-    def _page(self, row, now):
+    def _page(self, row, now, facts=None):
         if row.incident_id is None or row.channel == "log":
             return Page(row, None)
         ack_url = (
             self.ack_links.url(row.incident_id, row.recipient, now) if row.channel != "webhook" else None
         )
         incident_url = f"{self.ack_links.base_url}/api/v1/incidents/{row.incident_id}"
-        return Page(row, ack_url, self.describe(row.incident_id), incident_url)
+        return Page(row, ack_url, facts or self.describe(row.incident_id), incident_url)
 
 
 def sent(page):

@@ -8,6 +8,19 @@ from services.notifications.contracts import CHANNELS
 from services.shared.validation import parse
 
 
+class IncidentFacts(BaseModel):
+    """What a page says of its incident, as its sender knew it (oncall's IncidentFacts)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: int | None = None
+    title: str | None = Field(default=None, max_length=1000)
+    service: str | None = Field(default=None, max_length=200)
+    severity: str | None = Field(default=None, max_length=32)
+    status: str | None = Field(default=None, max_length=32)
+    assignee: str | None = Field(default=None, max_length=200)
+
+
 class NotifyRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
@@ -28,6 +41,10 @@ class NotifyRequest(BaseModel):
         ge=0,
         le=24 * 60,
         description="Send this much later, if the incident is still unacknowledged",
+    )
+    incident: IncidentFacts | None = Field(
+        default=None,
+        description="The incident's facts for the page; without them the incidents service is asked",
     )
 
     @field_validator("channel")

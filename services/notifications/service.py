@@ -126,10 +126,12 @@ class NotificationsService(HealthAndMetrics):
         return Delivery(self.store, channels, policy, links, self._still_open, limit, self._describe)
 
     def _describe(self, incident_id):
-        """Best effort: a page goes out even when the incidents service cannot be asked."""
+        """The incident of a page whose request did not carry its facts (a retry, a delayed
+        page, POST /api/v1/notify). Best effort: a page goes out even when the incidents
+        service cannot be asked."""
         incident = None
         with contextlib.suppress(Exception), eventlet.Timeout(DESCRIBE_TIMEOUT_SECONDS, False):
-            incident = self.incidents.get_incident(incident_id)
+            incident = self.incidents.incident_summary(incident_id)
         if incident is None:
             return None  # any failure only costs the page its facts
         return {
@@ -141,7 +143,7 @@ class NotificationsService(HealthAndMetrics):
         if row.incident_id is None:
             return True
         try:
-            return self.incidents.get_incident(row.incident_id)["status"] == "open"
+            return self.incidents.incident_summary(row.incident_id)["status"] == "open"
         except NotFound:  # an incident that never was (or is gone) has nobody left to wake
             return False
 

@@ -7,8 +7,10 @@ import hmac
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest.mock import call
 
 import pytest
+from nameko.testing.services import entrypoint_hook, replace_dependencies
 
 from services.notifications.acklinks import AckLinks
 from services.notifications.channels import SIGNATURE_HEADER, channels_from
@@ -16,6 +18,7 @@ from services.notifications.delivery import Delivery
 from services.notifications.noise import RateLimit
 from services.notifications.requests import parse_notify
 from services.notifications.retry import RetryPolicy
+from services.notifications.service import NotificationsService
 from services.notifications.store import NotificationStore
 
 T0 = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
@@ -181,6 +184,21 @@ def test_a_page_goes_out_without_its_facts_when_the_incident_cannot_be_described
     assert status == 200 and "Severity" not in body["text"] and "Acknowledge as" in body["text"]
 
 
+def test_a_page_carrying_its_facts_is_sent_without_asking_and_a_retry_asks(make_delivery, receiver):
+    receiver.script = [500]
+    asked = []
+    now_facts = {"id": 9, "severity": "high", "service": "checkout", "assignee": "Bob", "title": "5xx"}
+    delivery = make_delivery(describe=lambda incident_id: asked.append(incident_id) or now_facts)
+    facts = {**now_facts, "assignee": "Alice", "status": "open"}
+    delivery.deliver(webhook_page(receiver, incident=facts), T0)
+    assert asked == [], "the request told the incident's facts"
+    assert receiver.received[0][0]["incident"] == facts
+    due = dt.datetime.fromisoformat(delivery.store.list({})["items"][0]["next_attempt_at"])
+    delivery.retry_due(due, lambda entry: None)
+    assert asked == [9], "a retry tells the incident as it is then"
+    assert receiver.received[1][0]["incident"]["assignee"] == "Bob"
+
+
 @pytest.mark.parametrize(("still_open", "outcome", "sent"), [(True, "sent", 1), (False, "cancelled", 0)])
 def test_a_delayed_page_goes_later_only_if_the_incident_still_needs_it(
     make_delivery, receiver, still_open, outcome, sent
@@ -230,3 +248,24 @@ def test_another_contact_method_has_its_own_limit(make_delivery, receiver):
     first, _ = delivery.deliver(webhook_page(receiver, incident_id=1), T0)
     other, _ = delivery.deliver(webhook_page(receiver, incident_id=2, address=receiver.url + "?b"), T0)
     assert (first["status"], other["status"]) == ("sent", "sent")
+
+
+def test_the_service_pages_from_the_requests_facts_without_asking_incidents(
+    service_config, container_factory, receiver
+):
+    receiver.script = []
+    container = container_factory(NotificationsService, service_config)
+    incidents = replace_dependencies(container, "incidents")
+    incidents.incident_summary.return_value = {"id": 10, "severity": "low", "service": "s", "status": "open"}
+    container.start()
+    facts = {"id": 9, "title": "5xx", "service": "checkout", "severity": "high", "status": "open"}
+    page = webhook_page(receiver, channel="slack", secret=None, incident={**facts, "assignee": "Alice"})
+    with entrypoint_hook(container, "on_notification_requested") as requested:
+        requested(page)
+        assert incidents.mock_calls == [], "the page told its incident"
+        requested({**page, "incident_id": 10, "incident": None})  # e.g. POST /api/v1/notify
+    assert [line for body, _, _ in receiver.received for line in body["text"].splitlines()[2:3]] == [
+        "Severity: high · Service: checkout · Assignee: Alice",
+        "Severity: low · Service: s · Assignee: nobody yet",
+    ]
+    assert incidents.mock_calls == [call.incident_summary(10)], "asked once, and not for the timeline"

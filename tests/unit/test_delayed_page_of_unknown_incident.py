@@ -12,7 +12,7 @@ class Incidents:
     def __init__(self, answers):
         self.answers = answers
 
-    def get_incident(self, incident_id):
+    def incident_summary(self, incident_id):
         if incident_id not in self.answers:
             raise NotFound("incident", incident_id)
         return self.answers[incident_id]
