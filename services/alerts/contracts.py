@@ -13,9 +13,6 @@ LIST_INTEGRATIONS = "list_integrations"
 REVOKE_INTEGRATION = "revoke_integration"
 AUTHENTICATE = "authenticate"
 
-# Events
-ALERT_RESOLVED = "alert_resolved"
-
 # Answers of `ingest`
 NEW_INCIDENT = "new_incident"
 ATTACHED = "attached_to_existing_incident"

@@ -72,9 +72,10 @@ def ingest_segment(store, incidents, alerts):
         answer_for(alert, outcome, row, incident_of)
         for alert, (outcome, row) in zip(alerts, admitted, strict=True)
     ]
-    maybe_quiet = [(a["alert_id"], a["incident_id"]) for a in answers if a["action"] == contracts.RESOLVED]
+    resolves = [a for a in answers if a["action"] == contracts.RESOLVED]
+    maybe_quiet = [(a["alert_id"], a["incident_id"]) for a in resolves]
     maybe_quiet += [(alert_id, incident_of[alert_id][0]) for alert_id in resolved_meanwhile]
-    resolve_quiet_incidents(store, incidents, maybe_quiet, alerts)
+    resolve_quiet_incidents(store, incidents, maybe_quiet, alerts, resolves)
     return answers
 
 
@@ -134,28 +135,47 @@ def answer_for(alert, outcome, row, incident_of):
     return answer(alert["alert_id"], incident_id, contracts.DEDUPLICATED)
 
 
-def resolve_quiet_incidents(store, incidents, resolved, alerts):
-    """Resolve the incidents of `resolved` (alert id, incident id) pairs that have gone quiet."""
+def resolve_quiet_incidents(store, incidents, resolved, alerts, answers=()):
+    """Tell the incidents service, one call per incident of `resolved` (alert id, incident
+    id) pairs, which of its alerts resolved (`answers`, for its timeline) and whether it has
+    gone quiet, so that it resolves. The call returns before the sender's answer does: the
+    next alert finds the incident resolved. It is the incidents service's only word of a
+    resolve (no event repeats it)."""
     integration_of = {alert["alert_id"]: alert.get("integration_id") for alert in alerts}
-    done = set()
+    settled = {}
     for alert_id, incident_id in resolved:
-        if incident_id not in done:
-            done.add(incident_id)
-            resolve_incident_when_quiet(store, incidents, incident_id, integration_of[alert_id])
+        if incident_id is not None and incident_id not in settled:
+            settled[incident_id] = settled_alerts(store, incident_id, integration_of[alert_id])
+    timeline = resolved_alerts_by_incident(answers)
+    for incident_id, count in settled.items():
+        if count is not None or incident_id in timeline:
+            incidents.resolve_if_quiet(incident_id, count, ACTOR, QUIET_NOTE, timeline.get(incident_id, []))
 
 
-def resolve_incident_when_quiet(store, incidents, incident_id, integration_id):
-    """When the last firing alert of an incident resolves, so does the incident. The
+QUIET_NOTE = "every alert of this incident has resolved"
+
+
+def resolved_alerts_by_incident(answers):
+    """{incident id: [{alert_id, resolved_alert_id}]} of the answers that resolved an alert."""
+    timeline = {}
+    for body in answers:
+        if body["incident_id"] is not None and body.get("resolved_alert_id"):
+            entry = {"alert_id": body["alert_id"], "resolved_alert_id": body["resolved_alert_id"]}
+            timeline.setdefault(body["incident_id"], []).append(entry)
+    return timeline
+
+
+def settled_alerts(store, incident_id, integration_id):
+    """How many of an incident's alerts this store has seen resolved, when none fires and
+    its integration resolves incidents; else None (the incident stays as it is). The
     incidents service checks, under the incident's lock, that no alert was correlated into
     it that this store has not seen resolved (one still being linked, say)."""
-    if incident_id is None:
-        return
     firing, resolved = store.linked_counts(incident_id)
     if firing > 0:
-        return
+        return None
     if integration_id and not store.integrations.get(integration_id)["auto_resolve"]:
-        return
-    incidents.resolve_if_quiet(incident_id, resolved, ACTOR, "every alert of this incident has resolved")
+        return None
+    return resolved
 
 
 def acknowledge(store, incidents, dedup_key, integration_id, actor):

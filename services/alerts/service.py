@@ -23,7 +23,7 @@ from services.shared.errors import KlaxonError, Unauthorized, ValidationFailed
 from services.shared.http_api import json_api, json_body, query
 from services.shared.messaging import retried_on_outage
 from services.shared.storage import Storage
-from services.shared.tracing import TRACEPARENT, EventDispatcher, Tracing, spans_for, traceparent_of
+from services.shared.tracing import TRACEPARENT, Tracing, spans_for, traceparent_of
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
 logger = logging.getLogger("klaxon.alerts")
@@ -39,13 +39,12 @@ class AlertsService(HealthAndMetrics):
     incidents = RpcProxy(incident_contracts.SERVICE)
     # Whose credentials a request to this service's own port carries (services.shared.access).
     identity = RpcProxy(oncall_contracts.SERVICE)
-    dispatch = EventDispatcher()
     reply = Publisher()  # the default exchange: a routing key is a queue's name
     clock = Clock()
 
     @rpc
     def ingest(self, alert):
-        [answer] = self._announce(ingest.ingest_many(self.store, self.incidents, [ingest.normalise(alert)]))
+        [answer] = ingest.ingest_many(self.store, self.incidents, [ingest.normalise(alert)])
         return answer
 
     # A batch of queued messages shares one transaction and one correlation RPC. Requeued
@@ -94,7 +93,7 @@ class AlertsService(HealthAndMetrics):
             with spans_for(valid, "alerts.ingest", admitted_alert) as spans:
                 for alert, span in zip(valid, spans, strict=True):
                     alert[TRACEPARENT] = traceparent_of(span)  # correlation continues from here
-                self._reply(self._announce(ingest.ingest_many(self.store, self.incidents, valid)), alerts)
+                self._reply(ingest.ingest_many(self.store, self.incidents, valid), alerts)
 
     def _reply(self, answers, alerts):
         """Send each answer a sender waits for to its reply queue, one message per queue."""
@@ -105,12 +104,6 @@ class AlertsService(HealthAndMetrics):
                 by_queue.setdefault(reply_to[answer["alert_id"]], []).append(answer)
         for address, mine in by_queue.items():
             self.reply({"answers": mine}, routing_key=address)
-
-    def _announce(self, answers):
-        for answer in answers:
-            if answer["action"] == contracts.RESOLVED and answer.get("resolved_alert_id"):
-                self.dispatch(contracts.ALERT_RESOLVED, answer)
-        return answers
 
     @rpc
     def create_integration(self, payload):

@@ -97,9 +97,15 @@ class IncidentsService(HealthAndMetrics):
         return incident
 
     @rpc
-    def resolve_if_quiet(self, incident_id, settled_alerts, actor, note):
-        """Resolve an incident whose alerts have all resolved, unless one arrived meanwhile."""
-        resolved = self.store.resolve_if_quiet(incident_id, settled_alerts, actor, note, self.clock.now())
+    def resolve_if_quiet(self, incident_id, settled_alerts, actor, note, resolved_alerts=()):
+        """Record which of an incident's alerts resolved (`resolved_alerts`: alert_id and
+        resolved_alert_id each, once per alert_id) and, given `settled_alerts`, resolve the
+        incident when all its alerts have, unless one arrived meanwhile."""
+        now = self.clock.now()
+        self.store.record_resolved_alerts(incident_id, resolved_alerts, actor, now)
+        if settled_alerts is None:
+            return None
+        resolved = self.store.resolve_if_quiet(incident_id, settled_alerts, actor, note, now)
         if resolved is None:
             return None
         incident, previous = resolved
@@ -139,20 +145,6 @@ class IncidentsService(HealthAndMetrics):
             detail,
             self.clock.now(),
             ref=delivery["key"],
-        )
-
-    @handles(alert_contracts.SERVICE, alert_contracts.ALERT_RESOLVED)
-    def on_alert_resolved(self, answer):
-        if answer.get("incident_id") is None:
-            return
-        detail = {"alert_id": answer["resolved_alert_id"]}
-        self.store.record(
-            answer["incident_id"],
-            c.ALERT_RESOLVED,
-            "klaxon-alerts",
-            detail,
-            self.clock.now(),
-            ref=answer["alert_id"],
         )
 
     @handles(oncall_contracts.SERVICE, oncall_contracts.INCIDENT_ROUTED)

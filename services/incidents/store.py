@@ -101,6 +101,16 @@ class IncidentStore(BaseStore):
             self._timeline(incident_id, c.NOTE, actor, now, {"note": note})
         return self.get(incident_id), previous
 
+    def record_resolved_alerts(self, incident_id, resolved_alerts, actor, now):
+        """An alert_resolved entry per resolving alert; a repeated alert adds nothing."""
+        if not resolved_alerts:
+            return
+        with write_transaction(self.db):
+            self._get(incident_id)
+            for alert in resolved_alerts:
+                detail = {"alert_id": alert["resolved_alert_id"]}
+                self._timeline(incident_id, c.ALERT_RESOLVED, actor, now, detail, alert["alert_id"])
+
     def _move(self, incident, target, actor, now):
         changes = domain.transition_changes(incident, target, now)
         Incident.update(**changes).where(Incident.id == incident.id).execute()

@@ -57,7 +57,10 @@ class Incidents:
         incident, _ = self.store.update(incident_id, parse_change(payload), actor, T0)
         return incident
 
-    def resolve_if_quiet(self, incident_id, settled_alerts, actor, note):
+    def resolve_if_quiet(self, incident_id, settled_alerts, actor, note, resolved_alerts=()):
+        self.store.record_resolved_alerts(incident_id, resolved_alerts, actor, T0)
+        if settled_alerts is None:
+            return None
         resolved = self.store.resolve_if_quiet(incident_id, settled_alerts, actor, note, T0)
         return resolved and resolved[0]
 
@@ -163,6 +166,35 @@ def test_redelivered_resolve_names_the_alert_it_resolved(alert_store, incident_s
     first = ingest.ingest_many(alert_store, incidents, resolve)
     assert first[0]["resolved_alert_id"] == "a-1"
     assert ingest.ingest_many(alert_store, incidents, resolve) == first
+
+
+class CountingIncidents(Incidents):
+    def __init__(self, store):
+        super().__init__(store)
+        self.resolves = []
+
+    def resolve_if_quiet(self, incident_id, settled_alerts, actor, note, resolved_alerts=()):
+        self.resolves.append((incident_id, settled_alerts, [a["alert_id"] for a in resolved_alerts]))
+        return super().resolve_if_quiet(incident_id, settled_alerts, actor, note, resolved_alerts)
+
+
+def test_a_resolve_reaches_the_incident_once_and_a_redelivered_one_changes_nothing(
+    alert_store, incident_store
+):
+    incidents = CountingIncidents(incident_store)
+    incident_id = ingest.ingest_many(
+        alert_store, incidents, [alert("a-1", dedup_key="K"), alert("a-2", dedup_key="L")]
+    )[0]["incident_id"]
+    ingest.ingest_many(alert_store, incidents, [alert("a-3", dedup_key="K", status="resolved")])
+    assert incidents.resolves == [(incident_id, None, ["a-3"])], "a-2 still fires: noted, not resolved"
+    resolve = [alert("a-4", dedup_key="L", status="resolved")]
+    ingest.ingest_many(alert_store, incidents, resolve)
+    ingest.ingest_many(alert_store, incidents, resolve)  # redelivered
+    assert incidents.resolves[1:] == [(incident_id, 2, ["a-4"])] * 2
+    incident = incident_store.get(incident_id)
+    kinds = [entry["kind"] for entry in incident["timeline"]]
+    assert incident["status"] == "resolved"
+    assert (kinds.count("alert_resolved"), kinds.count("resolved"), kinds.count("note")) == (2, 1, 1)
 
 
 def test_redelivery_after_a_crash_links_every_follower(alert_store, incident_store, incidents):
