@@ -1,6 +1,6 @@
 """Contracts are the only names one service uses of another.
 
-Every RPC a service (through its `RpcProxy` attributes, `self.incidents.assign(...)` or
+Every RPC a service (through its `RpcProxy` attributes, `self.incidents.get_incident(...)` or
 a proxy passed on as `incidents`) or the edge (`rpc.call(c.SERVICE, c.NAME, ...)`) calls
 must be an `@rpc` method of the target service and a name in the target's contracts.py.
 Every event a service handles must be declared by the service that dispatches it, and a
