@@ -18,8 +18,24 @@ TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
 def env(name, default=None):
+    """The variable's value; when it is unset or empty, the content of the file that
+    `<name>_FILE` names (how compose hands over the secrets it generates); else `default`."""
     value = os.environ.get(name)
+    if value in (None, ""):
+        value = secret_file(name)
     return default if value in (None, "") else value
+
+
+def secret_file(name):
+    """The stripped content of the file `<name>_FILE` names, or None when it names none.
+    A named file that cannot be read is an error: starting without the secret would fail later."""
+    path = os.environ.get(f"{name}_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise RuntimeError(f"{name}_FILE={path} cannot be read: {exc.strerror or exc}") from exc
 
 
 def env_flag(name, default=False):
