@@ -12,7 +12,7 @@ from services.alerts import contracts as alert_contracts
 from services.incidents import contracts as c
 from services.incidents import domain
 from services.incidents.analytics import analytics as figures
-from services.incidents.metrics import MTTA, MTTR
+from services.incidents.metrics import MTTA, MTTR, known_pair
 from services.incidents.migrations import MIGRATIONS
 from services.incidents.models import db
 from services.incidents.requests import NewIncident, parse_change
@@ -26,7 +26,14 @@ from services.shared.http_api import ID, actor, json_api, json_body, query
 from services.shared.messaging import handles, run_all
 from services.shared.metrics import observe
 from services.shared.storage import Storage
-from services.shared.tracing import EventDispatcher, Tracing, clean, run_in_current_context, spans_for
+from services.shared.tracing import (
+    EventDispatcher,
+    Tracing,
+    annotate,
+    clean,
+    run_in_current_context,
+    spans_for,
+)
 from services.shared.validation import parse
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
@@ -150,12 +157,15 @@ class IncidentsService(HealthAndMetrics):
     @handles(oncall_contracts.SERVICE, oncall_contracts.INCIDENT_ROUTED)
     def on_incident_routed(self, event):
         """The router's assignment and notes (oncall_contracts.IncidentRouted), once."""
-        incident_id, actor = event["incident_id"], event["actor"]
+        incident_id, actor, team = event["incident_id"], event["actor"], event["team"]
+        annotate(incident_id=incident_id, team=team)
         at = dt.datetime.fromisoformat(event["at"])
         assigned = self.store.route(
-            incident_id, event["team"], event["assignee"], actor, at, self.clock.now(), event["timeline"]
+            incident_id, team, event["assignee"], actor, at, self.clock.now(), event["timeline"]
         )
         if assigned:
+            # The team's MTTA and MTTR start at 0 now, before anyone can acknowledge.
+            known_pair(event["service"], team)
             self.dispatch(
                 c.INCIDENT_UPDATED, {"incident_id": incident_id, "actor": actor, "changed": ["assignee"]}
             )

@@ -62,6 +62,7 @@ class IncidentRouted(TypedDict):
     then the assignment (ref "route"), once however often the event arrives."""
 
     incident_id: int
+    service: str
     team: str | None
     assignee: str | None
     actor: str

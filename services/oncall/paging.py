@@ -8,6 +8,7 @@ from services.incidents import contracts as incident_contracts
 from services.oncall import contracts as c
 from services.oncall.metrics import ESCALATIONS
 from services.oncall.policy import Plan
+from services.shared.tracing import annotate
 
 ACTOR = "klaxon-oncall"
 FIRST_STEP = {"delay_minutes": 0, "targets": [{"type": "layer", "layer": "primary"}]}
@@ -27,6 +28,7 @@ def route_incident(store, dispatch, incident, now, default_team=None, channel=No
         team = default_team
         note = f"service {incident['service']!r} is not in the service catalog; routed to the default team"
         notes.append(timeline_note(incident_contracts.NOTE, {"note": note}, "route-default"))
+    annotate(incident_id=incident["id"], service=incident["service"], team=team)
     if team is None or not store.has_schedule(team):
         reason = f"no team answers for service {incident['service']!r} and no default team is set"
         if team is not None:
@@ -51,6 +53,7 @@ def timeline_note(kind, detail, ref):
 def routed(incident, team, assignee, notes, now):
     return {
         "incident_id": incident["id"],
+        "service": incident["service"],
         "team": team,
         "assignee": assignee,
         "actor": ACTOR,

@@ -199,15 +199,15 @@ def notifications(cluster, incident_ids):
     return [n for n in items.json()["items"] if n["incident_id"] in incident_ids]
 
 
-def play(cluster, prometheus, services):
+def play(cluster, prometheus, teams):
     """The scenario; returns the ids of the incidents it opened."""
     opened = []
-    for service in services:
+    for team, service in teams.items():
         first = send_alert(cluster, service, "latency above 1 s")
         opened.append(first)
-        # Prometheus has seen the incident's MTTA and MTTR at 0 before anyone answers,
-        # as it would in minutes of a real incident.
-        matcher = f'{{service="{service}"}}'
+        # Prometheus has seen the routed incident's MTTA and MTTR at 0 before anyone
+        # answers, as it would in minutes of a real incident.
+        matcher = f'{{service="{service}", team="{team}"}}'
         eventually(lambda m=matcher: query(prometheus, f"incident_mttr_seconds_count{m} == 0"), timeout=30)
         set_status(cluster, first, "acknowledged")
         set_status(cluster, first, "resolved")
@@ -258,7 +258,7 @@ def test_every_panel_and_rule_has_data_and_the_figures_match_the_api(cluster, pr
             answer = cluster.api.post(f"{cluster.url('edge')}/api/v1/schedules", json=schedule, timeout=10)
             assert answer.status_code in (200, 201), answer.text
         provoke_a_5xx(cluster)
-        opened = play(cluster, prometheus, list(teams.values()))
+        opened = play(cluster, prometheus, teams)
         check_figures(cluster, prometheus, teams, opened)
         check_every_expression(prometheus, teams)
     finally:

@@ -36,6 +36,9 @@ def web_service_config(service_config, web_config):
 def test_a_fresh_notifications_service_exports_every_channel_and_outcome_at_zero(
     web_service_config, container_factory, web_session
 ):
+    # The registry is the test process's: forget what earlier tests counted.
+    notification_metrics.NOTIFICATIONS_SENT.clear()
+    notification_metrics.ONCALL_NOTIFICATIONS_SENT.clear()
     container_factory(NotificationsService, web_service_config).start()
     text = web_session.get("/metrics").text
     assert (
