@@ -5,7 +5,8 @@
     python scripts/deploy_verify.py smoke-compose   # the smoke test of the compose stack
 
 Targets: with a Docker engine, the compose stack (`docker compose down`, `up -d --wait`;
-the last good image is tagged `klaxon:last-good`). Without one, the platform as local
+the last good release's images are tagged `:last-good`, and a rollback starts them with
+KLAXON_TAG=last-good). Without one, the platform as local
 processes: `klaxon run` from a tree, in a RabbitMQ vhost, a data directory and on free
 ports of its own. The smoke test walks alert → incident → acknowledge → resolve over HTTP
 with an admin's API token. When it passes, the commit (or image) is recorded as the last

@@ -72,7 +72,9 @@ class LogChannel:
     name = "log"
 
     def send(self, page):
-        logger.warning(json.dumps({"page": page.row.subject, **page.payload()}))
+        # One readable line in the platform's output; the whole page as a field of it.
+        fields = {"page": page.payload()}
+        logger.warning("page for %s: %s", page.row.recipient, page.row.subject, extra={"fields": fields})
 
 
 class WebhookChannel:

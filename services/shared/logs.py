@@ -3,6 +3,9 @@
 A client's mistake (a KlaxonError: not found, conflict, invalid) is an answer, not a
 fault: Nameko logs a worker that raised one as an error with a traceback, and
 `ClientErrorsAreInfo` turns that into one line at info.
+
+A record logged with `extra={"fields": {...}}` carries those keys in its line (the log
+channel's page, for one), so the message itself stays readable.
 """
 
 import json
@@ -32,6 +35,8 @@ class JsonFormatter(logging.Formatter):
         trace_id = current_trace_id()
         if trace_id:
             entry.update(trace_id=trace_id, span_id=current_span_id())
+        for key, value in getattr(record, "fields", {}).items():
+            entry.setdefault(key, value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)

@@ -6,12 +6,14 @@ import logging
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
+from services.notifications.channels import LogChannel, Page, logger
 from services.shared import tracing
 from services.shared.errors import Conflict, NotFound
 from services.shared.logs import ClientErrorsAreInfo, JsonFormatter
@@ -113,3 +115,25 @@ def test_the_logs_panel_selects_the_names_the_processes_export_under():
     for panel in logs:
         expr = panel["targets"][0]["expr"]
         assert 'service_name=~"klaxon-' in expr and "severity_text" in expr
+
+
+def test_a_page_on_the_log_channel_is_a_readable_line_with_the_page_as_a_field(capsys):
+    """What the README tells a newcomer to look for in `make run`'s output."""
+    row = SimpleNamespace(
+        incident_id=7,
+        step=0,
+        recipient="bob@example.com",
+        subject="[high] frontend-api: 5xx > 10%",
+        message="",
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter("notifications"))
+    logger.addHandler(handler)
+    try:
+        LogChannel().send(Page(row, ack_url="http://ack", incident={"severity": "high"}))
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert line["message"] == "page for bob@example.com: [high] frontend-api: 5xx > 10%"
+    assert line["page"]["incident_id"] == 7 and line["page"]["acknowledge_url"] == "http://ack"
+    assert line["level"] == "warning"
