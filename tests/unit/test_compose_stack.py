@@ -236,10 +236,13 @@ def test_one_dependency_layer_shared_by_every_target():
         assert not instructions(target, "RUN"), f"{target}: installs of its own would repeat layers"
 
 
-def test_the_base_image_is_pinned_by_an_optional_digest_argument():
+def test_the_base_image_is_pinned_by_digest_in_the_dockerfile_and_compose_alike():
     assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim-bookworm$", DOCKERFILE, re.M)
-    assert re.search(r"^ARG PYTHON_DIGEST=", DOCKERFILE, re.M)
+    (pinned,) = re.findall(r"^ARG PYTHON_DIGEST=(sha256:[0-9a-f]{64})$", DOCKERFILE, re.M)
     assert "FROM ${PYTHON_IMAGE}${PYTHON_DIGEST:+@${PYTHON_DIGEST}} AS python" in DOCKERFILE
+    # compose passes the argument, so an empty default there would unpin the build
+    (passed,) = re.findall(r"PYTHON_DIGEST: \$\{KLAXON_PYTHON_DIGEST:-(.*)\}", COMPOSE_TEXT)
+    assert passed == pinned
 
 
 def test_the_dockerfile_parser_sees_a_missing_healthcheck():
