@@ -165,7 +165,9 @@ class IncidentsService(HealthAndMetrics):
         )
         if assigned:
             # The team's MTTA and MTTR start at 0 now, before anyone can acknowledge.
-            known_pair(event["service"], team)
+            # (An event from an on-call service older than `service` in it has none.)
+            if event.get("service"):
+                known_pair(event["service"], team)
             self.dispatch(
                 c.INCIDENT_UPDATED, {"incident_id": incident_id, "actor": actor, "changed": ["assignee"]}
             )

@@ -3,6 +3,7 @@
 from unittest.mock import call
 
 from nameko.testing.services import entrypoint_hook, replace_dependencies
+from prometheus_client import REGISTRY
 
 from services.incidents.service import IncidentsService
 
@@ -77,6 +78,7 @@ def test_a_redelivered_routing_assigns_and_notes_once(service_config, container_
         incident_id = correlate(alert("a-1", service="no-such-team-api"))["incident_id"]
     routed = {
         "incident_id": incident_id,
+        "service": "no-such-team-api",
         "team": "platform",
         "assignee": "Alice",
         "actor": "klaxon-oncall",
@@ -94,3 +96,10 @@ def test_a_redelivered_routing_assigns_and_notes_once(service_config, container_
     assert routing == [("note", routed["at"]), ("assigned", routed["at"])]
     updated = {"incident_id": incident_id, "actor": "klaxon-oncall", "changed": ["assignee"]}
     assert dispatch.call_args_list == [call("incident_updated", updated)], "announced once"
+    # The team's MTTA starts at 0 before anyone acknowledges, so the first one is an increase.
+    assert (
+        REGISTRY.get_sample_value(
+            "incident_mtta_seconds_count", {"service": "no-such-team-api", "team": "platform"}
+        )
+        == 0
+    )
