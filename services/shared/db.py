@@ -69,7 +69,26 @@ def _open_sqlite(parts):
     path = path or ":memory:"
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+
+
+WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class SqliteDatabase(peewee.SqliteDatabase):
+    """SQLite whose autocommit writes (a token's last use, a profile change) queue behind
+    this process's write transactions on `_sqlite_write_lock`, as `write_transaction` does.
+
+    Left to SQLite's busy handler, such a write would wait while blocking the whole
+    eventlet hub, and with it the green thread holding the write lock that it waits for:
+    every request of the process stalled until busy_timeout, then "database is locked".
+    """
+
+    def execute_sql(self, sql, params=None):
+        if self.in_transaction() or not sql.lstrip()[:7].upper().startswith(WRITE_STATEMENTS):
+            return super().execute_sql(sql, params)
+        with _sqlite_write_lock:
+            return super().execute_sql(sql, params)
 
 
 def _open_postgres(parts, schema):
