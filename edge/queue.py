@@ -6,15 +6,14 @@ retries. (A pool, not one per thread: under gevent every request is a greenlet o
 own, and a thread-local connection would be opened per request and never closed.)
 """
 
-import collections
 import queue
-import threading
 import time
 
 from kombu import Connection, Producer
 
 from edge.rpc import BROKER_ERRORS, broker_unreachable, release_quietly
 from services.alerts.queue import ALERTS, INGEST_QUEUE, alerts_message
+from services.shared.group_commit import GroupCommit
 from services.shared.tracing import TRACEPARENT, current_traceparent
 
 
@@ -92,75 +91,20 @@ def trace_headers():
     return {TRACEPARENT: traceparent} if traceparent else {}
 
 
-class _Waiter:
-    def __init__(self, message):
-        self.message = message
-        self.done = threading.Event()
-        self.leads = False
-        self.error = None
-
-
-class GroupedPublisher:
-    """Alerts from requests that arrive together share one confirmed publish.
-
-    Group commit, as databases do it: the first request in becomes the leader and
-    publishes whatever is waiting in one message; requests arriving meanwhile wait for the
-    next round, led by the first of them. Under load one broker round trip answers many
-    requests; alone, a request publishes at once, with no timer to wait out.
-    """
+class GroupedPublisher(GroupCommit):
+    """Alerts from requests that arrive together share one confirmed publish: under load
+    one broker round trip answers many requests; alone, a request publishes at once."""
 
     def __init__(self, publisher, max_alerts=100):
+        super().__init__(self._publish_together, max_weight=max_alerts)
         self.publisher = publisher
-        self.max_alerts = max_alerts
-        self.lock = threading.Lock()
-        self.waiting = collections.deque()
-        self.leading = False
 
     def publish(self, message):
         if message.get("kind") != ALERTS:
             self.publisher.publish(message)
             return
-        waiter = _Waiter(message)
-        with self.lock:
-            self.waiting.append(waiter)
-            waiter.leads = not self.leading
-            self.leading = True
-        if not waiter.leads:
-            waiter.done.wait()
-        if waiter.leads:
-            self._lead()
-        if waiter.error is not None:
-            raise waiter.error
+        self.submit(message, weight=len(message["alerts"]))
 
-    def _lead(self):
-        group = self._take_group()
-        try:
-            self.publisher.publish(alerts_message([a for w in group for a in w.message["alerts"]]))
-        except Exception as error:  # every request of the group gets the same answer
-            for waiter in group:
-                waiter.error = error
-        finally:
-            for waiter in group:
-                waiter.done.set()
-            self._hand_over()
-
-    def _take_group(self):
-        group, count = [], 0
-        with self.lock:
-            while self.waiting and (
-                not group or count + len(self.waiting[0].message["alerts"]) <= self.max_alerts
-            ):
-                waiter = self.waiting.popleft()
-                group.append(waiter)
-                count += len(waiter.message["alerts"])
-        return group
-
-    def _hand_over(self):
-        """The first request still waiting leads the next round; none left, nobody leads."""
-        with self.lock:
-            if not self.waiting:
-                self.leading = False
-                return
-            successor = self.waiting[0]
-        successor.leads = True
-        successor.done.set()
+    def _publish_together(self, messages):
+        self.publisher.publish(alerts_message([alert for message in messages for alert in message["alerts"]]))
+        return [None] * len(messages)

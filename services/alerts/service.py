@@ -20,6 +20,7 @@ from services.shared.access import INTEGRATION, KEY_HEADER, KEY_PARAM, READ, int
 from services.shared.batching import consume_batches
 from services.shared.clock import Clock
 from services.shared.errors import KlaxonError, Unauthorized, ValidationFailed
+from services.shared.group_commit import Rounds
 from services.shared.http_api import json_api, json_body, query
 from services.shared.messaging import retried_on_outage
 from services.shared.storage import Storage
@@ -41,10 +42,27 @@ class AlertsService(HealthAndMetrics):
     identity = RpcProxy(oncall_contracts.SERVICE)
     reply = Publisher()  # the default exchange: a routing key is a queue's name
     clock = Clock()
+    together = Rounds(max_weight=ingest.SEGMENT_LIMIT)
 
     @rpc
     def ingest(self, alert):
-        [answer] = ingest.ingest_many(self.store, self.incidents, [ingest.normalise(alert)])
+        """One alert, answered once correlated; alerts that arrive together (on this
+        service's port or by RPC) share one batch: one admit transaction, one correlation
+        RPC, one link transaction, as the queue's batches do."""
+        return self.together(ingest.normalise(alert), self._ingest_together)
+
+    def _ingest_together(self, alerts):
+        try:
+            return ingest.ingest_many(self.store, self.incidents, alerts)
+        except KlaxonError:
+            # One alert the batch cannot take must not cost the others their answers.
+            return [self._ingest_alone(alert) for alert in alerts]
+
+    def _ingest_alone(self, alert):
+        try:
+            [answer] = ingest.ingest_many(self.store, self.incidents, [alert])
+        except KlaxonError as error:
+            return error
         return answer
 
     # A batch of queued messages shares one transaction and one correlation RPC. Requeued

@@ -463,3 +463,16 @@ def test_a_sender_waiting_on_an_alert_correlation_refuses_gets_the_error(alert_s
     assert good["alert_id"] == "g-1" and good["action"] == "new_incident"
     assert refused["alert_id"] == "p-1"
     assert refused["error"]["exc_type"] == "ValidationFailed"
+
+
+# -- AlertsService.ingest (RPC and this service's own port) ------------------------------
+
+
+def test_alerts_posted_together_answer_alone_when_the_batch_refuses_one(alert_store, incident_store):
+    service = worker_factory(AlertsService, store=alert_store, incidents=PoisonedIncidents(incident_store))
+    together = [ingest.normalise(payload(a)) for a in ("t-1", "t-2")]
+    together.insert(1, ingest.normalise(payload("t-p", service="poisoned", message="poison")))
+    first, refused, second = service._ingest_together(together)
+    assert (first["action"], second["action"]) == ("new_incident", "attached_to_existing_incident")
+    assert isinstance(refused, ValidationFailed)
+    assert alert_store.get("t-p")["incident_id"] is None
