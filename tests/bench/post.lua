@@ -1,6 +1,7 @@
 -- wrk script of the Klaxon benchmarks: posts alerts to the edge and counts answers by status.
 --
 --   BENCH_KIND=generic      POST /api/v1/alerts, `Prefer: respond-async`, one generic alert
+--   BENCH_KIND=sync         POST /api/v1/alerts, answered once correlated (no Prefer)
 --   BENCH_KIND=alertmanager POST /api/v1/integrations/alertmanager, a v4 webhook of 20 alerts,
 --                           each with a fingerprint of its own (thread, request, index)
 --   BENCH_KEY               the integration key, sent as `Authorization: Bearer`
@@ -19,7 +20,7 @@ end
 local path = "/api/v1/alerts"
 if kind == "alertmanager" then
   path = "/api/v1/integrations/alertmanager"
-else
+elseif kind == "generic" then
   headers["Prefer"] = "respond-async"
 end
 

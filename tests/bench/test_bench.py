@@ -1,4 +1,4 @@
-"""Klaxon's benchmarks (ARCHITECTURE.md, "Performance"): six figures, printed, never a gate.
+"""Klaxon's benchmarks (ARCHITECTURE.md, "Performance"): seven figures, printed, never a gate.
 
 1.  edge accept rate, single generic alerts on the queued path (`Prefer: respond-async`),
     the four services paused meanwhile (SIGSTOP/SIGCONT) so the edge has the machine;
@@ -10,8 +10,12 @@
     at 500/s
 5.  correlation latency with 1 thousand and 1 million rows of history (in-process stores):
     5a/5b generic alerts, 5c Alertmanager group keys, 5d the incident list
+6.  console queries over 100,000 incidents
+7.  synchronous generic alerts (answered with their incident), closed loop with wrk at 10
+    and 50 connections, on the edge (:8080) and on the alerts service's own port (:8001):
+    alerts/s, p50, p99, and the CPU each process spent per alert
 
-Figures 1-4 run against the whole platform started as processes (`klaxon run`, PostgreSQL,
+Figures 1-4 and 7 run against the whole platform started as processes (`klaxon run`, PostgreSQL,
 a RabbitMQ vhost of its own, files and platform.log in /tmp/klaxon-bench-*); figure 5 binds
 the stores in this process to schemas of its own. Every process shares this machine with
 the load generator, so each phase also prints the CPU each part of the platform spent
@@ -349,16 +353,17 @@ def bench(record):
 # -- load generation -------------------------------------------------------------------------
 
 
-def wrk_load(bench, kind, seconds, key=None):
-    path = "/api/v1/alerts" if kind == "generic" else "/api/v1/integrations/alertmanager"
-    command = [WRK, "-t2", "-c32", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA), bench.edge + path]
+def wrk_load(bench, kind, seconds, key=None, connections=32, base=None):
+    path = "/api/v1/integrations/alertmanager" if kind == "alertmanager" else "/api/v1/alerts"
+    url = (base or bench.edge) + path
+    command = [WRK, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA), url]
     env = {**os.environ, "BENCH_KIND": kind, "BENCH_KEY": key or ""}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
     line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     assert line, f"wrk printed no figures:\n{done.stdout}\n{done.stderr}"
     data = json.loads(line.split(" ", 1)[1])
     return {
-        "tool": f"wrk -t2 -c32 -d{seconds}s --timeout 10s -s tests/bench/post.lua",
+        "tool": f"wrk -t2 -c{connections} -d{seconds}s --timeout 10s -s tests/bench/post.lua",
         "duration": data["duration_us"] / 1e6,
         "statuses": data["statuses"],
         "p50": data["p50_us"] / 1e6,
@@ -687,6 +692,47 @@ class TestPlatform:
             "",
         )
         self._report_latency(bench, record, outcome, cpu)
+
+    @pytest.mark.skipif(WRK is None, reason="wrk is not installed (Debian package wrk)")
+    @pytest.mark.parametrize("connections", [10, 50])
+    def test_7_synchronous_alerts_at_the_edge_and_on_the_alerts_port(self, bench, record, connections):
+        """Closed loop: each connection posts its next alert once the last one is answered."""
+        for port, base in ((":8080", bench.edge), (":8001", bench.platform.urls["alerts"])):
+            bench.settle()
+            cpu = Cpu(bench.platform).start()
+            load = wrk_load(bench, "sync", SECONDS, connections=connections, base=base)
+            cpu.stop()
+            answered = load["statuses"].get("201", 0)
+            how = (
+                f"keyless synchronous POST {port}/api/v1/alerts (answered 201 with the incident once "
+                f"correlated), {load['tool']}, 200 services x 4 severities; PostgreSQL, all services running"
+            )
+            target = ">= 1,200" if connections == 50 and port == ":8080" else ""
+            record(
+                7,
+                f"synchronous alerts {port}, {connections} connections",
+                answered / load["duration"],
+                "alerts/s",
+                target,
+                how,
+            )
+            record(
+                7,
+                f"synchronous {port} latency p50, {connections} connections",
+                ms(load["p50"]),
+                "ms",
+                "<= 15" if connections == 10 else "",
+            )
+            record(
+                7,
+                f"synchronous {port} latency p99, {connections} connections",
+                ms(load["p99"]),
+                "ms",
+                "< 100" if connections == 50 else "",
+            )
+            errors = f"; errors {load['errors']}" if load["errors"] else ""
+            record.note(f"requests by status {load['statuses']}; max {shown_ms(load['max'])}{errors}")
+            cpu.report(answered, record)
 
     @staticmethod
     def _report_latency(bench, record, outcome, cpu):
