@@ -49,7 +49,9 @@ class AlertsService(HealthAndMetrics):
         """One alert, answered once correlated; alerts that arrive together (on this
         service's port or by RPC) share one batch: one admit transaction, one correlation
         RPC, one link transaction, as the queue's batches do."""
-        return self.together(ingest.normalise(alert), self._ingest_together)
+        alert = ingest.normalise(alert)
+        self.store.release()  # the round's leader does the writing; waiting needs no connection
+        return self.together(alert, self._ingest_together)
 
     def _ingest_together(self, alerts):
         try:

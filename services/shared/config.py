@@ -102,12 +102,24 @@ class CorrelationSettings:
         return cls(window_seconds=int(nameko_config.get("CORRELATION_WINDOW_SECONDS", 300)))
 
 
+# The alerts service's own port answers synchronous alerts in shared rounds
+# (services/shared/group_commit.py): a request waiting for its round is a green thread and
+# holds no database connection, so many can wait while a few rounds run.
+DEFAULT_MAX_WORKERS = {"alerts": 64}
+
+
+def max_workers(service):
+    """Concurrent workers of one service: KLAXON_<SERVICE>_MAX_WORKERS, else KLAXON_MAX_WORKERS."""
+    fallback = env("KLAXON_MAX_WORKERS", DEFAULT_MAX_WORKERS.get(service, 10))
+    return int(env(f"KLAXON_{service.upper()}_MAX_WORKERS", fallback))
+
+
 def nameko_config(service):
     """The Nameko config dict for one service process."""
     return {
         "AMQP_URI": amqp_uri(),
         "WEB_SERVER_ADDRESS": f"{bind_host()}:{service_port(service)}",
-        "max_workers": int(env("KLAXON_MAX_WORKERS", 10)),
+        "max_workers": max_workers(service),
         "serializer": "json",
         "KLAXON_SERVICE": service,
         "DATABASE_URL": database_url(service),

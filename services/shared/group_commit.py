@@ -12,6 +12,8 @@ import threading
 
 from nameko.extensions import DependencyProvider
 
+from services.shared.batching import batch_settings
+
 
 class _Waiter:
     def __init__(self, item, weight):
@@ -26,31 +28,39 @@ class _Waiter:
 class GroupCommit:
     """`run(items)` does one round and returns one result per item, in order (an exception
     instance as an item's result is raised to that caller only); if it raises, every
-    caller of the round gets the error. A round holds at most `max_weight` (at least one item)."""
+    caller of the round gets the error. A round holds at most `max_weight` (at least one
+    item); at most `concurrency` rounds run at once, each led by the caller it started with."""
 
-    def __init__(self, run, max_weight=100):
+    def __init__(self, run, max_weight=100, concurrency=1):
         self.run = run
         self.max_weight = max_weight
+        self.concurrency = concurrency
         self.lock = threading.Lock()
         self.waiting = collections.deque()
-        self.leading = False
+        self.leaders = 0
+
+    @property
+    def leading(self):
+        return self.leaders > 0
 
     def submit(self, item, weight=1):
         waiter = _Waiter(item, weight)
         with self.lock:
-            self.waiting.append(waiter)
-            waiter.leads = not self.leading
-            self.leading = True
+            waiter.leads = self.leaders < self.concurrency
+            if waiter.leads:
+                self.leaders += 1
+            else:
+                self.waiting.append(waiter)
         if not waiter.leads:
-            waiter.done.wait()
+            waiter.done.wait()  # answered by another's round, or called to lead the next
         if waiter.leads:
-            self._lead()
+            self._lead(waiter)
         if waiter.error is not None:
             raise waiter.error
         return waiter.result
 
-    def _lead(self):
-        group = self._take_group()
+    def _lead(self, own):
+        group = self._take_group(own)
         try:
             results = self.run([waiter.item for waiter in group])
             for waiter, result in zip(group, results, strict=True):
@@ -64,22 +74,23 @@ class GroupCommit:
                 waiter.done.set()
             self._hand_over()
 
-    def _take_group(self):
-        group, weight = [], 0
+    def _take_group(self, own):
+        """The leader's own item first, then the oldest waiting, up to `max_weight`."""
+        group, weight = [own], own.weight
         with self.lock:
-            while self.waiting and (not group or weight + self.waiting[0].weight <= self.max_weight):
+            while self.waiting and weight + self.waiting[0].weight <= self.max_weight:
                 waiter = self.waiting.popleft()
                 group.append(waiter)
                 weight += waiter.weight
         return group
 
     def _hand_over(self):
-        """The first caller still waiting leads the next round; none left, nobody leads."""
+        """The oldest caller still waiting leads the next round; none left, one leader fewer."""
         with self.lock:
             if not self.waiting:
-                self.leading = False
+                self.leaders -= 1
                 return
-            successor = self.waiting[0]
+            successor = self.waiting.popleft()
         successor.leads = True
         successor.done.set()
 
@@ -89,12 +100,15 @@ class Rounds(DependencyProvider):
     `self.rounds(item, run)`; a round is done by its leader's `run` (a bound method of the
     leader's own worker, so its dependencies are live), given the items of the round."""
 
-    def __init__(self, max_weight=100):
+    def __init__(self, max_weight=100, concurrency=None):
         self.max_weight = max_weight
+        self.concurrency = concurrency
         self.rounds = None
 
     def setup(self):
-        self.rounds = GroupCommit(_led_by_first, max_weight=self.max_weight)
+        """`concurrency` given here wins; else the service's KLAXON_BATCH_CONCURRENCY."""
+        concurrency = self.concurrency or batch_settings(self.container.config)[2]
+        self.rounds = GroupCommit(_led_by_first, max_weight=self.max_weight, concurrency=concurrency)
 
     def get_dependency(self, worker_ctx):
         return lambda item, run: self.rounds.submit((item, run))

@@ -13,6 +13,12 @@ class BaseStore:
     def ping(self):
         ping(self.db)
 
+    def release(self):
+        """Give this worker's connection back before a wait (outside any transaction); the
+        next query takes one again."""
+        if not self.db.is_closed() and not self.db.in_transaction():
+            self.db.close()
+
     def metric_families(self):
         """Gauges computed from stored state at scrape time; none by default."""
         return []

@@ -191,3 +191,15 @@ def test_schema_name(monkeypatch):
     assert config.schema_name("alerts") == "alerts"
     monkeypatch.setenv("KLAXON_SCHEMA_PREFIX", "t1_")
     assert config.schema_name("alerts") == "t1_alerts"
+
+
+def test_max_workers_per_service(monkeypatch):
+    monkeypatch.delenv("KLAXON_MAX_WORKERS", raising=False)
+    monkeypatch.delenv("KLAXON_ALERTS_MAX_WORKERS", raising=False)
+    assert config.nameko_config("alerts")["max_workers"] == 64  # its port's requests wait in rounds
+    monkeypatch.setenv("KLAXON_MAX_WORKERS", "20")
+    assert config.nameko_config("alerts")["max_workers"] == 20
+    assert config.nameko_config("incidents")["max_workers"] == 20
+    monkeypatch.setenv("KLAXON_ALERTS_MAX_WORKERS", "100")
+    assert config.nameko_config("alerts")["max_workers"] == 100
+    assert config.nameko_config("incidents")["max_workers"] == 20

@@ -31,7 +31,7 @@ def test_callers_arriving_during_a_round_share_the_next_one_and_get_their_own_an
     run.gate.send()
     assert [first.wait(), *[caller.wait() for caller in later]] == ["A", "B", "C", "D"]
     assert run.rounds == [["a"], ["b", "c", "d"]]
-    assert group.leading is False and not group.waiting
+    assert group.leaders == 0 and not group.waiting
 
 
 def test_an_item_that_fails_fails_its_caller_only():
@@ -69,3 +69,21 @@ def test_a_round_holds_at_most_max_weight():
     run.gate.send()
     [caller.wait() for caller in [first, *later]]
     assert [len(items) for items in run.rounds] == [1, 1, 1, 1]  # 2 + 2 > 3: one per round
+
+
+def test_with_a_concurrency_of_two_a_second_round_runs_beside_the_first():
+    running, gate = [], eventlet.event.Event()
+
+    def run(items):
+        running.append(items)
+        gate.wait()
+        return items
+
+    group = GroupCommit(run, concurrency=2)
+    callers = [eventlet.spawn(group.submit, item) for item in ("a", "b")]
+    eventually(lambda: len(running) == 2, timeout=5)  # both rounds in the works at once
+    third = eventlet.spawn(group.submit, "c")
+    eventually(lambda: len(group.waiting) == 1, timeout=5)
+    gate.send()
+    assert [caller.wait() for caller in [*callers, third]] == ["a", "b", "c"]
+    assert running == [["a"], ["b"], ["c"]] and group.leaders == 0
