@@ -4,11 +4,11 @@ Under a storm, one worker per message means one transaction and one RPC per aler
 batch shares them. A message that finds a worker free waits at most `linger_seconds` for
 company (measured: without the wait, batches of one or two cost more CPU than the wait
 saves, and on two cores the synchronous path got slower); messages arriving while every
-worker is busy go together in the next batch. A batch is bounded by weight, not by count: `weigh(body)` says how much
-a message holds (the alerts in it), so a backlog of large messages never makes a batch
-too large for one transaction. The batch is acknowledged only when its worker has finished, and
-requeued as a whole if the worker fails: handlers must be idempotent, as every
-redelivered message already requires.
+worker is busy go together in the next batch. A batch is bounded by weight, not by
+count: `weigh(body)` says how much a message holds (the alerts in it), so a backlog of
+large messages never makes a batch too large for one transaction. The batch is
+acknowledged only when its worker has finished, and requeued as a whole if the worker
+fails: handlers must be idempotent, as every redelivered message already requires.
 """
 
 import contextlib
