@@ -2,7 +2,8 @@
 
 1.  edge accept rate, single generic alerts on the queued path (`Prefer: respond-async`),
     the four services paused meanwhile (SIGSTOP/SIGCONT) so the edge has the machine;
-    1b the same with an integration key; 1c the same with the services running
+    1b the same with an integration key; 1c the same with the services running; 1d with a
+    key and the services running for 60 s: accepted, processed in the same run, queue depth
 2.  edge accept rate, Alertmanager webhooks of 20 alerts (requests/s x 20), services paused
 3.  sustained processing rate into PostgreSQL with correlation (queue -> alerts -> incidents)
 4.  alert -> incident latency at a fixed 500 alerts/s on the queued path, timed in the
@@ -25,6 +26,7 @@ Knobs (environment, all optional; tox passes KLAXON_TEST_* through):
 
     KLAXON_TEST_BENCH_EDGE_WORKERS / _EDGE_WORKER_CLASS / _EDGE_THREADS   gunicorn config of the edge
     KLAXON_TEST_BENCH_SECONDS        length of each edge load and of the fixed-rate run (10)
+    KLAXON_TEST_BENCH_SUSTAIN_SECONDS length of figure 1d, accepted and processed in one run (60)
     KLAXON_TEST_BENCH_ALERTS         alerts enqueued for the processing rate (20000)
     KLAXON_TEST_BENCH_DRAIN_SECONDS  longest wait for them to be processed (120)
     KLAXON_TEST_BENCH_RATE           rate of the latency run, alerts/s (500)
@@ -47,6 +49,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -86,6 +89,7 @@ EDGE_THREADS = knob("EDGE_THREADS", 16)
 SECONDS = knob("SECONDS", 10)
 ALERTS = knob("ALERTS", 20000)
 DRAIN_SECONDS = knob("DRAIN_SECONDS", 120)
+SUSTAIN = knob("SUSTAIN_SECONDS", 60)
 RATE = knob("RATE", 500)
 HISTORY = knob("HISTORY", 1_000_000)
 WRK = None if knob("NO_WRK", "") else shutil.which("wrk")
@@ -400,6 +404,14 @@ def edge_shape():
     return f"{EDGE_WORKERS} {EDGE_CLASS} workers"
 
 
+def sample_depth(bench, depths, seconds, every=5.0):
+    """(seconds since the start, messages ready on the ingest queue) every `every` s."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        time.sleep(every)
+        depths.append((time.monotonic() - started, bench.queue().get("messages_ready", 0)))
+
+
 def edge_load(bench, kind, seconds, key=None):
     return wrk_load(bench, kind, seconds, key) if WRK else python_load(bench, kind, seconds, key)
 
@@ -528,6 +540,43 @@ class TestPlatform:
         report_edge(record, load)
         cpu.report(accepted, record)
         assert accepted > 0, figure
+
+    def test_1d_accepted_and_processed_in_one_run_with_a_key(self, bench, record):
+        """The edge and the services together, with a key, for SUSTAIN_SECONDS: what is
+        accepted is processed in the same run, and the queue's depth tells whether it keeps up."""
+        bench.settle()
+        received_before = bench.received_total()
+        depths = []
+        sampler = threading.Thread(target=sample_depth, args=(bench, depths, SUSTAIN), daemon=True)
+        cpu = Cpu(bench.platform).start()
+        sampler.start()
+        load = edge_load(bench, "generic", SUSTAIN, key=bench.key)
+        cpu.stop()
+        processed = bench.received_total() - received_before
+        sampler.join(timeout=30)
+        accepted = load["statuses"].get("202", 0)
+        how = (
+            f"{load['tool']} with Authorization: Bearer <key>, Prefer: respond-async, for {SUSTAIN} s "
+            "(KLAXON_TEST_BENCH_SUSTAIN_SECONDS), every service running on the same two cores; processed: "
+            "the growth of alerts_received_total over the same run"
+        )
+        record(
+            "1d",
+            "accepted with a key, services running",
+            accepted / load["duration"],
+            "alerts/s",
+            ">= 1,500",
+            how,
+        )
+        record("1d", "processed in the same run", processed / load["duration"], "alerts/s", ">= 1,500")
+        halves = [depth for at, depth in depths if at >= SUSTAIN / 2]
+        record.note(
+            f"queue depth (messages ready) over the run, every 5 s: {[depth for _, depth in depths]}; "
+            f"second half: from {halves[0] if halves else '?'} to {halves[-1] if halves else '?'}"
+        )
+        report_edge(record, load)
+        cpu.report(accepted, record)
+        assert accepted > 0
 
     def test_2_edge_accepts_alertmanager_batches(self, bench, record):
         load, cpu = self._edge_figure(bench, "alertmanager")
