@@ -8,7 +8,10 @@ from services.alerts import contracts as c
 from services.alerts.formats.generic import parse_generic
 from services.shared.access import INTEGRATION, READ
 
-ALERT_FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "source")
+ALERT_FILTERS = (
+    *("service", "severity", "status", "incident_id", "dedup_key", "source"),
+    *("action", "suppressed_by"),
+)
 
 
 def wants_async(req):

@@ -13,6 +13,7 @@ from services.shared.errors import Conflict
 from services.shared.tracing import TRACEPARENT
 
 RESULT_OF_ACTION = {contracts.NEW_INCIDENT: "new_incident", contracts.ATTACHED: "existing_incident"}
+NO_QUIET = None  # ingestion without maintenance windows (tools, tests)
 CARRIED_KEYS = ("source", "integration_id", "group_key", "details", "traceparent")
 ACTOR = "klaxon-alerts"
 # Alerts per transaction: each takes a lock per dedup key here and per correlation key in
@@ -32,7 +33,7 @@ def ingest(store, incidents, alert):
     return body
 
 
-def ingest_many(store, incidents, alerts):
+def ingest_many(store, incidents, alerts, quiet=NO_QUIET):
     """Dedup, resolve and correlate a batch of normalised alerts, in order; one answer each.
 
     The batch goes in segments: one transaction admits a segment, one RPC correlates its
@@ -40,10 +41,12 @@ def ingest_many(store, incidents, alerts):
     follow (duplicate or resolve) a firing alert of the same segment, so every follower
     finds its original already correlated, exactly as if the alerts came one by one; and
     it ends at SEGMENT_LIMIT alerts, however large the batch.
+
+    `quiet` (services.alerts.quiet.Quiet) says which alerts a maintenance window holds back.
     """
     answers = []
     for segment in segments(alerts):
-        answers += ingest_segment(store, incidents, segment)
+        answers += ingest_segment(store, incidents, segment, quiet)
     return answers
 
 
@@ -61,22 +64,35 @@ def segments(alerts, limit=SEGMENT_LIMIT):
         yield segment
 
 
-def ingest_segment(store, incidents, alerts):
+def ingest_segment(store, incidents, alerts, quiet=NO_QUIET):
     admitted = store.admit_many(alerts)
     count_received(alerts, admitted)
     pending = [
         alert for alert, (outcome, row) in zip(alerts, admitted, strict=True) if needs_incident(outcome, row)
     ]
-    incident_of, resolved_meanwhile = correlate_many(store, incidents, pending)
+    holds = holds_of(quiet, pending)
+    incident_of, resolved_meanwhile = correlate_many(store, incidents, pending, holds)
     answers = [
         answer_for(alert, outcome, row, incident_of)
         for alert, (outcome, row) in zip(alerts, admitted, strict=True)
     ]
+    name_windows(answers, holds)
     resolves = [a for a in answers if a["action"] == contracts.RESOLVED]
     maybe_quiet = [(a["alert_id"], a["incident_id"]) for a in resolves]
     maybe_quiet += [(alert_id, incident_of[alert_id][0]) for alert_id in resolved_meanwhile]
     resolve_quiet_incidents(store, incidents, maybe_quiet, alerts, resolves)
     return answers
+
+
+def holds_of(quiet, alerts):
+    return quiet.holds(alerts) if quiet is not None and alerts else {}
+
+
+def name_windows(answers, holds):
+    """A suppressed alert's answer names the window that holds it back."""
+    for body in answers:
+        if body["action"] == contracts.SUPPRESSED and body["alert_id"] in holds:
+            body["suppressed_by"] = holds[body["alert_id"]].window_id
 
 
 def needs_incident(outcome, row):
@@ -93,27 +109,46 @@ def count_received(alerts, admitted):
             metrics.ALERTS_DEDUPLICATED.labels(alert["service"]).inc()
 
 
-def correlate_many(store, incidents, alerts):
+def correlate_many(store, incidents, alerts, holds=None):
     """{alert_id: (incident_id, action)} for `alerts`, correlated by the incidents service,
-    and the ids of those a concurrent resolve reached meanwhile."""
+    and the ids of those a concurrent resolve reached meanwhile. An alert with a hold (a
+    maintenance window in force) opens nothing: it is linked to no incident, "suppressed",
+    unless an incident open since before its window takes it."""
     if not alerts:
         return {}, set()
-    outcomes = incidents.correlate_many([correlation_request(alert) for alert in alerts])
+    holds = holds or {}
+    requests = [correlation_request(alert, holds.get(alert["alert_id"])) for alert in alerts]
+    outcomes = incidents.correlate_many(requests)
+    held = {
+        a["alert_id"]: holds[a["alert_id"]]
+        for a, o in zip(alerts, outcomes, strict=True)
+        if o["action"] == contracts.SUPPRESSED
+    }
     resolved_meanwhile = store.link_many(
         [(a["alert_id"], o["incident_id"], o["action"]) for a, o in zip(alerts, outcomes, strict=True)],
         lock_keys=[dedup_scope(alert) for alert in alerts if alert["dedup_key"]],
+        held=held,
     )
-    for alert, outcome in zip(alerts, outcomes, strict=True):
-        result = RESULT_OF_ACTION[outcome["action"]]
-        metrics.ALERTS_CORRELATED.labels(result, alert["service"], alert["severity"]).inc()
+    count_correlated(alerts, outcomes)
     incident_of = {
         a["alert_id"]: (o["incident_id"], o["action"]) for a, o in zip(alerts, outcomes, strict=True)
     }
     return incident_of, resolved_meanwhile
 
 
-def correlation_request(alert):
+def count_correlated(alerts, outcomes):
+    for alert, outcome in zip(alerts, outcomes, strict=True):
+        if outcome["action"] == contracts.SUPPRESSED:
+            metrics.ALERTS_SUPPRESSED.labels(alert["service"]).inc()
+            continue
+        result = RESULT_OF_ACTION[outcome["action"]]
+        metrics.ALERTS_CORRELATED.labels(result, alert["service"], alert["severity"]).inc()
+
+
+def correlation_request(alert, hold=None):
     request = {key: alert[key] for key in ("alert_id", "service", "severity", "message", "timestamp")}
+    if hold is not None:
+        request["suppressed_since"] = hold.starts_at.isoformat()
     if alert.get(TRACEPARENT):
         request[TRACEPARENT] = alert[TRACEPARENT]
     if alert.get("group_key"):
@@ -125,7 +160,10 @@ def answer_for(alert, outcome, row, incident_of):
     if alert["alert_id"] in incident_of:
         return answer(alert["alert_id"], *incident_of[alert["alert_id"]])
     if outcome == "known":
-        return answer(row.alert_id, row.incident_id, row.action, resolved_alert_id=row.resolves)
+        body = answer(row.alert_id, row.incident_id, row.action, resolved_alert_id=row.resolves)
+        if row.suppressed_by is not None and row.action == contracts.SUPPRESSED:
+            body["suppressed_by"] = row.suppressed_by
+        return body
     incident_id = row.incident_id if row is not None else None
     if outcome == "stale":
         return answer(alert["alert_id"], None, contracts.RESOLVED, resolved_alert_id=None)
@@ -189,7 +227,11 @@ def acknowledge(store, incidents, dedup_key, integration_id, actor):
 
 
 def answer(alert_id, incident_id, action, resolved_alert_id=None):
-    status = {contracts.DEDUPLICATED: "deduplicated", contracts.RESOLVED: "resolved"}
+    status = {
+        contracts.DEDUPLICATED: "deduplicated",
+        contracts.RESOLVED: "resolved",
+        contracts.SUPPRESSED: "suppressed",
+    }
     body = {
         "alert_id": alert_id,
         "incident_id": incident_id,

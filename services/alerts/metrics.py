@@ -20,6 +20,9 @@ ALERTS_CORRELATED = Counter(
 ALERTS_DEDUPLICATED = Counter(
     "alerts_deduplicated_total", "Alerts recognised as duplicates of a firing alert", ["service"]
 )
+ALERTS_SUPPRESSED = Counter(
+    "alerts_suppressed_total", "Alerts a maintenance window held back (stored, no incident)", ["service"]
+)
 RESULTS = ("new_incident", "existing_incident")
 
 _known = set()
@@ -36,6 +39,7 @@ def known_service(service):
         for result in RESULTS:
             ALERTS_CORRELATED.labels(result, service, severity)
     ALERTS_DEDUPLICATED.labels(service)
+    ALERTS_SUPPRESSED.labels(service)
 
 
 def prime(store, families, now=None):

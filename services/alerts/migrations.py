@@ -3,7 +3,7 @@
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
-from services.alerts.models import Alert, Integration
+from services.alerts.models import Alert, Heartbeat, Integration, MaintenanceWindow, WindowChange
 from services.shared.migrations import Migration
 
 
@@ -58,8 +58,20 @@ def _resolves(database):
     migrate(migrator.add_column("alerts", "resolves", Alert.resolves))
 
 
+def _quiet_and_heartbeats(database):
+    migrator = SchemaMigrator.from_database(database)
+    migrate(
+        migrator.add_column("alerts", "suppressed_by", Alert.suppressed_by),
+        migrator.add_column("alerts", "suppressed_until", Alert.suppressed_until),
+        migrator.add_index("alerts", ("suppressed_until",)),
+    )
+    with database.bind_ctx([MaintenanceWindow, WindowChange, Heartbeat]):
+        database.create_tables([MaintenanceWindow, WindowChange, Heartbeat])
+
+
 MIGRATIONS = [
     Migration(1, "alerts table", _initial),
     Migration(2, "integrations; alerts keep their integration, group and details", _integrations),
     Migration(3, "a resolve remembers the alert it resolved", _resolves),
+    Migration(4, "maintenance windows, their audit trail, heartbeat monitors", _quiet_and_heartbeats),
 ]

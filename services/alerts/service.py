@@ -8,13 +8,17 @@ from nameko.messaging import Publisher
 from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
 
-from services.alerts import contracts, ingest, queue
+from services.alerts import contracts, ingest, monitoring, queue, quiet
 from services.alerts.formats.generic import parse_generic
+from services.alerts.heartbeats import parse_heartbeat, parse_heartbeat_change
+from services.alerts.heartbeats import recovery_alert as heartbeats_recovery_alert
 from services.alerts.integrations import parse_integration
+from services.alerts.maintenance import parse_change, parse_window
 from services.alerts.migrations import MIGRATIONS
 from services.alerts.models import db
 from services.alerts.store import AlertStore
 from services.incidents import contracts as incident_contracts
+from services.notifications import contracts as notification_contracts
 from services.oncall import contracts as oncall_contracts
 from services.shared.access import INTEGRATION, KEY_HEADER, KEY_PARAM, READ, integration_key
 from services.shared.batching import consume_batches
@@ -24,6 +28,7 @@ from services.shared.group_commit import Rounds
 from services.shared.http_api import json_api, json_body, query
 from services.shared.messaging import retried_on_outage
 from services.shared.storage import Storage
+from services.shared.ticker import every
 from services.shared.tracing import TRACEPARENT, Tracing, spans_for, traceparent_of
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
@@ -40,6 +45,8 @@ class AlertsService(HealthAndMetrics):
     incidents = RpcProxy(incident_contracts.SERVICE)
     # Whose credentials a request to this service's own port carries (services.shared.access).
     identity = RpcProxy(oncall_contracts.SERVICE)
+    catalog = RpcProxy(oncall_contracts.SERVICE)  # the teams of services, for windows' matchers
+    notifications = RpcProxy(notification_contracts.SERVICE)
     reply = Publisher()  # the default exchange: a routing key is a queue's name
     clock = Clock()
     together = Rounds(max_weight=ingest.SEGMENT_LIMIT)
@@ -53,16 +60,20 @@ class AlertsService(HealthAndMetrics):
         self.store.release()  # the round's leader does the writing; waiting needs no connection
         return self.together(alert, self._ingest_together)
 
+    def _quiet(self):
+        """What the maintenance windows in force now hold back."""
+        return quiet.Quiet(self.store.windows, self.catalog.teams_of_services, self.clock.now())
+
     def _ingest_together(self, alerts):
         try:
-            return ingest.ingest_many(self.store, self.incidents, alerts)
+            return ingest.ingest_many(self.store, self.incidents, alerts, self._quiet())
         except KlaxonError:
             # One alert the batch cannot take must not cost the others their answers.
             return [self._ingest_alone(alert) for alert in alerts]
 
     def _ingest_alone(self, alert):
         try:
-            [answer] = ingest.ingest_many(self.store, self.incidents, [alert])
+            [answer] = ingest.ingest_many(self.store, self.incidents, [alert], self._quiet())
         except KlaxonError as error:
             return error
         return answer
@@ -113,7 +124,7 @@ class AlertsService(HealthAndMetrics):
             with spans_for(valid, "alerts.ingest", admitted_alert) as spans:
                 for alert, span in zip(valid, spans, strict=True):
                     alert[TRACEPARENT] = traceparent_of(span)  # correlation continues from here
-                self._reply(ingest.ingest_many(self.store, self.incidents, valid), alerts)
+                self._reply(ingest.ingest_many(self.store, self.incidents, valid, self._quiet()), alerts)
 
     def _reply(self, answers, alerts):
         """Send each answer a sender waits for to its reply queue, one message per queue."""
@@ -140,6 +151,76 @@ class AlertsService(HealthAndMetrics):
     @rpc
     def authenticate(self, key):
         return self.store.integrations.authenticate(key)
+
+    # -- maintenance windows and heartbeats ------------------------------------------------
+    @every("MAINTENANCE_TICK_SECONDS", 5.0)
+    def maintenance_tick(self):
+        """Replays what ended windows held back, warns authors of windows ending soon, and
+        notices silent heartbeats; in every replica, each thing done once."""
+        now = self.clock.now()
+        quiet.replay_due(self.store, self.incidents, self._quiet(), now)
+        for window, end in quiet.expiring_soon(self.store, now):
+            self._tell_author(window, end)
+        monitoring.check_heartbeats(self.store, self._ingest_internal, now)
+
+    def _tell_author(self, window, end):
+        notice = quiet.expiry_notice(window, end, self.config.get("PUBLIC_URL"))
+        channel = self.config.get("DEFAULT_CHANNEL") or "log"
+        self.notifications.notify({**notice, "channel": channel if channel in ("log", "email") else "log"})
+
+    def _ingest_internal(self, alerts):
+        normalised = [ingest.normalise(alert) for alert in alerts]
+        return ingest.ingest_many(self.store, self.incidents, normalised, self._quiet())
+
+    @rpc
+    def create_window(self, payload, author):
+        return self.store.windows.create(parse_window(payload), author, self.clock.now())
+
+    @rpc
+    def list_windows(self, states=("active", "upcoming")):
+        return self.store.windows.list(tuple(states), self.clock.now())
+
+    @rpc
+    def get_window(self, window_id):
+        return self.store.windows.get(window_id, self.clock.now())
+
+    @rpc
+    def change_window(self, window_id, payload, actor):
+        return self.store.windows.change(window_id, parse_change(payload), actor, self.clock.now())
+
+    @rpc
+    def delete_window(self, window_id, actor):
+        self.store.windows.delete(window_id, actor, self.clock.now())
+
+    @rpc
+    def create_heartbeat(self, payload):
+        return self.store.heartbeats.create(parse_heartbeat(payload), self.clock.now())
+
+    @rpc
+    def list_heartbeats(self):
+        return self.store.heartbeats.list()
+
+    @rpc
+    def get_heartbeat(self, heartbeat_id):
+        return self.store.heartbeats.get(heartbeat_id)
+
+    @rpc
+    def change_heartbeat(self, heartbeat_id, payload):
+        return self.store.heartbeats.change(heartbeat_id, parse_heartbeat_change(payload), self.clock.now())
+
+    @rpc
+    def delete_heartbeat(self, heartbeat_id):
+        monitor = self.store.heartbeats.get(heartbeat_id)
+        if monitor["state"] == "down" and monitor["down_alert_id"]:
+            # The incident of its silence must not stay open for a monitor that is gone.
+            self._ingest_internal(
+                [heartbeats_recovery_alert(monitor, monitor["down_alert_id"], self.clock.now())]
+            )
+        return self.store.heartbeats.delete(heartbeat_id)
+
+    @rpc
+    def beat(self, heartbeat_id, key):
+        return monitoring.beat(self.store, self._ingest_internal, heartbeat_id, key, self.clock.now())
 
     @rpc
     def get_alert(self, alert_id):
@@ -196,7 +277,16 @@ def normalised_or_none(alert):
         return None
 
 
-ALERT_FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "source")
+ALERT_FILTERS = (
+    "service",
+    "severity",
+    "status",
+    "incident_id",
+    "dedup_key",
+    "source",
+    "action",
+    "suppressed_by",
+)
 
 
 def bearer_or_header(request):

@@ -7,14 +7,16 @@ from collections import Counter, defaultdict
 import peewee
 
 from services.alerts.contracts import ATTACHED, DEDUPLICATED, NEW_INCIDENT, RESOLVED
+from services.alerts.heartbeat_store import HeartbeatStore
 from services.alerts.integrations import key_hash, new_key
+from services.alerts.maintenance_store import WindowStore
 from services.alerts.models import Alert, Integration
 from services.shared.db import insert_rows, utcnow, write_transaction
 from services.shared.errors import Conflict, Forbidden, NotFound, Unauthorized
 from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
 
-FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "source")
+FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "source", "action", "suppressed_by")
 # How long a resolve that arrived before its trigger waits for it (senders' retries and
 # parallel consumers reorder within seconds).
 REORDER_WINDOW = dt.timedelta(minutes=10)
@@ -25,6 +27,17 @@ class AlertStore(BaseStore):
     @property
     def integrations(self):
         return IntegrationStore(self.db, self.config)
+
+    @property
+    def windows(self):
+        return WindowStore(self.db, self.config)
+
+    @property
+    def heartbeats(self):
+        return HeartbeatStore(self.db, self.config)
+
+    def metric_families(self):
+        return [self.heartbeats.up_family()]
 
     def find(self, alert_id):
         return Alert.get_or_none(Alert.alert_id == alert_id)
@@ -72,17 +85,22 @@ class AlertStore(BaseStore):
     def link(self, alert_id, incident_id, action):
         self.link_many([(alert_id, incident_id, action)])
 
-    def link_many(self, links, lock_keys=()):
+    def link_many(self, links, lock_keys=(), held=None):
         """Set (alert_id, incident_id, action) triples, in one statement per chunk; an action
         of None leaves the alert's action as it is. Returns the ids of those alerts that a
         resolve reached while they were being correlated: their incidents may be quiet now.
+        `held`: {alert id: Hold} of the alerts a maintenance window holds back.
 
         Holding the alerts' dedup-key locks (`lock_keys`), a concurrent resolve either sees
         the link or is seen by it."""
         with write_transaction(self.db, lock_keys=lock_keys):
             for chunk in peewee.chunked(links, 500):
                 change = {
-                    "incident_id": peewee.Case(Alert.alert_id, [(a, incident) for a, incident, _ in chunk])
+                    # Cast: a chunk of suppressed alerts only has NULLs, which PostgreSQL reads as text.
+                    "incident_id": peewee.Case(
+                        Alert.alert_id, [(a, incident) for a, incident, _ in chunk]
+                    ).cast("INTEGER"),
+                    "suppressed_until": None,
                 }
                 actions = [(alert_id, action) for alert_id, _, action in chunk if action]
                 if actions:
@@ -90,7 +108,43 @@ class AlertStore(BaseStore):
                 Alert.update(**change).where(
                     Alert.alert_id.in_([alert_id for alert_id, _, _ in chunk])
                 ).execute()
+            hold_many(held or {})
             return resolved_among([alert_id for alert_id, _, _ in links])
+
+    # -- maintenance windows' replay -----------------------------------------------------
+    def suppressed_due(self, now, limit):
+        """Firing alerts whose window's occurrence has ended by `now`, oldest first."""
+        query = (
+            Alert.select()
+            .where((Alert.status == "firing") & (Alert.suppressed_until <= now))
+            .order_by(Alert.suppressed_until, Alert.alert_id)
+            .limit(limit)
+        )
+        return list(query)
+
+    def claim(self, rows, lease_until):
+        """The rows this replica now replays: each moved from its due time to `lease_until`
+        only if no other replica moved it first. Should this one die, the lease runs out and
+        another replays it (correlation is idempotent by alert id)."""
+        claimed = []
+        for row in rows:
+            with write_transaction(self.db):
+                moved = (
+                    Alert.update(suppressed_until=lease_until)
+                    .where(
+                        (Alert.alert_id == row.alert_id) & (Alert.suppressed_until == row.suppressed_until)
+                    )
+                    .execute()
+                )
+            if moved:
+                claimed.append(row)
+        return claimed
+
+    def keep_suppressed(self, alert_ids):
+        """Alerts of windows without replay: suppressed for good, never replayed."""
+        with write_transaction(self.db):
+            for chunk in peewee.chunked(alert_ids, 500):
+                Alert.update(suppressed_until=None).where(Alert.alert_id.in_(chunk)).execute()
 
     def linked_counts(self, incident_id):
         """(firing, resolved): the incident's alerts as this store knows them, counting the
@@ -114,9 +168,35 @@ class AlertStore(BaseStore):
         return as_dict(alert)
 
     def list(self, filters, cursor=None, limit=None):
-        query = equality_filters(Alert.select(), Alert, filters, FILTERS, ("incident_id",))
+        query = equality_filters(Alert.select(), Alert, filters, FILTERS, ("incident_id", "suppressed_by"))
         rows, next_cursor = keyset_page(query, Alert.received_at, Alert.alert_id, cursor, page_limit(limit))
         return {"items": [as_dict(row) for row in rows], "next_cursor": next_cursor}
+
+
+def hold_many(held):
+    by_window = defaultdict(list)
+    for alert_id, hold in held.items():
+        by_window[(hold.window_id, hold.ends_at)].append(alert_id)
+    for (window_id, until), alert_ids in by_window.items():
+        for chunk in peewee.chunked(alert_ids, 500):
+            Alert.update(suppressed_by=window_id, suppressed_until=until).where(
+                Alert.alert_id.in_(chunk)
+            ).execute()
+
+
+def as_correlatable(row):
+    """A stored alert as `ingest` correlates it (a maintenance window's replay)."""
+    return {
+        "alert_id": row.alert_id,
+        "service": row.service,
+        "severity": row.severity,
+        "message": row.message,
+        "labels": json.loads(row.labels),
+        "timestamp": row.timestamp.isoformat(),
+        "dedup_key": row.dedup_key,
+        "integration_id": row.integration_id,
+        "group_key": row.group_key,
+    }
 
 
 def resolved_among(alert_ids):
@@ -320,6 +400,8 @@ def as_dict(alert):
         "integration_id": alert.integration_id,
         "group_key": alert.group_key,
         "details": json.loads(alert.details or "{}"),
+        "suppressed_by": alert.suppressed_by,
+        "suppressed_until": alert.suppressed_until.isoformat() if alert.suppressed_until else None,
     }
 
 

@@ -64,12 +64,16 @@ class IncidentsService(HealthAndMetrics):
             outcomes = self.store.correlate_many(alerts, window, self.clock.now())
             opening = {}
             for span, (incident, action) in zip(spans, outcomes, strict=True):
-                span.set_attributes(clean({"incident_id": incident["id"], "action": action}))
+                incident_id = incident["id"] if incident else None
+                span.set_attributes(clean({"incident_id": incident_id, "action": action}))
                 if action == "new_incident":
-                    opening.setdefault(incident["id"], (span, incident))
+                    opening.setdefault(incident_id, (span, incident))
             # Each incident_opened continues the trace of the alert that opened it.
             run_all([self._announcing_opened(span, incident) for span, incident in opening.values()])
-        return [{"incident_id": incident["id"], "action": action} for incident, action in outcomes]
+        return [
+            {"incident_id": incident["id"] if incident else None, "action": action}
+            for incident, action in outcomes
+        ]
 
     def _announcing_opened(self, span, incident):
         with trace.use_span(span, end_on_exit=False):

@@ -40,11 +40,7 @@ class IncidentStore(BaseStore):
             for alert, key in zip(alerts, keys, strict=True):
                 batch.add(alert, key)
             batch.flush()
-        outcomes = [batch.answer(alert["alert_id"]) for alert in alerts]
-        incidents = {
-            row.id: row for row in Incident.select().where(Incident.id.in_({i for i, _ in outcomes}))
-        }
-        return [(incident_dict(incidents[incident_id]), action) for incident_id, action in outcomes]
+        return with_incidents([batch.answer(alert["alert_id"]) for alert in alerts])
 
     def _open_incidents_for(self, keys, now, window_seconds):
         """{key: the newest open incident that may take its alerts}, each one locked."""
@@ -318,12 +314,16 @@ class CorrelationBatch:
             self.known[alert_id] = self._decide(alert, key)
 
     def answer(self, alert_id):
-        """(incident id, action) of an added alert; after `flush`, which gives new incidents their ids."""
+        """(incident id, action) of an added alert; after `flush`, which gives new incidents their ids.
+        A suppressed alert has no incident: (None, "suppressed")."""
         incident, action = self.known[alert_id]
-        return incident.id, action
+        return (incident.id if incident is not None else None), action
 
     def _decide(self, alert, key):
         incident = self.open_by_key.get(key)
+        if held_back(alert, incident):
+            # Nothing is written: when its window ends the alert is correlated afresh.
+            return None, SUPPRESSED
         if incident is None:
             incident = self.open_by_key[key] = NewIncident(alert, key, self.now)
             self.opened.append(incident)
@@ -343,9 +343,7 @@ class CorrelationBatch:
                 for alert_id, incident, action in self.links
             ],
         )
-        created = [
-            self._entry(incident, c.CREATED, incident.first_alert_id) for incident in self.opened
-        ]
+        created = [self._entry(incident, c.CREATED, incident.first_alert_id) for incident in self.opened]
         attached = [self._entry(incident, c.ALERT_ATTACHED, alert_id) for incident, alert_id in self.attached]
         insert_rows(TimelineEntry, created + attached)
         self._count_attached()
@@ -368,6 +366,26 @@ class CorrelationBatch:
             Incident.update(alert_count=Incident.alert_count + added, updated_at=self.now).where(
                 Incident.id.in_([incident_id for incident_id, _ in chunk])
             ).execute()
+
+
+SUPPRESSED = "suppressed"
+
+
+def with_incidents(outcomes):
+    """[(incident dict or None, action)] of [(incident id or None, action)]."""
+    ids = {i for i, _ in outcomes if i is not None}
+    incidents = {row.id: row for row in Incident.select().where(Incident.id.in_(ids))} if ids else {}
+    return [(incident_dict(incidents[i]) if i is not None else None, action) for i, action in outcomes]
+
+
+def held_back(alert, incident):
+    """Whether a maintenance window holds the alert back: it carries the window's start
+    (`suppressed_since`), and no incident that was open before that start takes it."""
+    since = alert.get("suppressed_since")
+    if since is None:
+        return False
+    opened = getattr(incident, "created_at", None)  # a NewIncident of this batch has none
+    return opened is None or opened >= dt.datetime.fromisoformat(since)
 
 
 class NewIncident:

@@ -19,6 +19,7 @@ LIST_OVERRIDES = "list_overrides"
 DELETE_OVERRIDE = "delete_override"
 LIST_POLICIES = "list_policies"
 UPDATE_PROFILE = "update_profile"
+TEAMS_OF_SERVICES = "teams_of_services"  # [services] -> {service: team or None}
 
 # RPC: people as users (services/oncall/access_service.py)
 AUTHENTICATE = "authenticate"  # {"token"} or {"session", "csrf", "unsafe"} -> principal

@@ -99,6 +99,11 @@ class OncallService(HealthAndMetrics, AccessEntrypoints):
         engine.tick(self.store, self.dispatch, self.clock.now())
 
     @rpc
+    def teams_of_services(self, services):
+        """{service: team} of the catalog, for the services named (maintenance windows match on team)."""
+        return {service: self.store.team_for_service(service) for service in services}
+
+    @rpc
     def get_person(self, email):
         return self.store.person(email)
 

@@ -128,6 +128,8 @@ def nameko_config(service):
         "KEYLESS_INGEST": env_flag("KLAXON_KEYLESS_INGEST"),
         "BATCH_SIZE": int(env("KLAXON_BATCH_SIZE", 200)),
         "ESCALATION_TICK_SECONDS": float(env("KLAXON_ESCALATION_TICK_SECONDS", 1)),
+        # How often each alerts replica replays ended windows and checks heartbeats.
+        "MAINTENANCE_TICK_SECONDS": float(env("KLAXON_MAINTENANCE_TICK_SECONDS", 5)),
         "CLOCK_OFFSET_FILE": env("KLAXON_CLOCK_OFFSET_FILE"),
         "PUBLIC_URL": env("KLAXON_PUBLIC_URL", f"http://127.0.0.1:{edge_port()}"),
         "SECRET_KEY": env("KLAXON_SECRET_KEY") or local_secret_key(),
