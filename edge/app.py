@@ -21,6 +21,7 @@ from edge.resources import (
     integrations,
     notifications,
     oncall,
+    quiet,
     system,
 )
 from edge.telemetry import RequestMetrics, prime_routes
@@ -162,6 +163,11 @@ def _api_routes(app, rpc, ingestion, alert_intake):
         "/api/v1/notifications": notifications.Notifications(rpc),
         "/api/v1/notifications/{notification_id:id}/attempts": notifications.Attempts(rpc),
         "/api/v1/ack/{token}": notifications.AcknowledgeLink(rpc),
+        "/api/v1/maintenance_windows": quiet.MaintenanceWindows(rpc),
+        "/api/v1/maintenance_windows/{window_id:id}": quiet.MaintenanceWindow(rpc),
+        "/api/v1/heartbeats": quiet.Heartbeats(rpc),
+        "/api/v1/heartbeats/{heartbeat_id:id}": quiet.Heartbeat(rpc),
+        "/api/v1/heartbeats/{heartbeat_id:id}/beat": quiet.Beat(rpc),
     }
     for path, resource in routes.items():
         app.add_route(path, resource)

@@ -17,7 +17,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from services.alerts.formats.generic import GenericAlert
+from services.alerts.heartbeats import HeartbeatChange, HeartbeatRequest
 from services.alerts.integrations import NewIntegration
+from services.alerts.maintenance import WindowChange, WindowRequest
 from services.incidents.requests import IncidentChange, NewIncident
 from services.notifications.requests import NotifyRequest
 from services.oncall.access_requests import (
@@ -149,6 +151,8 @@ ALERT = obj(
         "integration_id": OPT_INT,
         "group_key": OPT_STR,
         "details": {"type": "object"},
+        "suppressed_by": {**OPT_INT, "description": "The maintenance window that held it back"},
+        "suppressed_until": {**OPT_TIME, "description": "Replayed then if still firing; null once replayed"},
     },
     ["alert_id", "source", "service", "severity", "message", "status", "timestamp"],
 )
@@ -226,7 +230,13 @@ BATCH_ACCEPTED = obj(
     ["status", "alert_ids", "truncated_alerts"],
 )
 ALERT_ANSWER = obj(
-    {"alert_id": STR, "incident_id": OPT_INT, "status": STR, "action": STR},
+    {
+        "alert_id": STR,
+        "incident_id": OPT_INT,
+        "status": STR,
+        "action": STR,
+        "suppressed_by": {**INT, "description": "When a maintenance window held it back (action suppressed)"},
+    },
     ["alert_id", "status"],
 )
 ALERT_QUEUED = obj({"alert_id": STR, "status": {"const": "queued"}}, ["alert_id", "status"])
@@ -322,6 +332,52 @@ AUDIT_ENTRY = obj(
     },
     ["id", "at", "actor", "action", "subject", "source", "detail"],
 )
+MATCHER = obj(
+    {"name": STR, "op": {"type": "string", "enum": ["=", "!=", "=~", "!~"]}, "value": STR},
+    ["name", "op", "value"],
+)
+WINDOW = obj(
+    {
+        "id": INT,
+        "reason": STR,
+        "author": STR,
+        "matchers": {"type": "array", "items": MATCHER},
+        "starts_at": TIME,
+        "ends_at": OPT_TIME,
+        "ended_at": {**OPT_TIME, "description": "When it was ended early or deleted"},
+        "recurrence": nullable({"type": "object"}),
+        "replay": BOOL,
+        "state": {"type": "string", "enum": ["active", "upcoming", "ended"]},
+        "next_starts_at": {**OPT_TIME, "description": "The occurrence in force, or the next one"},
+        "next_ends_at": OPT_TIME,
+        "created_at": TIME,
+        "updated_at": TIME,
+        "history": {
+            "type": "array",
+            "description": "The audit trail (one window only): created, extended, ended_early, deleted…",
+            "items": obj({"at": TIME, "actor": STR, "action": STR, "detail": {"type": "object"}}),
+        },
+    },
+    ["id", "reason", "author", "matchers", "starts_at", "state", "replay"],
+)
+HEARTBEAT = obj(
+    {
+        "id": INT,
+        "name": STR,
+        "service": STR,
+        "severity": STR,
+        "interval_seconds": INT,
+        "grace_seconds": INT,
+        "key_prefix": STR,
+        "state": {"type": "string", "enum": ["up", "down"]},
+        "last_beat_at": OPT_TIME,
+        "expires_at": {**TIME, "description": "No beat by then (interval + grace): the monitor pages"},
+        "down_alert_id": OPT_STR,
+        "created_at": TIME,
+        "key": {"type": "string", "description": "Only when created: shown once, stored as a hash"},
+    },
+    ["id", "name", "service", "state", "expires_at"],
+)
 ONE_TIME_PASSWORD = obj(
     {
         "user": ref("User"),
@@ -357,6 +413,8 @@ RESPONSE_SCHEMAS = {
     "ApiToken": API_TOKEN,
     "CalendarFeed": CALENDAR_FEED,
     "AuditEntry": AUDIT_ENTRY,
+    "MaintenanceWindow": WINDOW,
+    "Heartbeat": HEARTBEAT,
 }
 
 # Request bodies the resources read without a pydantic model of their own: the senders'
@@ -922,6 +980,94 @@ CONSOLE_OPERATIONS = {
     ),
 }
 
+QUIET_OPERATIONS = {
+    ("/api/v1/maintenance_windows", "GET"): Op(
+        "listMaintenanceWindows",
+        "Maintenance windows: active, then upcoming",
+        "Maintenance",
+        (Reply(200, "The windows", items_of(ref("MaintenanceWindow"))),),
+        (422, 503),
+        params=(
+            Param("state", STR, "active, upcoming and/or ended, comma-separated; default active,upcoming"),
+        ),
+    ),
+    ("/api/v1/maintenance_windows", "POST"): Op(
+        "createMaintenanceWindow",
+        "Hold back matching alerts for a while, or on a recurrence; replay what still fires at the end",
+        "Maintenance",
+        (Reply(201, "The window", "MaintenanceWindow"),),
+        BODY,
+        body=WindowRequest,
+    ),
+    ("/api/v1/maintenance_windows/{window_id}", "GET"): Op(
+        "getMaintenanceWindow",
+        "A window and its audit trail",
+        "Maintenance",
+        (Reply(200, "The window", "MaintenanceWindow"),),
+        (404, 503),
+    ),
+    ("/api/v1/maintenance_windows/{window_id}", "PATCH"): Op(
+        "changeMaintenanceWindow",
+        "Extend a window, end it early, or edit it",
+        "Maintenance",
+        (Reply(200, "The window", "MaintenanceWindow"),),
+        (*BODY, 404, 409),
+        body=WindowChange,
+    ),
+    ("/api/v1/maintenance_windows/{window_id}", "DELETE"): Op(
+        "deleteMaintenanceWindow",
+        "End a window now and take it off the lists (its alerts are replayed)",
+        "Maintenance",
+        (Reply(204, "Deleted"),),
+        (404, 503),
+    ),
+    ("/api/v1/heartbeats", "GET"): Op(
+        "listHeartbeats",
+        "Heartbeat monitors, their last beat and state",
+        "Maintenance",
+        (Reply(200, "The monitors", items_of(ref("Heartbeat"))),),
+        (503,),
+    ),
+    ("/api/v1/heartbeats", "POST"): Op(
+        "createHeartbeat",
+        "A monitor that pages when no beat comes within interval + grace",
+        "Maintenance",
+        (Reply(201, "The monitor, with its key shown this once", "Heartbeat"),),
+        (*BODY, 409),
+        body=HeartbeatRequest,
+    ),
+    ("/api/v1/heartbeats/{heartbeat_id}", "GET"): Op(
+        "getHeartbeat",
+        "A heartbeat monitor",
+        "Maintenance",
+        (Reply(200, "The monitor", "Heartbeat"),),
+        (404, 503),
+    ),
+    ("/api/v1/heartbeats/{heartbeat_id}", "PATCH"): Op(
+        "changeHeartbeat",
+        "Change a monitor's service, interval, grace or severity",
+        "Maintenance",
+        (Reply(200, "The monitor", "Heartbeat"),),
+        (*BODY, 404),
+        body=HeartbeatChange,
+    ),
+    ("/api/v1/heartbeats/{heartbeat_id}", "DELETE"): Op(
+        "deleteHeartbeat",
+        "Delete a monitor (the incident of its silence resolves)",
+        "Maintenance",
+        (Reply(204, "Deleted"),),
+        (404, 503),
+    ),
+    ("/api/v1/heartbeats/{heartbeat_id}/beat", "POST"): Op(
+        "beat",
+        "A beat, with the monitor's key; any body (an Alertmanager Watchdog notification counts)",
+        "Ingestion",
+        (Reply(200, "The monitor", "Heartbeat"),),
+        (401, 503),
+        access="integration",
+    ),
+}
+
 OPERATIONS = {
     ("/api/v1/alerts", "POST"): Op(
         "createAlert",
@@ -951,7 +1097,9 @@ OPERATIONS = {
                 "incident_id",
                 "dedup_key",
                 "source",
-                integers=("incident_id",),
+                "action",
+                "suppressed_by",
+                integers=("incident_id", "suppressed_by"),
             ),
             CURSOR,
             LIMIT,
@@ -1293,6 +1441,7 @@ OPERATIONS = {
     ),
     **ACCESS_OPERATIONS,
     **CONSOLE_OPERATIONS,
+    **QUIET_OPERATIONS,
 }
 
 TAGS = [
@@ -1304,6 +1453,10 @@ TAGS = [
     {"name": "Incidents", "description": "Incidents, their timelines and metrics"},
     {"name": "On-call", "description": "Schedules, overrides, escalation policies and who is on call"},
     {"name": "Notifications", "description": "Pages sent and their delivery attempts"},
+    {
+        "name": "Maintenance",
+        "description": "Maintenance windows that hold alerts back, and heartbeat monitors",
+    },
     {"name": "Integrations", "description": "The keys monitoring systems send"},
     {
         "name": "Access",

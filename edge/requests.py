@@ -43,4 +43,3 @@ def _too_large(max_bytes):
 
 def filters(req, names):
     return {name: req.get_param(name) for name in names if req.get_param(name) not in (None, "")}
-

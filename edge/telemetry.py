@@ -70,9 +70,7 @@ class GunicornProcesses:
         of_master = process_samples(self.master)
         every = [of_master, *(process_samples(pid) for pid in children_of(self.master))]
         totals = {name: sum(samples.get(name, 0.0) for samples in every) for name in SUMMED}
-        cpu = CounterMetricFamily(
-            "process_cpu_seconds", "CPU seconds of the gunicorn master and its workers"
-        )
+        cpu = CounterMetricFamily("process_cpu_seconds", "CPU seconds of the gunicorn master and its workers")
         cpu.add_metric([], totals["process_cpu_seconds_total"])
         yield cpu
         for name in SUMMED[1:]:

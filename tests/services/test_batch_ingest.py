@@ -391,7 +391,9 @@ def test_admit_many_scopes_a_shared_dedup_key_per_integration(alert_store):
 
 
 def test_on_queued_drops_only_the_message_correlation_refuses(alert_store, incident_store):
-    service = worker_factory(AlertsService, store=alert_store, incidents=PoisonedIncidents(incident_store), clock=SystemClock())
+    service = worker_factory(
+        AlertsService, store=alert_store, incidents=PoisonedIncidents(incident_store), clock=SystemClock()
+    )
     messages = [
         queue.alerts_message([payload("g-1")]),
         queue.alerts_message([payload("p-1", service="poisoned", message="poison")]),
@@ -406,7 +408,9 @@ def test_on_queued_drops_only_the_message_correlation_refuses(alert_store, incid
 
 
 def test_a_poison_alert_costs_nothing_to_the_alerts_grouped_with_it(alert_store, incident_store):
-    service = worker_factory(AlertsService, store=alert_store, incidents=PoisonedIncidents(incident_store), clock=SystemClock())
+    service = worker_factory(
+        AlertsService, store=alert_store, incidents=PoisonedIncidents(incident_store), clock=SystemClock()
+    )
     grouped = [
         {**payload("g-1"), "reply_to": "edge-a"},
         {**payload("p-1", service="poisoned", message="poison"), "reply_to": "edge-b"},
@@ -434,7 +438,9 @@ def sent_replies(service):
 
 
 def test_on_queued_answers_each_waiting_sender_on_its_reply_queue(alert_store, incident_store):
-    service = worker_factory(AlertsService, store=alert_store, incidents=Incidents(incident_store), clock=SystemClock())
+    service = worker_factory(
+        AlertsService, store=alert_store, incidents=Incidents(incident_store), clock=SystemClock()
+    )
     service.on_queued(
         [
             queue.alerts_message([{**payload("s-1"), "reply_to": "edge-a"}, payload("q-1")]),
@@ -453,7 +459,9 @@ def test_on_queued_answers_each_waiting_sender_on_its_reply_queue(alert_store, i
 
 
 def test_a_sender_waiting_on_an_alert_correlation_refuses_gets_the_error(alert_store, incident_store):
-    service = worker_factory(AlertsService, store=alert_store, incidents=PoisonedIncidents(incident_store), clock=SystemClock())
+    service = worker_factory(
+        AlertsService, store=alert_store, incidents=PoisonedIncidents(incident_store), clock=SystemClock()
+    )
     service.on_queued(
         [
             queue.alerts_message([{**payload("g-1"), "reply_to": "edge-a"}]),
@@ -470,7 +478,9 @@ def test_a_sender_waiting_on_an_alert_correlation_refuses_gets_the_error(alert_s
 
 
 def test_alerts_posted_together_answer_alone_when_the_batch_refuses_one(alert_store, incident_store):
-    service = worker_factory(AlertsService, store=alert_store, incidents=PoisonedIncidents(incident_store), clock=SystemClock())
+    service = worker_factory(
+        AlertsService, store=alert_store, incidents=PoisonedIncidents(incident_store), clock=SystemClock()
+    )
     together = [ingest.normalise(payload(a)) for a in ("t-1", "t-2")]
     together.insert(1, ingest.normalise(payload("t-p", service="poisoned", message="poison")))
     first, refused, second = service._ingest_together(together)
