@@ -5,7 +5,7 @@ klaxon service NAME        one Nameko service (alerts, incidents, oncall, notifi
 klaxon edge                the Falcon edge on gunicorn
 klaxon migrate             apply pending database migrations of every service
 klaxon demo                load the demo teams, rotations and service catalog
-klaxon apply -f FILE.yaml  make teams, schedules, policies and the catalog match a file
+klaxon apply -f FILE.yaml  make teams, schedules, policies, the catalog and maintenance windows match a file
 klaxon user create EMAIL   a user with a one-time password (--role viewer|responder|admin)
 klaxon token create EMAIL --name NAME   an API token, printed once
 klaxon bootstrap           migrate, and make the first admin if there is none
@@ -32,7 +32,9 @@ def main(argv=None):
     commands.add_parser("migrate", help="apply pending database migrations")
     commands.add_parser("demo", help="load demo teams, rotations and services")
     apply = commands.add_parser("apply", help="schedules as code: apply a YAML file (prints what changed)")
-    apply.add_argument("-f", "--file", required=True, help="YAML with schedules and escalation_policies")
+    apply.add_argument(
+        "-f", "--file", required=True, help="YAML with schedules, escalation_policies and maintenance_windows"
+    )
     _integration_commands(commands)
     accounts.add_commands(commands)
     commands.add_parser("bootstrap", help="migrate; make the first admin (password in a private file)")
@@ -137,12 +139,14 @@ def migrate_all():
 
 
 def apply_file(args):
+    from services.alerts import apply as windows
     from services.oncall.apply import ApplyError, apply
 
     try:
-        for line in apply(args.file):
+        held_back = windows.read(args.file)  # validated before anything is written
+        for line in [*apply(args.file, also=windows.SECTIONS), *windows.apply(held_back)]:
             print(line)
-    except ApplyError as error:
+    except (ApplyError, windows.WindowsError) as error:
         print(f"klaxon apply: nothing changed: {error}", file=sys.stderr)
         return 2
     return 0

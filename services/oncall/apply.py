@@ -30,17 +30,19 @@ class ApplyError(Exception):
     """The file cannot be applied; nothing was written."""
 
 
-def read(path):
-    """The validated requests of the file, section by section, in the order to apply them."""
+def read(path, also=()):
+    """The validated requests of the file, section by section, in the order to apply them;
+    sections named in `also` belong to another service's part of `klaxon apply`."""
     try:
         document = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError) as error:
         raise ApplyError(f"{path}: {error}") from None
     if not isinstance(document, dict):
         raise ApplyError(f"{path}: expected a mapping with {' and/or '.join(SECTIONS)}")
-    unknown = sorted(set(document) - set(SECTIONS))
+    unknown = sorted(set(document) - set(SECTIONS) - set(also))
     if unknown:
-        raise ApplyError(f"{path}: unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+        known = ", ".join([*SECTIONS, *also])
+        raise ApplyError(f"{path}: unknown section(s) {', '.join(unknown)}; known: {known}")
     parsed, problems = [], []
     for section in SECTIONS:
         requests, found = _parse(section, document.get(section) or [])
@@ -62,9 +64,9 @@ def _parse(section, entries):
     return requests, problems
 
 
-def apply(path, url=None):
+def apply(path, url=None, also=()):
     """Apply the file; yields one line per entry: created, updated or unchanged."""
-    sections = read(path)
+    sections = read(path, also)
     bind_and_migrate(db, MIGRATIONS, "oncall", url)
     store = OncallStore(db, {})
     with db.connection_context():

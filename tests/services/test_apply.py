@@ -97,3 +97,45 @@ def test_the_cli_prints_the_changes_and_exits_2_on_a_bad_file(database_url, tmp_
         assert "escalation_policies[0].steps" in capsys.readouterr().err
     finally:
         close_pool(db)
+
+
+def test_maintenance_windows_are_applied_with_the_rest_of_the_file(
+    database_url, tmp_path, capsys, monkeypatch
+):
+    from services.alerts.models import MaintenanceWindow
+    from services.alerts.models import db as alerts_db
+
+    monkeypatch.setenv("KLAXON_DATABASE_URL", database_url)
+    sunday_nights = {
+        "reason": "weekly database maintenance",
+        "matchers": ["service=checkout-api", "env=~prod.*"],
+        "recurrence": {
+            "rrule": "FREQ=WEEKLY;BYDAY=SU",
+            "timezone": "Europe/Paris",
+            "start_time": "02:00",
+            "end_time": "04:00",
+        },
+    }
+    path, document = demo(tmp_path, maintenance_windows=[sunday_nights])
+    try:
+        assert main(["apply", "-f", str(path)]) == 0
+        assert "maintenance window 'weekly database maintenance': created" in capsys.readouterr().out
+        assert main(["apply", "-f", str(path)]) == 0
+        assert "maintenance window 'weekly database maintenance': unchanged" in capsys.readouterr().out
+        path.write_text(
+            yaml.safe_dump({**document, "maintenance_windows": [{**sunday_nights, "replay": False}]})
+        )
+        assert main(["apply", "-f", str(path)]) == 0
+        assert "maintenance window 'weekly database maintenance': updated" in capsys.readouterr().out
+        with alerts_db.connection_context():
+            [window] = MaintenanceWindow.select()
+            assert (window.replay, window.author) == (False, "klaxon-apply")
+        bad = {**sunday_nights, "reason": "another", "matchers": ["nonsense"]}
+        path.write_text(yaml.safe_dump({**document, "maintenance_windows": [bad]}))
+        assert main(["apply", "-f", str(path)]) == 2
+        assert "maintenance_windows[0].matchers" in capsys.readouterr().err
+        with alerts_db.connection_context():
+            assert MaintenanceWindow.select().count() == 1
+    finally:
+        close_pool(db)
+        close_pool(alerts_db)
