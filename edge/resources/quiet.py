@@ -2,14 +2,20 @@
 
 import falcon
 
-from edge.auth import actor
+from edge.auth import actor, source
 from edge.ingestion import key_from
 from edge.requests import read_json
 from services.alerts import contracts as c
+from services.oncall import contracts as oncall
 from services.shared.access import ADMIN, INTEGRATION, READ, RESPOND
 from services.shared.errors import Unauthorized
 
 DEFAULT_STATES = ("active", "upcoming")
+
+
+def audited(rpc, req, action, subject, detail):
+    """Windows and monitors go on the audit log too, with who changed them and from where."""
+    rpc.call(oncall.SERVICE, oncall.RECORD_AUDIT, actor(req), action, subject, source(req), detail)
 
 
 class MaintenanceWindows:
@@ -26,6 +32,9 @@ class MaintenanceWindows:
         resp.media = self.rpc.call(c.SERVICE, c.CREATE_WINDOW, read_json(req), actor(req))
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/maintenance_windows/{resp.media['id']}"
+        window = resp.media
+        detail = {"reason": window["reason"], "matchers": window["matchers"]}
+        audited(self.rpc, req, "maintenance_window_created", f"maintenance_window:{window['id']}", detail)
 
 
 class MaintenanceWindow:
@@ -39,10 +48,19 @@ class MaintenanceWindow:
 
     def on_patch(self, req, resp, window_id):
         resp.media = self.rpc.call(c.SERVICE, c.CHANGE_WINDOW, window_id, read_json(req), actor(req))
+        change = resp.media["history"][-1]
+        audited(
+            self.rpc,
+            req,
+            f"maintenance_window_{change['action']}",
+            f"maintenance_window:{window_id}",
+            change["detail"],
+        )
 
     def on_delete(self, req, resp, window_id):
         self.rpc.call(c.SERVICE, c.DELETE_WINDOW, window_id, actor(req))
         resp.status = falcon.HTTP_204
+        audited(self.rpc, req, "maintenance_window_deleted", f"maintenance_window:{window_id}", {})
 
 
 class Heartbeats:
@@ -58,6 +76,9 @@ class Heartbeats:
         resp.media = self.rpc.call(c.SERVICE, c.CREATE_HEARTBEAT, read_json(req))
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/heartbeats/{resp.media['id']}"
+        monitor = resp.media
+        detail = {"name": monitor["name"], "service": monitor["service"]}
+        audited(self.rpc, req, "heartbeat_created", f"heartbeat:{monitor['id']}", detail)
 
 
 class Heartbeat:
@@ -73,8 +94,9 @@ class Heartbeat:
         resp.media = self.rpc.call(c.SERVICE, c.CHANGE_HEARTBEAT, heartbeat_id, read_json(req))
 
     def on_delete(self, req, resp, heartbeat_id):
-        self.rpc.call(c.SERVICE, c.DELETE_HEARTBEAT, heartbeat_id)
+        monitor = self.rpc.call(c.SERVICE, c.DELETE_HEARTBEAT, heartbeat_id)
         resp.status = falcon.HTTP_204
+        audited(self.rpc, req, "heartbeat_deleted", f"heartbeat:{heartbeat_id}", {"name": monitor["name"]})
 
 
 class Beat:
