@@ -66,6 +66,9 @@ class Recurrence(BaseModel):
     @classmethod
     def valid_rule(cls, value):
         value = value.removeprefix("RRULE:")
+        if re.search(r"FREQ=(SECONDLY|MINUTELY)|BYSECOND|BYMINUTE", value.upper()):
+            # Occurrences are whole days' wall-clock spans: a rule finer than hours has no meaning here.
+            raise ValueError("use FREQ=HOURLY or coarser; each occurrence runs from start_time to end_time")
         try:
             rrule.rrulestr(value, dtstart=dt.datetime(2026, 1, 1))
         except (ValueError, TypeError) as error:
@@ -90,6 +93,8 @@ class WindowRequest(BaseModel):
     @field_validator("matchers")
     @classmethod
     def matchers_as_objects(cls, matchers):
+        if matchers is None:  # a change that leaves them as they are
+            return None
         return [m if isinstance(m, Matcher) else parse_matcher(m) for m in matchers]
 
     @field_validator("starts_at", "ends_at")

@@ -139,3 +139,17 @@ def test_bad_windows_are_refused_naming_the_field(payload, field):
     with pytest.raises(ValidationFailed) as refused:
         maintenance.parse_window(payload)
     assert any(error["field"].startswith(field) for error in refused.value.errors), refused.value.errors
+
+
+def test_a_change_of_nothing_is_valid_and_changes_nothing():
+    change = maintenance.parse_change(
+        {"end_now": False, "ends_at": None, "matchers": None, "reason": None, "replay": None}
+    )
+    assert change.model_dump(exclude_defaults=True) == {}
+    assert maintenance.parse_change({"matchers": ["team=data"]}).matchers[0].name == "team"
+
+
+def test_rules_finer_than_an_hour_are_refused():
+    recurrence = {**SUNDAYS, "rrule": "FREQ=MINUTELY"}
+    with pytest.raises(ValidationFailed):
+        maintenance.parse_window({"reason": "x", "matchers": ["a=b"], "recurrence": recurrence})
