@@ -66,9 +66,9 @@ class Recurrence(BaseModel):
     @classmethod
     def valid_rule(cls, value):
         value = value.removeprefix("RRULE:")
-        if re.search(r"FREQ=(SECONDLY|MINUTELY)|BYSECOND|BYMINUTE", value.upper()):
-            # Occurrences are whole days' wall-clock spans: a rule finer than hours has no meaning here.
-            raise ValueError("use FREQ=HOURLY or coarser; each occurrence runs from start_time to end_time")
+        if re.search(r"FREQ=(SECONDLY|MINUTELY|HOURLY)|BYSECOND|BYMINUTE|BYHOUR", value.upper()):
+            # The rule picks days; start_time and end_time give the hours of each.
+            raise ValueError("the rule picks days (FREQ=DAILY or coarser); start_time and end_time give the hours")
         try:
             rrule.rrulestr(value, dtstart=dt.datetime(2026, 1, 1))
         except (ValueError, TypeError) as error:

@@ -149,7 +149,8 @@ def test_a_change_of_nothing_is_valid_and_changes_nothing():
     assert maintenance.parse_change({"matchers": ["team=data"]}).matchers[0].name == "team"
 
 
-def test_rules_finer_than_an_hour_are_refused():
-    recurrence = {**SUNDAYS, "rrule": "FREQ=MINUTELY"}
+@pytest.mark.parametrize("rule", ["FREQ=MINUTELY", "FREQ=HOURLY", "FREQ=DAILY;BYHOUR=2"])
+def test_rules_that_pick_hours_rather_than_days_are_refused(rule):
+    recurrence = {**SUNDAYS, "rrule": rule}
     with pytest.raises(ValidationFailed):
         maintenance.parse_window({"reason": "x", "matchers": ["a=b"], "recurrence": recurrence})
