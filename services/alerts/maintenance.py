@@ -68,7 +68,7 @@ class Recurrence(BaseModel):
         value = value.removeprefix("RRULE:")
         if re.search(r"FREQ=(SECONDLY|MINUTELY|HOURLY)|BYSECOND|BYMINUTE|BYHOUR", value.upper()):
             # The rule picks days; start_time and end_time give the hours of each.
-            raise ValueError("the rule picks days (FREQ=DAILY or coarser); start_time and end_time give the hours")
+            raise ValueError("the rule picks days (FREQ=DAILY or coarser); start_time and end_time the hours")
         try:
             rrule.rrulestr(value, dtstart=dt.datetime(2026, 1, 1))
         except (ValueError, TypeError) as error:
