@@ -160,7 +160,8 @@ class AlertsService(HealthAndMetrics):
         now = self.clock.now()
         quiet.replay_due(self.store, self.incidents, self._quiet(), now)
         for window, end in quiet.expiring_soon(self.store, now):
-            self._tell_author(window, end)
+            if "@" in window["author"]:  # a person; not `klaxon apply`
+                self._tell_author(window, end)
         monitoring.check_heartbeats(self.store, self._ingest_internal, now)
 
     def _tell_author(self, window, end):
