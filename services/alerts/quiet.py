@@ -20,7 +20,9 @@ logger = logging.getLogger("klaxon.alerts")
 
 REPLAY_BATCH = 200
 REPLAY_LEASE = dt.timedelta(seconds=60)
-# How long before a window's end its author hears that it ends soon.
+# How long before a window's end its author hears that it ends soon; a third of the
+# occurrence for one shorter than 45 minutes, so that a short window is not announced as
+# ending the moment it starts.
 EXPIRY_NOTICE = dt.timedelta(minutes=15)
 
 
@@ -102,8 +104,8 @@ def expiring_soon(store, now):
     """[(window, occurrence end)] whose author should now hear that it ends soon, each
     claimed once across replicas."""
     notices = []
-    for window, (_, end) in store.windows.in_force(now):
-        due = end - now <= EXPIRY_NOTICE and window["expiry_notified_for"] != end
+    for window, (start, end) in store.windows.in_force(now):
+        due = end - now <= min(EXPIRY_NOTICE, (end - start) / 3) and window["expiry_notified_for"] != end
         if due and store.windows.claim_expiry_notice(window["id"], end):
             notices.append((window, end))
     return notices

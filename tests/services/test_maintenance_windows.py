@@ -254,3 +254,11 @@ def test_a_recurring_window_holds_back_only_during_its_occurrences(world):
     assert world.store.get("in-it")["suppressed_until"] == "2026-11-22T03:00:00+00:00"
     world.clock.now = sunday_night + 3 * HOUR
     assert world.post("after-it")["action"] == "new_incident"
+
+
+def test_a_short_window_is_announced_a_third_of_its_length_before_its_end(world):
+    world.window(ends_at=(T0 + dt.timedelta(minutes=12)).isoformat())
+    world.clock.now += dt.timedelta(minutes=7)
+    assert quiet.expiring_soon(world.store, world.clock.now) == []
+    world.clock.now += dt.timedelta(minutes=1)
+    assert len(quiet.expiring_soon(world.store, world.clock.now)) == 1
