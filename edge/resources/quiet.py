@@ -25,7 +25,9 @@ class MaintenanceWindows:
         self.rpc = rpc
 
     def on_get(self, req, resp):
-        states = req.get_param_as_list("state") or list(DEFAULT_STATES)
+        # ?state=active,ended and ?state=active&state=ended alike
+        states = [s for value in req.get_param_as_list("state") or [] for s in value.split(",") if s]
+        states = states or list(DEFAULT_STATES)
         resp.media = {"items": self.rpc.call(c.SERVICE, c.LIST_WINDOWS, states)}
 
     def on_post(self, req, resp):

@@ -84,6 +84,9 @@ def test_a_window_holds_back_then_replays_and_every_change_is_audited(api, clock
     window = created.json
     assert (window["state"], window["author"]) == ("active", "root@example.com")
     assert [w["id"] for w in api.simulate_get("/api/v1/maintenance_windows").json["items"]] == [window["id"]]
+    both = api.simulate_get("/api/v1/maintenance_windows", query_string="state=active,ended").json["items"]
+    assert [w["id"] for w in both] == [window["id"]]
+    assert api.simulate_get("/api/v1/maintenance_windows", query_string="state=ended").json["items"] == []
 
     held = alert(api, "db", dedup_key="disk")
     assert (held["action"], held["incident_id"], held["suppressed_by"]) == ("suppressed", None, window["id"])
