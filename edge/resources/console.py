@@ -29,6 +29,8 @@ PAGES = (
     "oncall",
     r"teams/[^/]+",
     "metrics-overview",
+    "maintenance",
+    "heartbeats",
     "integrations",
     "people",
     "profile",

@@ -161,6 +161,8 @@ def test_every_route_without_credentials_is_401_unless_it_is_one_of_the_few_exce
         "/incidents",
         "/oncall",
         "/metrics-overview",
+        "/maintenance",
+        "/heartbeats",
         "/integrations",
         "/people",
         "/profile",

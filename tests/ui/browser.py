@@ -32,6 +32,7 @@ ARGS = [
 ]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 ACTIONS = ("Acknowledge", "Resolve", "Reopen", "Reassign", "Escalate", "Add note")
+WINDOW_ACTIONS = ("End now", "Extend 1 h", "Plan window")
 PAGES = (
     "/",
     "/incidents",
@@ -39,6 +40,8 @@ PAGES = (
     "/oncall",
     "/teams/{team}",
     "/metrics-overview",
+    "/maintenance",
+    "/heartbeats",
     "/integrations",
     "/people",
     "/profile",
@@ -285,6 +288,45 @@ def viewer_sees_no_actions(run):
     run.goto("/oncall", "On call")
     expect(page.locator(".shift").first).to_be_visible()
     run.found["cover_buttons"] = page.get_by_role("button", name=re.compile("^Cover a shift")).count()
+    run.goto("/maintenance", "Maintenance")
+    expect(page.locator("li.window").first).to_be_visible(timeout=10_000)
+    for name in WINDOW_ACTIONS:
+        run.found["buttons"][name] = page.get_by_role("button", name=name, exact=True).count()
+    run.screenshot()
+
+
+@scenario
+def maintenance_and_heartbeats(run):
+    """The window and the alert it holds back on /maintenance, extended by an hour; the monitor
+    on /heartbeats; the alert's incident-less "suppressed" badge names the window."""
+    page = run.page
+    run.sign_in()
+    window_id, reason = run.get("window_id"), run.get("reason")
+    run.goto("/heartbeats", "Heartbeats")
+    row = page.locator("table.heartbeats tbody tr", has_text=run.get("monitor"))
+    expect(row).to_be_visible(timeout=10_000)
+    expect(row).to_contain_text(run.get("service"))
+    expect(row.locator(".badge")).to_have_text(re.compile("^(up|down)$"))
+    expect(row).to_contain_text("never")
+    expect(row).to_contain_text("every 10 min")
+    run.goto("/maintenance", "Maintenance")
+    card = page.get_by_test_id(f"window-{window_id}")
+    expect(card.locator("h3")).to_have_text(reason, timeout=10_000)
+    expect(card.locator(".badge")).to_have_text("active")
+    expect(card.get_by_role("list", name="Matchers")).to_have_text("service = checkout-api")
+    expect(card).to_contain_text("once")
+    expect(card).to_contain_text(run.get("author"))
+    run.found["ends_before"] = card.locator("dd time").nth(1).get_attribute("datetime")
+    card.get_by_role("button", name="Extend 1 h", exact=True).click()
+    expect(card.get_by_role("status")).to_have_text("Extend 1 h: done.", timeout=5_000)
+    expect(card.locator("dd time").nth(1)).not_to_have_attribute("datetime", run.found["ends_before"])
+    expect(card.get_by_role("button", name="End now", exact=True)).to_be_visible()
+    held = page.locator("section", has=page.get_by_role("heading", name="Alerts held back"))
+    alert = held.locator("ol.alerts li", has_text=run.get("message"))
+    expect(alert).to_be_visible(timeout=10_000)
+    expect(alert.locator(".badge.alert-suppressed")).to_have_text("suppressed")
+    expect(alert).to_contain_text(f"by maintenance window #{window_id}")
+    run.found["ends_after"] = card.locator("dd time").nth(1).get_attribute("datetime")
     run.screenshot()
 
 
@@ -304,7 +346,7 @@ def accessibility(run):
     run.sign_in()
     found = {}
     # Every page in the light theme; in the dark one, the pages with the most colour.
-    for scheme, pages in (("light", PAGES), ("dark", PAGES[:4])):
+    for scheme, pages in (("light", PAGES), ("dark", (*PAGES[:4], "/maintenance", "/heartbeats"))):
         run.page.emulate_media(color_scheme=scheme)
         for template in pages:
             path = template.format(incident_id=run.get("incident_id"), team=run.get("team"))
@@ -328,7 +370,15 @@ def narrow_screen(run):
     run.page.set_viewport_size({"width": 390, "height": 844})
     run.sign_in()
     widths = {}
-    for path in ("/", f"/incidents/{run.get('incident_id')}", "/incidents", "/oncall"):
+    paths = (
+        "/",
+        f"/incidents/{run.get('incident_id')}",
+        "/incidents",
+        "/oncall",
+        "/maintenance",
+        "/heartbeats",
+    )
+    for path in paths:
         run.goto(path)
         run.loaded()
         widths[path] = run.page.evaluate("document.documentElement.scrollWidth")

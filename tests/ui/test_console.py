@@ -6,6 +6,7 @@ patching; what the browser saw is then checked against the API. Screenshots land
 tests/ui/screenshots/<test>.png.
 """
 
+import datetime as dt
 import gzip
 import importlib.util
 import json
@@ -109,6 +110,26 @@ def incident_id(console):
     return console.alert("Disk full on db-1", service="checkout-api", severity="high")
 
 
+@pytest.fixture(scope="module")
+def quiet(console):
+    """An upcoming maintenance window (of a service no other test alerts on) and a heartbeat
+    monitor, so the pages the checks below visit are not empty."""
+    edge, tag = console.platform.edge, uuid.uuid4().hex[:6]
+    starts = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    window = {
+        "reason": f"Failover drill {tag}",
+        "matchers": [f"service=drill-{tag}", "severity!=critical"],
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + dt.timedelta(hours=2)).isoformat(),
+        "replay": False,
+    }
+    made = console.api.post(f"{edge}/api/v1/maintenance_windows", json=window, timeout=30)
+    made.raise_for_status()
+    monitor = {"name": f"drill-cron-{tag}", "service": f"drill-{tag}", "interval_seconds": 3600}
+    console.api.post(f"{edge}/api/v1/heartbeats", json=monitor, timeout=30).raise_for_status()
+    return made.json()
+
+
 def test_sign_in_through_the_form_with_the_forced_password_change(console, request):
     found = console.browse(request, "sign_in_form", "fresh")
     assert found["changed_password"]
@@ -183,26 +204,60 @@ def test_alert_text_is_rendered_as_text_and_runs_nothing(console, request):
     assert found["page_errors"] == []
 
 
-def test_a_viewer_is_offered_no_action(console, request, incident_id):
+def test_a_viewer_is_offered_no_action(console, request, incident_id, quiet):
     found = console.browse(request, "viewer_sees_no_actions", "viewer", incident_id=incident_id)
     assert found["buttons"] == dict.fromkeys(found["buttons"], 0)
     assert found["checkboxes"] == 0
     assert found["cover_buttons"] == 0
 
 
-def test_axe_finds_no_serious_or_critical_violation_on_any_page(console, request, incident_id):
+def test_a_window_holds_an_alert_back_and_the_console_shows_it_and_the_heartbeats(
+    console, request, incident_id
+):
+    edge, tag = console.platform.edge, uuid.uuid4().hex[:6]
+    reason = f"Checkout database upgrade {tag}"
+    ends = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    body = {"reason": reason, "matchers": ["service=checkout-api"], "ends_at": ends.isoformat()}
+    made = console.api.post(f"{edge}/api/v1/maintenance_windows", json=body, timeout=30)
+    made.raise_for_status()
+    window = made.json()
+    try:
+        monitor = {"name": f"nightly-backup-{tag}", "service": f"backup-{tag}", "interval_seconds": 600}
+        console.api.post(f"{edge}/api/v1/heartbeats", json=monitor, timeout=30).raise_for_status()
+        # critical: no incident of checkout-api at that severity is open to take the alert
+        message = f"Checkout 502s during the upgrade {tag}"
+        alert = {"service": "checkout-api", "severity": "critical", "message": message}
+        answer = requests.post(f"{edge}/api/v1/alerts", json=alert, timeout=30)
+        answer.raise_for_status()
+        assert answer.json()["action"] == "suppressed", answer.json()
+        found = console.browse(
+            request, "maintenance_and_heartbeats", "responder", window_id=window["id"], reason=reason,
+            author=window["author"], message=message, monitor=monitor["name"], service=monitor["service"],
+        )  # fmt: skip
+        after = console.api.get(f"{edge}/api/v1/maintenance_windows/{window['id']}", timeout=10).json()
+        extended = dt.datetime.fromisoformat(after["ends_at"]) - dt.datetime.fromisoformat(window["ends_at"])
+        assert abs(extended - dt.timedelta(hours=1)) < dt.timedelta(seconds=1)  # the browser keeps ms
+        assert found["ends_after"] != found["ends_before"]
+        assert after["history"][-1]["actor"] == console.users["responder"][0]
+    finally:
+        console.api.patch(
+            f"{edge}/api/v1/maintenance_windows/{window['id']}", json={"end_now": True}, timeout=30
+        ).raise_for_status()
+
+
+def test_axe_finds_no_serious_or_critical_violation_on_any_page(console, request, incident_id, quiet):
     found = console.browse(request, "accessibility", "admin", incident_id=incident_id, team=TEAM)
     assert found["violations"] == {}
 
 
-def test_usable_at_390_px_without_horizontal_scrolling(console, request, incident_id):
+def test_usable_at_390_px_without_horizontal_scrolling(console, request, incident_id, quiet):
     found = console.browse(request, "narrow_screen", "responder", incident_id=incident_id)
     assert all(width <= 390 for width in found["scroll_widths"].values()), found["scroll_widths"]
 
 
-def test_strict_csp_on_the_shell_and_assets_and_no_violation(console, request, incident_id):
+def test_strict_csp_on_the_shell_and_assets_and_no_violation(console, request, incident_id, quiet):
     edge = console.platform.edge
-    for path in ("/", "/incidents/1", "/login"):
+    for path in ("/", "/incidents/1", "/login", "/maintenance", "/heartbeats"):
         answer = requests.get(f"{edge}{path}", timeout=10)
         assert answer.status_code == 200 and "Klaxon" in answer.text
         assert "script-src 'self'" in answer.headers["Content-Security-Policy"]

@@ -20,6 +20,8 @@ PAGES = (
     "/oncall",
     "/teams/platform-engineering",
     "/metrics-overview",
+    "/maintenance",
+    "/heartbeats",
     "/integrations",
     "/people",
     "/profile",

@@ -15,6 +15,8 @@ import { Metrics } from "./pages/metrics.js";
 import { Integrations } from "./pages/integrations.js";
 import { People } from "./pages/people.js";
 import { Profile } from "./pages/profile.js";
+import { Maintenance } from "./pages/maintenance.js";
+import { Heartbeats } from "./pages/heartbeats.js";
 
 const ROUTES = [
   ["/", Dashboard],
@@ -23,6 +25,8 @@ const ROUTES = [
   ["/oncall", Oncall],
   ["/teams/:team", Team],
   ["/metrics-overview", Metrics],
+  ["/maintenance", Maintenance],
+  ["/heartbeats", Heartbeats],
   ["/integrations", Integrations],
   ["/people", People],
   ["/profile", Profile],
@@ -33,6 +37,8 @@ const NAV = [
   ["/incidents", "Incidents"],
   ["/oncall", "On call"],
   ["/metrics-overview", "Metrics"],
+  ["/maintenance", "Maintenance"],
+  ["/heartbeats", "Heartbeats"],
   ["/integrations", "Integrations", "admin"],
   ["/people", "People", "admin"],
   ["/profile", "Profile"],

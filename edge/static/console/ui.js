@@ -11,6 +11,14 @@ export function Badge({ kind, value }) {
   return html`<span class=${`badge ${kind}-${value}`}>${String(value).replace("_", " ")}</span>`;
 }
 
+// An alert a maintenance window holds back: the badge and the window. (Its suppressed_until
+// is the window's end when it was held, and a replay's lease after: not worth showing.)
+export function Suppressed({ alert }) {
+  if (!alert || alert.action !== "suppressed") return null;
+  return html`<span class="badge alert-suppressed">suppressed</span>${alert.suppressed_by
+    ? html`${" "}<span class="muted">by maintenance window #${alert.suppressed_by}</span>` : null}`;
+}
+
 export function Time({ value, relative = true }) {
   if (!value) return html`<span>—</span>`;
   return html`<time datetime=${value} title=${fmt(value)}>${fmt(value)}${relative

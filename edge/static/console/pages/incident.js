@@ -2,7 +2,7 @@
 import { html, useState, useEffect } from "../lib.js";
 import { get, patch, post, optional, enc } from "../api.js";
 import { fmt, duration } from "../format.js";
-import { useData, Badge, Time, Age, ErrorBox, Loading, Empty, Field, canRespond } from "../ui.js";
+import { useData, Badge, Time, Age, ErrorBox, Loading, Empty, Field, Suppressed, canRespond } from "../ui.js";
 
 const ACTIONS = {
   open: ["Acknowledge", "Resolve", "Escalate", "Reassign", "Add note"],
@@ -119,13 +119,15 @@ function Labels({ labels }) {
   return html`<ul class="labels" aria-label="Labels">${entries.map(([k, v]) => html`<li><code>${k}=${typeof v === "string" ? v : JSON.stringify(v)}</code></li>`)}</ul>`;
 }
 
-function Alerts({ alerts }) {
-  if (!alerts || !alerts.length) return html`<${Empty}>No alerts (opened by hand).</${Empty}>`;
+export function Alerts({ alerts, empty = "No alerts (opened by hand)." }) {
+  if (!alerts || !alerts.length) return html`<${Empty}>${empty}</${Empty}>`;
   return html`<ol class="alerts">${alerts.map((a) => html`<li class="card">
     <p class="alert-message">${a.message}</p>
     <p class="meta"><${Badge} kind="sev" value=${a.severity} /> <span>${a.source}</span>
+      ${a.service ? html`<span>${a.service}</span>` : null}
       <span>${a.status}</span> <${Age} value=${a.received_at} />
-      ${a.duplicate_count ? html`<span>${a.duplicate_count} duplicates</span>` : null}</p>
+      ${a.duplicate_count ? html`<span>${a.duplicate_count} duplicates</span>` : null}
+      <${Suppressed} alert=${a} /></p>
     <${Labels} labels=${a.labels} />
     <details><summary>Raw payload</summary>
       <pre class="raw" tabindex="0">${JSON.stringify(a.raw !== undefined ? a.raw : a, null, 2)}</pre></details>
