@@ -141,10 +141,14 @@ class AlertStore(BaseStore):
         return claimed
 
     def keep_suppressed(self, alert_ids):
-        """Alerts of windows without replay: suppressed for good, never replayed."""
+        """Alerts of windows without replay: suppressed for good, never replayed. No longer
+        "firing" either, so the sender's next alert with the same dedup key, after the
+        window, is new and opens an incident (as after an Alertmanager silence)."""
         with write_transaction(self.db):
             for chunk in peewee.chunked(alert_ids, 500):
-                Alert.update(suppressed_until=None).where(Alert.alert_id.in_(chunk)).execute()
+                Alert.update(status="suppressed", suppressed_until=None).where(
+                    Alert.alert_id.in_(chunk)
+                ).execute()
 
     def linked_counts(self, incident_id):
         """(firing, resolved): the incident's alerts as this store knows them, counting the

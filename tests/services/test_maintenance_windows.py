@@ -150,14 +150,21 @@ def test_a_replay_claimed_by_a_replica_that_died_is_replayed_once_its_lease_runs
     assert len(incidents_of()) == 1
 
 
-def test_a_window_without_replay_keeps_its_alerts_suppressed(world):
+def test_a_window_without_replay_keeps_its_alerts_suppressed_and_the_next_one_after_it_pages(world):
     world.window(replay=False)
-    world.post("fires")
+    world.post("fires", dedup_key="K")
+    assert world.post("again", dedup_key="K")["action"] == "deduplicated"  # during the window
     world.clock.now += HOUR
     assert world.replay() == 0
     assert incidents_of() == []
     stored = world.store.get("fires")
-    assert (stored["action"], stored["suppressed_until"]) == ("suppressed", None)
+    assert (stored["status"], stored["action"], stored["suppressed_until"]) == (
+        "suppressed",
+        "suppressed",
+        None,
+    )
+    world.clock.now += dt.timedelta(minutes=1)
+    assert world.post("after", dedup_key="K")["action"] == "new_incident"
 
 
 def test_an_extended_window_holds_its_alerts_until_its_new_end(world):
