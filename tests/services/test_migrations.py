@@ -21,7 +21,7 @@ from services.shared.migrations import migrate
 T0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
 SERVICES = ("alerts", "incidents", "oncall", "notifications")
 TABLES = {
-    "alerts": {"alerts", "integrations"},
+    "alerts": {"alerts", "integrations", "maintenance_windows", "maintenance_window_changes", "heartbeats"},
     "incidents": {"incidents", "incident_alerts", "incident_timeline"},
     "oncall": {
         "teams",

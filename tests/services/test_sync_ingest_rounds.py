@@ -21,9 +21,9 @@ def test_alerts_posted_at_once_share_rounds_and_each_gets_its_incident(
     rounds = []
     real = ingest.ingest_many
 
-    def counted(store, incidents, alerts):
+    def counted(store, incidents, alerts, quiet=None):
         rounds.append(len(alerts))
-        return real(store, incidents, alerts)
+        return real(store, incidents, alerts, quiet)
 
     monkeypatch.setattr(ingest, "ingest_many", counted)
     container_factory(AlertsService, web_service_config).start()
