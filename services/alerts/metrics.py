@@ -5,7 +5,7 @@ first scrape, from the alerts stored; else at its first alert), so its next aler
 as increases.
 """
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from services.shared.severity import SEVERITIES
 
@@ -22,6 +22,11 @@ ALERTS_DEDUPLICATED = Counter(
 )
 ALERTS_SUPPRESSED = Counter(
     "alerts_suppressed_total", "Alerts a maintenance window held back (stored, no incident)", ["service"]
+)
+MAINTENANCE_TICK = Gauge(
+    "alerts_maintenance_tick_timestamp_seconds",
+    "Platform clock at the start of this process's last completed maintenance tick "
+    "(replays, expiry notices, heartbeats); far behind the time means the engine is stuck",
 )
 RESULTS = ("new_incident", "existing_incident")
 

@@ -8,7 +8,7 @@ from nameko.messaging import Publisher
 from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
 
-from services.alerts import contracts, ingest, monitoring, queue, quiet
+from services.alerts import contracts, ingest, metrics, monitoring, queue, quiet
 from services.alerts.formats.generic import parse_generic
 from services.alerts.heartbeats import parse_heartbeat, parse_heartbeat_change
 from services.alerts.heartbeats import recovery_alert as heartbeats_recovery_alert
@@ -163,6 +163,7 @@ class AlertsService(HealthAndMetrics):
             if "@" in window["author"]:  # a person; not `klaxon apply`
                 self._tell_author(window, end)
         monitoring.check_heartbeats(self.store, self._ingest_internal, now)
+        metrics.MAINTENANCE_TICK.set(now.timestamp())
 
     def _tell_author(self, window, end):
         notice = quiet.expiry_notice(window, end, self.config.get("PUBLIC_URL"))

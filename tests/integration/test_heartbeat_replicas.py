@@ -86,7 +86,7 @@ def test_a_silent_monitor_opens_one_incident_and_its_next_beat_resolves_it(clust
     assert [heartbeat_up(cluster.url("alerts", r), monitor) for r in (1, 2)] == [0.0, 0.0]
 
     # Both replicas keep ticking, the clock well past the expiry: still one incident, one alert.
-    ticks_in_both_replicas(cluster, run)
+    ticks_in_both_replicas(cluster)
     assert [i["id"] for i in incidents_of(cluster, service)] == [incident["id"]]
     alerts = call(cluster, "GET", "/api/v1/alerts", params={"service": service})["items"]
     assert [a["alert_id"] for a in alerts] == [alert["alert_id"]]
