@@ -47,7 +47,10 @@ class AlertsService(HealthAndMetrics):
     identity = RpcProxy(oncall_contracts.SERVICE)
     catalog = RpcProxy(oncall_contracts.SERVICE)  # the teams of services, for windows' matchers
     notifications = RpcProxy(notification_contracts.SERVICE)
-    reply = Publisher()  # the default exchange: a routing key is a queue's name
+    # The default exchange: a routing key is a queue's name. No publisher confirm: an
+    # answer is advice to a waiting sender, whose alert is stored already; one lost on
+    # the way makes the edge answer 202 (queued) when its wait runs out, which is true.
+    reply = Publisher(use_confirms=False)
     clock = Clock()
     together = Rounds(max_weight=ingest.SEGMENT_LIMIT)
 
