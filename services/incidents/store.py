@@ -119,28 +119,21 @@ class IncidentStore(BaseStore):
 
         Once per `ref`: a redelivered routing adds no entry and never undoes a later
         reassignment. Returns whether it assigned the incident now."""
+        rows = [timeline_row(incident_id, n["kind"], actor, at, n["detail"], n["ref"]) for n in notes]
+        if team is not None:
+            assignment = {"team": team, "assignee": assignee}
+            rows.append(timeline_row(incident_id, c.ASSIGNED, actor, at, assignment, ref))
+        # One statement writes every entry; the assignment entry comes back only if this is
+        # the first delivery of the routing, and only then is the incident assigned.
         with write_transaction(self.db, lock_key=f"incident:{incident_id}"):
             self._get(incident_id)
-            for note in notes:
-                self._timeline(incident_id, note["kind"], actor, at, note["detail"], note["ref"])
-            if team is None or self._has_entry(incident_id, c.ASSIGNED, ref):
+            written = {kind for (kind,) in insert_returning(TimelineEntry, rows, "kind", skip_conflicts=True)}
+            if c.ASSIGNED not in written:
                 return False
             Incident.update(team=team, assignee=assignee, updated_at=now).where(
                 Incident.id == incident_id
             ).execute()
-            self._timeline(incident_id, c.ASSIGNED, actor, at, {"team": team, "assignee": assignee}, ref)
         return True
-
-    def _has_entry(self, incident_id, kind, ref):
-        return (
-            TimelineEntry.select()
-            .where(
-                (TimelineEntry.incident_id == incident_id)
-                & (TimelineEntry.kind == kind)
-                & (TimelineEntry.ref == ref)
-            )
-            .exists()
-        )
 
     def _assign(self, incident_id, team, assignee, actor, now, ref):
         Incident.update(team=team, assignee=assignee, updated_at=now).where(

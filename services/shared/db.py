@@ -251,13 +251,15 @@ def insert_rows(model, rows, chunk_size=100):
         model._meta.database.execute_sql(statement, values)
 
 
-def insert_returning(model, rows, *returned, chunk_size=100):
+def insert_returning(model, rows, *returned, chunk_size=100, skip_conflicts=False):
     """Insert dict rows in bulk; the `returned` columns of every row inserted, as tuples.
+    With `skip_conflicts`, rows that conflict are skipped (and not returned).
 
     Their order is not promised: return a column that tells the rows apart."""
     columns = ", ".join(f'"{model._meta.fields[name].column_name}"' for name in returned)
+    suffix = f"{'ON CONFLICT DO NOTHING ' if skip_conflicts else ''}RETURNING {columns}"
     inserted = []
-    for statement, values in _bulk_inserts(model, rows, chunk_size, f"RETURNING {columns}"):
+    for statement, values in _bulk_inserts(model, rows, chunk_size, suffix):
         inserted += model._meta.database.execute_sql(statement, values).fetchall()
     return inserted
 
