@@ -7,9 +7,11 @@ password KDF protects guessable secrets, and these are not guessable.
 import hashlib
 import re
 import secrets
+import time
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.shared.errors import Forbidden
 from services.shared.validation import parse
 
 KEY_PREFIX = "klx_"
@@ -52,3 +54,34 @@ def new_key():
 
 def key_hash(key):
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+class KeyCache:
+    """Each key's answer (its integration, or its revocation) for `seconds`, so that a
+    sender posting to this service's own port costs no query per alert, as on the edge.
+    A key revoked elsewhere is refused here within `seconds`; `forget()` (on a revoke in
+    this process) makes it at once. Unknown keys are not remembered."""
+
+    def __init__(self, seconds, clock=time.monotonic):
+        self.seconds = seconds
+        self.clock = clock
+        self.entries = {}  # key hash -> (expires at, integration or Forbidden)
+
+    def authenticate(self, key, load):
+        """The integration of `key`, from the cache or else from `load(key)`."""
+        digest = key_hash(key)
+        hit = self.entries.get(digest)
+        if hit is not None and hit[0] > self.clock():
+            value = hit[1]
+        else:
+            try:
+                value = load(key)
+            except Forbidden as refused:
+                value = refused
+            self.entries[digest] = (self.clock() + self.seconds, value)
+        if isinstance(value, Forbidden):
+            raise value
+        return value
+
+    def forget(self):
+        self.entries.clear()

@@ -4,6 +4,7 @@ import logging
 
 from nameko.dependency_providers import Config
 from nameko.exceptions import serialize
+from nameko.extensions import DependencyProvider
 from nameko.messaging import Publisher
 from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
@@ -12,7 +13,7 @@ from services.alerts import contracts, ingest, metrics, monitoring, queue, quiet
 from services.alerts.formats.generic import parse_generic
 from services.alerts.heartbeats import parse_heartbeat, parse_heartbeat_change
 from services.alerts.heartbeats import recovery_alert as heartbeats_recovery_alert
-from services.alerts.integrations import parse_integration
+from services.alerts.integrations import KeyCache, parse_integration
 from services.alerts.maintenance import parse_change, parse_window
 from services.alerts.migrations import MIGRATIONS
 from services.alerts.models import db
@@ -35,6 +36,16 @@ from services.shared.web import HealthAndMetrics, HttpMetrics
 logger = logging.getLogger("klaxon.alerts")
 
 
+class IntegrationKeys(DependencyProvider):
+    """One KeyCache per process (KLAXON_INTEGRATION_CACHE_SECONDS, as the edge's)."""
+
+    def setup(self):
+        self.cache = KeyCache(float(self.container.config.get("INTEGRATION_CACHE_SECONDS", 5)))
+
+    def get_dependency(self, worker_ctx):
+        return self.cache
+
+
 class AlertsService(HealthAndMetrics):
     name = contracts.SERVICE
 
@@ -53,6 +64,7 @@ class AlertsService(HealthAndMetrics):
     reply = Publisher(use_confirms=False)
     clock = Clock()
     together = Rounds(max_weight=ingest.SEGMENT_LIMIT)
+    keys = IntegrationKeys()
 
     @rpc
     def ingest(self, alert):
@@ -149,7 +161,9 @@ class AlertsService(HealthAndMetrics):
 
     @rpc
     def revoke_integration(self, integration_id):
-        return self.store.integrations.revoke(integration_id, self.clock.now())
+        revoked = self.store.integrations.revoke(integration_id, self.clock.now())
+        self.keys.forget()
+        return revoked
 
     @rpc
     def authenticate(self, key):
@@ -259,7 +273,7 @@ class AlertsService(HealthAndMetrics):
         """The integration id of the request's key; None for keyless senders, when allowed."""
         key = bearer_or_header(request)
         if key:
-            return self.store.integrations.authenticate(key)["id"]
+            return self.keys.authenticate(key, self.store.integrations.authenticate)["id"]
         if not self.config.get("KEYLESS_INGEST"):
             raise Unauthorized("an integration key is required: send 'Authorization: Bearer <key>'")
         return None

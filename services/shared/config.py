@@ -126,6 +126,8 @@ def nameko_config(service):
         "CORRELATION_WINDOW_SECONDS": int(env("KLAXON_CORRELATION_WINDOW_SECONDS", 300)),
         "DEFAULT_TEAM": env("KLAXON_DEFAULT_TEAM"),
         "KEYLESS_INGEST": env_flag("KLAXON_KEYLESS_INGEST"),
+        # How long the alerts service's own port trusts a key it checked (as the edge does).
+        "INTEGRATION_CACHE_SECONDS": float(env("KLAXON_INTEGRATION_CACHE_SECONDS", 5)),
         "BATCH_SIZE": int(env("KLAXON_BATCH_SIZE", 200)),
         "ESCALATION_TICK_SECONDS": float(env("KLAXON_ESCALATION_TICK_SECONDS", 1)),
         # How often each alerts replica replays ended windows and checks heartbeats.
