@@ -65,7 +65,8 @@ def segments(alerts, limit=SEGMENT_LIMIT):
 
 
 def ingest_segment(store, incidents, alerts, quiet=NO_QUIET):
-    admitted = store.admit_many(alerts)
+    # What needs an incident is linked to it (link_many) before anyone is answered.
+    admitted = store.admit_many(alerts, linked_later=any_needs_incident)
     count_received(alerts, admitted)
     pending = [
         alert for alert, (outcome, row) in zip(alerts, admitted, strict=True) if needs_incident(outcome, row)
@@ -93,6 +94,10 @@ def name_windows(answers, holds):
     for body in answers:
         if body["action"] == contracts.SUPPRESSED and body["alert_id"] in holds:
             body["suppressed_by"] = holds[body["alert_id"]].window_id
+
+
+def any_needs_incident(admitted):
+    return any(needs_incident(outcome, row) for outcome, row in admitted)
 
 
 def needs_incident(outcome, row):

@@ -11,7 +11,7 @@ from services.alerts.heartbeat_store import HeartbeatStore
 from services.alerts.integrations import key_hash, new_key
 from services.alerts.maintenance_store import WindowStore
 from services.alerts.models import Alert, Integration
-from services.shared.db import insert_rows, utcnow, write_transaction
+from services.shared.db import flushed_by_the_next_commit, insert_rows, utcnow, write_transaction
 from services.shared.errors import Conflict, Forbidden, NotFound, Unauthorized
 from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
@@ -54,17 +54,21 @@ class AlertStore(BaseStore):
         [outcome] = self.admit_many([alert])
         return outcome
 
-    def admit_many(self, alerts):
+    def admit_many(self, alerts, linked_later=None):
         """`admit` for a batch, in order, in one transaction holding every dedup key's lock.
 
         An original admitted earlier in the same batch has no incident yet: its row says
         so (incident_id None) and the caller links the duplicates once it is correlated.
+        `linked_later(outcomes)` says whether the caller links some of them (link_many)
+        before it answers: that commit is then the one that waits for the disk.
         """
         scopes = [dedup_scope(alert) for alert in alerts if alert["dedup_key"]]
         with write_transaction(self.db, lock_keys=scopes):
             admission = Admission(alerts)
             outcomes = [admission.add(alert) for alert in alerts]
             admission.flush()
+            if linked_later is not None and linked_later(outcomes):
+                flushed_by_the_next_commit(self.db)
         return outcomes
 
     def firing_with_key(self, dedup_key, integration_id=None):

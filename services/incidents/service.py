@@ -61,19 +61,15 @@ class IncidentsService(HealthAndMetrics):
         """Correlate a batch of alerts in order; one answer per alert, in the same order."""
         window = CorrelationSettings.from_config(self.config).window_seconds
         with alert_spans(alerts) as spans:
-            outcomes = self.store.correlate_many(alerts, window, self.clock.now())
+            outcomes, opened = self.store.correlate_ids(alerts, window, self.clock.now())
             opening = {}
-            for span, (incident, action) in zip(spans, outcomes, strict=True):
-                incident_id = incident["id"] if incident else None
+            for span, (incident_id, action) in zip(spans, outcomes, strict=True):
                 span.set_attributes(clean({"incident_id": incident_id, "action": action}))
                 if action == "new_incident":
-                    opening.setdefault(incident_id, (span, incident))
+                    opening.setdefault(incident_id, (span, opened[incident_id]))
             # Each incident_opened continues the trace of the alert that opened it.
             run_all([self._announcing_opened(span, incident) for span, incident in opening.values()])
-        return [
-            {"incident_id": incident["id"] if incident else None, "action": action}
-            for incident, action in outcomes
-        ]
+        return [{"incident_id": incident_id, "action": action} for incident_id, action in outcomes]
 
     def _announcing_opened(self, span, incident):
         with trace.use_span(span, end_on_exit=False):

@@ -33,6 +33,18 @@ class IncidentStore(BaseStore):
         Holds the lock of every correlation key involved, so it is atomic per key against
         any other batch; an alert already correlated keeps its first answer.
         """
+        return with_incidents(self._correlate(alerts, window_seconds, now))
+
+    def correlate_ids(self, alerts, window_seconds, now):
+        """`correlate_many` answering [(incident id, action)], with {id: incident dict} of
+        only the incidents that alerts opened (in this batch, or in an earlier delivery of
+        the same alert, announced again): an alert that joins one needs no read of it."""
+        answers = self._correlate(alerts, window_seconds, now)
+        opened = {incident_id for incident_id, action in answers if action == "new_incident"}
+        rows = Incident.select().where(Incident.id.in_(opened)) if opened else ()
+        return answers, {row.id: incident_dict(row) for row in rows}
+
+    def _correlate(self, alerts, window_seconds, now):
         keys = [correlation_key(alert) for alert in alerts]
         with write_transaction(self.db, lock_keys=[f"correlation:{key}" for key in keys]):
             batch = CorrelationBatch(window_seconds, now)
@@ -40,7 +52,7 @@ class IncidentStore(BaseStore):
             for alert, key in zip(alerts, keys, strict=True):
                 batch.add(alert, key)
             batch.flush()
-        return with_incidents([batch.answer(alert["alert_id"]) for alert in alerts])
+        return [batch.answer(alert["alert_id"]) for alert in alerts]
 
     def _open_incidents_for(self, keys, now, window_seconds):
         """{key: the newest open incident that may take its alerts}, each one locked."""
@@ -367,8 +379,9 @@ SUPPRESSED = "suppressed"
 def with_incidents(outcomes):
     """[(incident dict or None, action)] of [(incident id or None, action)]."""
     ids = {i for i, _ in outcomes if i is not None}
-    incidents = {row.id: row for row in Incident.select().where(Incident.id.in_(ids))} if ids else {}
-    return [(incident_dict(incidents[i]) if i is not None else None, action) for i, action in outcomes]
+    rows = Incident.select().where(Incident.id.in_(ids)) if ids else ()
+    incidents = {row.id: incident_dict(row) for row in rows}
+    return [(dict(incidents[i]) if i is not None else None, action) for i, action in outcomes]
 
 
 def held_back(alert, incident):

@@ -1,12 +1,14 @@
 """A queue consumer that hands its worker a batch of messages instead of one.
 
 Under a storm, one worker per message means one transaction and one RPC per alert; a
-batch shares them. A message that finds a worker free waits at most `linger_seconds` for
-company (measured: without the wait, batches of one or two cost more CPU than the wait
-saves, and on two cores the synchronous path got slower); messages arriving while every
-worker is busy go together in the next batch. A batch is bounded by weight, not by
-count: `weigh(body)` says how much a message holds (the alerts in it), so a backlog of
-large messages never makes a batch too large for one transaction. The batch is
+batch shares them. A message that finds no batch in the works starts one at once: alone,
+nothing is worth waiting for. One that finds a batch in the works and a worker free waits
+at most `linger_seconds` for company (measured: without the wait, under load, batches of
+one or two cost more CPU than the wait saves, and on two cores the synchronous path got
+slower); messages arriving while every worker is busy go together in the next batch.
+A batch is bounded by weight, not by count: `weigh(body)` says how much a message holds
+(the alerts in it), so a backlog of large messages never makes a batch too large for one
+transaction. The batch is
 acknowledged only when its worker has finished, and requeued as a whole if the worker
 fails: handlers must be idempotent, as every redelivered message already requires.
 """
@@ -83,7 +85,7 @@ class BatchConsumer(Consumer):
         self.pending_weight += weight
         if self.in_flight >= self.concurrency:
             return  # the next batch to finish takes these
-        if self.pending_weight >= self.batch_size:
+        if self.pending_weight >= self.batch_size or self.in_flight == 0:
             self.flush()
         elif self.timer is None:
             self.timer = eventlet.spawn_after(self.linger_seconds, self.flush)
@@ -126,9 +128,9 @@ class BatchConsumer(Consumer):
         for message in messages:
             self.handle_message_processed(message, result, exc_info)
         self.in_flight -= 1
-        if self.pending and self.timer is None:
-            # What waited for this worker goes at once, from a greenlet of its own: this one
-            # still holds its worker slot.
+        if self.pending and (self.timer is None or self.in_flight == 0):
+            # What waited for this worker, or lingers with no batch left in the works, goes
+            # at once, from a greenlet of its own: this one still holds its worker slot.
             eventlet.spawn_n(self.flush)
         return result, exc_info
 

@@ -206,6 +206,16 @@ def lock_all(database, lock_keys):
     )
 
 
+def flushed_by_the_next_commit(database):
+    """Let this transaction's COMMIT return before its WAL reaches the disk (PostgreSQL's
+    asynchronous commit), for a caller that commits again in the same database before
+    anyone relies on this one. WAL is flushed in order, so that later synchronous commit
+    makes both durable; should the server crash before it, both are lost together and
+    the work, not yet acknowledged, is done again. SQLite: left as it is."""
+    if not is_sqlite(database):
+        database.execute_sql("SET LOCAL synchronous_commit TO OFF")
+
+
 def for_update(database, query, skip_locked=False):
     """`query` taking row locks on PostgreSQL (skipping rows others hold, if asked): how
     replicas share due work. SQLite writers are serialised already, so it is left as is."""

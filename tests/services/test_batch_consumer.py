@@ -149,3 +149,28 @@ def test_batches_are_bounded_by_weight_and_a_heavy_message_goes_alone(config, ru
     for batch in handled:
         assert len(batch) == 1 or sum(body["w"] for body in batch) <= 10, batch
     assert [body["n"] for body in next(b for b in handled if any(body["w"] == 25 for body in b))] == [3]
+
+
+def test_a_message_finding_no_batch_in_the_works_starts_one_at_once(config, run):
+    """Alone, nothing is worth waiting for: a linger of a minute is not waited out, while a
+    message finding a batch in the works (and a worker free) does wait for company."""
+    started, gate = [], eventlet.event.Event()
+
+    class Lingering:
+        name = "lingering"
+
+        @consume_batches(QUEUE, batch_size=10, linger_seconds=60, concurrency=2)
+        def take(self, bodies):
+            started.append(bodies)
+            gate.wait()
+
+    container = run(Lingering)
+    [consumer] = [e for e in container.entrypoints if isinstance(e, BatchConsumer)]
+    publish(config["AMQP_URI"], [{"n": 1}])
+    eventually(lambda: len(started) == 1, timeout=10)
+    publish(config["AMQP_URI"], [{"n": 2}])
+    eventually(lambda: len(consumer.pending) == 1)
+    assert len(started) == 1 and consumer.timer is not None, "with a batch in the works, it lingers"
+    gate.send()
+    eventually(lambda: len(started) == 2, timeout=10)
+    assert flat(started) == [1, 2]

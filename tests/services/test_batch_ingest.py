@@ -15,7 +15,7 @@ from services.incidents.models import Incident
 from services.incidents.requests import parse_change
 from services.incidents.store import IncidentStore
 from services.shared.clock import SystemClock
-from services.shared.db import utcnow
+from services.shared.db import is_sqlite, utcnow
 from services.shared.errors import ValidationFailed
 
 UTC = dt.UTC
@@ -107,6 +107,51 @@ class CrashAtFirstLink(AlertStore):
 
     def link_many(self, links, lock_keys=(), held=None):
         raise ConnectionError("the worker died here")
+
+
+ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+
+
+def transactions_of(database, monkeypatch):
+    """The statements `database` runs from now on, one list per committed transaction."""
+    database = getattr(database, "obj", database)  # the database behind a DatabaseProxy
+    done, current = [], []
+    execute_sql, commit = database.execute_sql, database.commit
+
+    def logged_sql(sql, params=None, *args, **kwargs):
+        current.append(sql)
+        return execute_sql(sql, params, *args, **kwargs)
+
+    def logged_commit(*args, **kwargs):
+        done.append(list(current))
+        current.clear()
+        return commit(*args, **kwargs)
+
+    monkeypatch.setattr(database, "execute_sql", logged_sql)
+    monkeypatch.setattr(database, "commit", logged_commit)
+    return done
+
+
+def writing(transactions, verb):
+    return [tx for tx in transactions if any(sql.lstrip().upper().startswith(verb) for sql in tx)]
+
+
+def test_only_the_last_commit_before_an_answer_waits_for_the_disk(alert_store, incidents, monkeypatch):
+    """The admit is made durable by the link's commit in the same database (WAL is flushed
+    in order); a batch with nothing to link makes its admit wait for the disk itself."""
+    transactions = transactions_of(alert_store.db, monkeypatch)
+    [first] = ingest.ingest_many(alert_store, incidents, [alert("a-1", dedup_key="K")])
+    assert first["action"] == "new_incident"
+    [admit], [link] = writing(transactions, "INSERT"), writing(transactions, "UPDATE")
+    assert ASYNC_COMMIT not in link, "the link's commit is the one the answer waits for"
+    assert (ASYNC_COMMIT in admit) is (not is_sqlite(alert_store.db))
+    assert transactions.index(admit) < transactions.index(link)
+
+    transactions.clear()
+    [duplicate] = ingest.ingest_many(alert_store, incidents, [alert("a-2", dedup_key="K")])
+    assert duplicate["action"] == "deduplicated"
+    assert writing(transactions, "INSERT"), "the duplicate is stored"
+    assert not any(ASYNC_COMMIT in tx for tx in transactions), "nothing links it later: its admit waits"
 
 
 # -- ingest_many -----------------------------------------------------------------------
@@ -224,9 +269,9 @@ class CountingStore(AlertStore):
         super().__init__(*args)
         self.admitted = []
 
-    def admit_many(self, alerts):
+    def admit_many(self, alerts, linked_later=None):
         self.admitted.append(len(alerts))
-        return super().admit_many(alerts)
+        return super().admit_many(alerts, linked_later)
 
 
 def test_a_batch_larger_than_the_segment_limit_goes_in_several_transactions(alert_store, incidents):
