@@ -11,7 +11,13 @@ from services.alerts.heartbeat_store import HeartbeatStore
 from services.alerts.integrations import key_hash, new_key
 from services.alerts.maintenance_store import WindowStore
 from services.alerts.models import Alert, Integration
-from services.shared.db import flushed_by_the_next_commit, insert_rows, utcnow, write_transaction
+from services.shared.db import (
+    flushed_by_the_next_commit,
+    insert_rows,
+    send_query_with_next,
+    utcnow,
+    write_transaction,
+)
 from services.shared.errors import Conflict, Forbidden, NotFound, Unauthorized
 from services.shared.paging import equality_filters, keyset_page, page_limit
 from services.shared.store import BaseStore
@@ -109,9 +115,9 @@ class AlertStore(BaseStore):
                 actions = [(alert_id, action) for alert_id, _, action in chunk if action]
                 if actions:
                     change["action"] = peewee.Case(Alert.alert_id, actions, Alert.action)
-                Alert.update(**change).where(
-                    Alert.alert_id.in_([alert_id for alert_id, _, _ in chunk])
-                ).execute()
+                send_query_with_next(
+                    Alert.update(**change).where(Alert.alert_id.in_([alert_id for alert_id, _, _ in chunk]))
+                )
             hold_many(held or {})
             return resolved_among([alert_id for alert_id, _, _ in links])
 
@@ -187,9 +193,9 @@ def hold_many(held):
         by_window[(hold.window_id, hold.ends_at)].append(alert_id)
     for (window_id, until), alert_ids in by_window.items():
         for chunk in peewee.chunked(alert_ids, 500):
-            Alert.update(suppressed_by=window_id, suppressed_until=until).where(
-                Alert.alert_id.in_(chunk)
-            ).execute()
+            send_query_with_next(
+                Alert.update(suppressed_by=window_id, suppressed_until=until).where(Alert.alert_id.in_(chunk))
+            )
 
 
 def as_correlatable(row):
@@ -340,11 +346,13 @@ class Admission:
     def flush(self):
         insert_rows(Alert, self.rows)
         for ids in peewee.chunked(self.resolved_ids, 500):
-            Alert.update(status="resolved", resolved_at=utcnow()).where(Alert.alert_id.in_(ids)).execute()
+            send_query_with_next(
+                Alert.update(status="resolved", resolved_at=utcnow()).where(Alert.alert_id.in_(ids))
+            )
         for alert_id, count in self.duplicates.items():
-            Alert.update(duplicate_count=Alert.duplicate_count + count).where(
-                Alert.alert_id == alert_id
-            ).execute()
+            send_query_with_next(
+                Alert.update(duplicate_count=Alert.duplicate_count + count).where(Alert.alert_id == alert_id)
+            )
 
 
 def _pair(alert):

@@ -11,7 +11,13 @@ from services.incidents import contracts as c
 from services.incidents import domain
 from services.incidents.correlation import correlation_key, is_group_key, window_start
 from services.incidents.models import Incident, IncidentAlert, TimelineEntry
-from services.shared.db import insert_returning, insert_rows, lock_all, write_transaction
+from services.shared.db import (
+    insert_returning,
+    insert_rows,
+    lock_all,
+    send_query_with_next,
+    write_transaction,
+)
 from services.shared.errors import NotFound, invalid
 from services.shared.paging import equality_filters, keyset_page, oldest_first, page_limit
 from services.shared.store import BaseStore
@@ -368,9 +374,11 @@ class CorrelationBatch:
         counts = Counter(incident.id for incident, _ in self.attached)
         for chunk in peewee.chunked(counts.items(), 500):
             added = peewee.Case(Incident.id, chunk, 0)
-            Incident.update(alert_count=Incident.alert_count + added, updated_at=self.now).where(
-                Incident.id.in_([incident_id for incident_id, _ in chunk])
-            ).execute()
+            send_query_with_next(
+                Incident.update(alert_count=Incident.alert_count + added, updated_at=self.now).where(
+                    Incident.id.in_([incident_id for incident_id, _ in chunk])
+                )
+            )
 
 
 SUPPRESSED = "suppressed"

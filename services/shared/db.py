@@ -125,37 +125,69 @@ class TrustingRecentPool(PooledPostgresqlDatabase):
             return False
         return super()._is_closed(conn)
 
-    # BEGIN travels with the transaction's first statement, in the same round trip
-    # ("BEGIN; SELECT ..."): one wait for the server less per transaction. PostgreSQL
-    # runs the two in order as before; a transaction that ran nothing sends neither.
+    # Statements whose answer nobody reads travel with the next one that is read, in the
+    # same round trip: BEGIN, an advisory lock, a bulk write ("BEGIN; SELECT
+    # pg_advisory_xact_lock(..); SELECT ..."), or with the COMMIT. PostgreSQL runs them
+    # in order, each with its own snapshot, exactly as if sent one by one; a transaction
+    # that ran nothing sends nothing.
     def begin(self, isolation_level=None):
         if isolation_level or self._isolation_level:
             super().begin(isolation_level)
             return
         if self.is_closed():
             self.connect()  # as the BEGIN would have: connecting later forgets the transaction
-        self._state.begin_pending = True
+        self._state.queued = ["BEGIN"]
+
+    def send_with_next(self, sql, params=None):
+        """Run `sql` with the transaction's next statement (or its COMMIT); at once outside one."""
+        if not self.in_transaction():
+            return self.execute_sql(sql, params)
+        rendered = self.cursor().mogrify(sql, params or ()).decode()
+        self._state.queued = [*getattr(self._state, "queued", ()), rendered]
+        return None
 
     def execute_sql(self, sql, params=None):
-        if getattr(self._state, "begin_pending", False):
-            self._state.begin_pending = False
-            sql = f"BEGIN; {sql}"
+        queued = self._take_queued()
+        if queued:
+            # The queued text is final; escape it from the parameters' formatting.
+            sql = "; ".join([*(text.replace("%", "%%") for text in queued), sql])
         return super().execute_sql(sql, params)
 
     def commit(self):
-        if self._began_nothing():
-            return None
-        return super().commit()
+        queued = self._take_queued()
+        if queued == ["BEGIN"]:
+            return None  # nothing ran
+        if not queued:
+            return super().commit()
+        with peewee.__exception_wrapper__:
+            self.cursor().execute("; ".join([*queued, "COMMIT"]))
+        return None
 
     def rollback(self):
-        if self._began_nothing():
-            return None
+        queued = self._take_queued()
+        if queued and queued[0] == "BEGIN":
+            return None  # the server never heard of this transaction
         return super().rollback()
 
-    def _began_nothing(self):
-        pending = getattr(self._state, "begin_pending", False)
-        self._state.begin_pending = False
-        return pending
+    def _take_queued(self):
+        queued = getattr(self._state, "queued", None)
+        self._state.queued = None
+        return queued
+
+
+def send_with_next(database, sql, params=None):
+    """Run a statement whose result nobody reads: on PostgreSQL, inside a transaction, it
+    travels with the transaction's next statement or its COMMIT (one round trip for both)."""
+    queue = getattr(database, "send_with_next", None)
+    if queue is None:
+        database.execute_sql(sql, params)
+    else:
+        queue(sql, params)
+
+
+def send_query_with_next(query):
+    """`send_with_next` for a peewee write query whose row count nobody reads."""
+    send_with_next(query.model._meta.database, *query.sql())
 
 
 def _open_postgres(parts, schema):
@@ -224,14 +256,17 @@ def write_transaction(database, lock_key=None, lock_keys=()):
 
 
 def lock_all(database, lock_keys):
-    """Take the advisory locks of `lock_keys` in ascending order, in one round trip."""
+    """Take the advisory locks of `lock_keys` in ascending order, in one statement that
+    travels with the transaction's next one: nothing the transaction reads or writes
+    comes before the locks."""
     if not lock_keys or is_sqlite(database):
         return
     numbers = sorted({scoped_advisory_key(database, key) for key in lock_keys})
     if len(numbers) == 1:
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (numbers[0],))
+        send_with_next(database, "SELECT pg_advisory_xact_lock(%s)", (numbers[0],))
         return
-    database.execute_sql(
+    send_with_next(
+        database,
         "SELECT count(pg_advisory_xact_lock(k)) FROM"
         " (SELECT k FROM unnest(%s::bigint[]) WITH ORDINALITY AS u(k, n) ORDER BY n) AS ordered",
         (numbers,),
@@ -245,7 +280,7 @@ def flushed_by_the_next_commit(database):
     makes both durable; should the server crash before it, both are lost together and
     the work, not yet acknowledged, is done again. SQLite: left as it is."""
     if not is_sqlite(database):
-        database.execute_sql("SET LOCAL synchronous_commit TO OFF")
+        send_with_next(database, "SET LOCAL synchronous_commit TO OFF")
 
 
 def for_update(database, query, skip_locked=False):
@@ -290,7 +325,7 @@ def insert_rows(model, rows, chunk_size=100):
     most of a batch's time under a storm.
     """
     for statement, values in _bulk_inserts(model, rows, chunk_size, "ON CONFLICT DO NOTHING"):
-        model._meta.database.execute_sql(statement, values)
+        send_with_next(model._meta.database, statement, values)
 
 
 def insert_returning(model, rows, *returned, chunk_size=100, skip_conflicts=False):

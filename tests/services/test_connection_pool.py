@@ -3,12 +3,14 @@ ago (one round trip less per transaction) and still checks one that sat idle, so
 server-side disconnect during a quiet spell costs no query. A transaction's BEGIN
 travels with its first statement, and one that ran nothing sends nothing."""
 
+import threading
+
 import peewee
 import psycopg2
 import pytest
 
-from services.shared.db import open_database
-from tests.conftest import PG_URL
+from services.shared.db import open_database, send_with_next
+from tests.conftest import PG_URL, eventually
 
 
 @pytest.fixture
@@ -103,3 +105,77 @@ def test_a_transaction_that_ran_nothing_sends_nothing(pool, monkeypatch):
         with pool.atomic():
             pass
     assert log.sent == []
+
+
+@pytest.fixture
+def probe_table(pool):
+    with pool.connection_context():
+        pool.execute_sql("CREATE TABLE IF NOT EXISTS pool_probe (n int, label text)")
+        pool.execute_sql("TRUNCATE pool_probe")
+    yield "pool_probe"
+    with pool.connection_context():
+        pool.execute_sql("DROP TABLE pool_probe")
+
+
+def test_a_write_nobody_reads_travels_with_the_next_statement(pool, probe_table, monkeypatch):
+    log = StatementLog(pool, monkeypatch)
+    with pool.connection_context(), pool.atomic():
+        send_with_next(pool, "INSERT INTO pool_probe VALUES (%s, %s)", (1, "100% up"))
+        assert log.sent == []  # held back ...
+        count = pool.execute_sql("SELECT count(*) FROM pool_probe WHERE n = %s", (1,)).fetchone()[0]
+    assert count == 1  # ... and run before the statement it travelled with
+    assert log.sent[0] == (
+        "BEGIN; INSERT INTO pool_probe VALUES (1, '100%% up'); SELECT count(*) FROM pool_probe WHERE n = %s"
+    )
+    with pool.connection_context():
+        assert pool.execute_sql("SELECT label FROM pool_probe").fetchone()[0] == "100% up"
+
+
+def test_what_is_left_goes_with_the_commit(pool, probe_table, monkeypatch):
+    log = StatementLog(pool, monkeypatch)
+    with pool.connection_context(), pool.atomic():
+        send_with_next(pool, "INSERT INTO pool_probe VALUES (%s, %s)", (2, "last"))
+    assert log.sent == ["BEGIN; INSERT INTO pool_probe VALUES (2, 'last'); COMMIT"]
+    with pool.connection_context():
+        assert pool.execute_sql("SELECT n FROM pool_probe").fetchall() == [(2,)]
+
+
+def test_a_failing_write_held_back_fails_its_transaction(pool, probe_table):
+    with pool.connection_context():
+        with pytest.raises(peewee.DataError), pool.atomic():
+            send_with_next(pool, "INSERT INTO pool_probe VALUES (1, 'kept?')")
+            send_with_next(pool, "INSERT INTO pool_probe VALUES ('not a number', 'x')")
+        assert pool.execute_sql("SELECT count(*) FROM pool_probe").fetchone()[0] == 0
+        assert pool.execute_sql("SELECT 1").fetchone()[0] == 1  # the connection is usable again
+
+
+def test_a_held_back_lock_is_taken_before_the_read_that_follows_it(pool, probe_table):
+    """The read travelling with the lock sees what the lock's holder committed: it runs
+    after the lock is granted, with a snapshot of its own."""
+    holder = psycopg2.connect(PG_URL)
+    holder_cursor = holder.cursor()
+    holder_cursor.execute("SELECT pg_advisory_xact_lock(4242)")
+    holder_cursor.execute("INSERT INTO pool_probe VALUES (7, 'written under the lock')")
+    seen = {}
+
+    def read_under_the_lock():
+        with pool.connection_context(), pool.atomic():
+            send_with_next(pool, "SELECT pg_advisory_xact_lock(%s)", (4242,))
+            seen["rows"] = pool.execute_sql("SELECT n FROM pool_probe").fetchall()
+
+    reader = threading.Thread(target=read_under_the_lock)
+    reader.start()
+    eventually(lambda: lock_waiters(4242) == 1)
+    holder.commit()
+    reader.join(timeout=10)
+    holder.close()
+    assert seen["rows"] == [(7,)]
+
+
+def lock_waiters(key):
+    with psycopg2.connect(PG_URL) as admin, admin.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s",
+            (key,),
+        )
+        return cursor.fetchone()[0]
