@@ -143,7 +143,7 @@ class TrustingRecentPool(PooledPostgresqlDatabase):
         if not self.in_transaction():
             return self.execute_sql(sql, params)
         rendered = self.cursor().mogrify(sql, params or ()).decode()
-        self._state.queued = [*getattr(self._state, "queued", ()), rendered]
+        self._state.queued = [*(getattr(self._state, "queued", None) or ()), rendered]
         return None
 
     def execute_sql(self, sql, params=None):

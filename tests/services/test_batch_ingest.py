@@ -113,7 +113,8 @@ ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF"
 
 
 def transactions_of(database, monkeypatch):
-    """The statements `database` runs from now on, one list per committed transaction."""
+    """The statements `database` runs from now on, one list per committed transaction
+    (as the code issues them: on PostgreSQL several may share one round trip)."""
     database = getattr(database, "obj", database)  # the database behind a DatabaseProxy
     done, current = [], []
     execute_sql, commit = database.execute_sql, database.commit
@@ -129,6 +130,14 @@ def transactions_of(database, monkeypatch):
 
     monkeypatch.setattr(database, "execute_sql", logged_sql)
     monkeypatch.setattr(database, "commit", logged_commit)
+    if hasattr(database, "send_with_next"):  # PostgreSQL: statements held for the next one
+        send_with_next = database.send_with_next
+
+        def logged_held(sql, params=None):
+            current.append(sql)
+            return send_with_next(sql, params)
+
+        monkeypatch.setattr(database, "send_with_next", logged_held)
     return done
 
 

@@ -179,3 +179,11 @@ def lock_waiters(key):
             (key,),
         )
         return cursor.fetchone()[0]
+
+
+def test_a_write_held_back_after_a_statement_ran_goes_with_the_next_one(pool, probe_table, monkeypatch):
+    log = StatementLog(pool, monkeypatch)
+    with pool.connection_context(), pool.atomic():
+        pool.execute_sql("SELECT 1")
+        send_with_next(pool, "INSERT INTO pool_probe VALUES (%s, %s)", (3, "later"))
+    assert log.sent == ["BEGIN; SELECT 1", "INSERT INTO pool_probe VALUES (3, 'later'); COMMIT"]
