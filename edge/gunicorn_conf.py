@@ -16,7 +16,7 @@ worker_connections = int(_klaxon.env("KLAXON_EDGE_CONNECTIONS", 1000))
 threads = int(_klaxon.env("KLAXON_EDGE_THREADS", 16))
 timeout = 30
 graceful_timeout = 10
-accesslog = None
+accesslog = "-" if _klaxon.env_flag("KLAXON_ACCESS_LOG") else None
 
 
 def child_exit(server, worker):

@@ -14,7 +14,8 @@
 6.  console queries over 100,000 incidents
 7.  synchronous generic alerts (answered with their incident), closed loop with wrk at 10
     and 50 connections, on the edge (:8080) and on the alerts service's own port (:8001):
-    alerts/s, p50, p99, and the CPU each process spent per alert
+    alerts/s, p50, p99, and the CPU each process spent per alert; 7a one sender posting one
+    alert at a time on an otherwise idle platform, on both ports: the path's own latency
 
 Figures 1-4 and 7 run against the whole platform started as processes (`klaxon run`, PostgreSQL,
 a RabbitMQ vhost of its own, files and platform.log in /tmp/klaxon-bench-*); figure 5 binds
@@ -31,6 +32,7 @@ Knobs (environment, all optional; tox passes KLAXON_TEST_* through):
     KLAXON_TEST_BENCH_DRAIN_SECONDS  longest wait for them to be processed (120)
     KLAXON_TEST_BENCH_RATE           rate of the latency run, alerts/s (500)
     KLAXON_TEST_BENCH_HISTORY        rows of history for figure 5 (1000000)
+    KLAXON_TEST_BENCH_IDLE_ALERTS    alerts of each kind the one sender of figure 7a posts (200)
     KLAXON_TEST_BENCH_NO_WRK=1       use the Python load generator even when wrk is installed
     KLAXON_TEST_BENCH_EXTRA_ENV      JSON object of more environment for the platform, for A/B runs
                                      (e.g. '{"KLAXON_INTEGRATION_CACHE_SECONDS": "3600"}')
@@ -92,6 +94,7 @@ DRAIN_SECONDS = knob("DRAIN_SECONDS", 120)
 SUSTAIN = knob("SUSTAIN_SECONDS", 60)
 RATE = knob("RATE", 500)
 HISTORY = knob("HISTORY", 1_000_000)
+IDLE_ALERTS = knob("IDLE_ALERTS", 200)
 WRK = None if knob("NO_WRK", "") else shutil.which("wrk")
 EXTRA_ENV = json.loads(knob("EXTRA_ENV", "{}"))
 PAUSED = (
@@ -741,6 +744,30 @@ class TestPlatform:
             "",
         )
         self._report_latency(bench, record, outcome, cpu)
+
+    def test_7a_one_sender_on_an_idle_platform(self, bench, record):
+        """One synchronous alert at a time: the path's own latency, without a queue of others."""
+        run = uuid.uuid4().hex[:8]
+        for port, base in ((":8080", bench.edge), (":8001", bench.platform.urls["alerts"])):
+            bench.settle()
+            with requests.Session() as session:
+                taken = {"open": [], "join": []}
+                for i in range(IDLE_ALERTS):
+                    for kind in ("open", "join"):
+                        service = f"idle-{run}-{port[1:]}-{i}" if kind == "open" else f"idle-{run}-{port[1:]}"
+                        body = {"service": service, "severity": "high", "message": f"bench idle {kind}"}
+                        started = time.perf_counter()
+                        answer = session.post(f"{base}/api/v1/alerts", json=body, timeout=30)
+                        taken[kind].append(time.perf_counter() - started)
+                        assert answer.status_code == 201, answer.text
+            for kind, action in (("open", "opens an incident"), ("join", "joins an open incident")):
+                times = taken[kind][1:]  # the first of each kind warms the connections up
+                figure = f"one sender {port}: an alert that {action}, p50"
+                record("7a", figure, ms(percentile(times, 50)), "ms", "")
+                record.note(
+                    f"{len(times)} alerts one after another, keyless, PostgreSQL, all services running; "
+                    f"p99 {shown_ms(percentile(times, 99))}, max {shown_ms(max(times))}"
+                )
 
     @pytest.mark.skipif(WRK is None, reason="wrk is not installed (Debian package wrk)")
     @pytest.mark.parametrize("connections", [10, 50])

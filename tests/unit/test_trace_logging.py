@@ -137,3 +137,27 @@ def test_a_page_on_the_log_channel_is_a_readable_line_with_the_page_as_a_field(c
     assert line["message"] == "page for bob@example.com: [high] frontend-api: 5xx > 10%"
     assert line["page"]["incident_id"] == 7 and line["page"]["acknowledge_url"] == "http://ack"
     assert line["level"] == "warning"
+
+
+@pytest.fixture
+def restored_logging():
+    root, access = logging.getLogger(), logging.getLogger("nameko.web.server")
+    handlers, root_level, access_level = root.handlers[:], root.level, access.level
+    yield access
+    root.handlers[:] = handlers
+    root.setLevel(root_level)
+    access.setLevel(access_level)
+
+
+@pytest.mark.parametrize("flag, logged", [(None, False), ("true", True), ("0", False)])
+def test_a_services_port_writes_an_access_line_only_when_asked(monkeypatch, restored_logging, flag, logged):
+    """Off by default, as on the edge: the request metrics count every request already."""
+    from services.shared.logs import setup_logging
+
+    if flag is None:
+        monkeypatch.delenv("KLAXON_ACCESS_LOG", raising=False)
+    else:
+        monkeypatch.setenv("KLAXON_ACCESS_LOG", flag)
+    setup_logging("alerts")
+    assert restored_logging.isEnabledFor(logging.INFO) is logged
+    assert logging.getLogger("klaxon.alerts").isEnabledFor(logging.INFO)
