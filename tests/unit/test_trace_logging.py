@@ -1,6 +1,7 @@
 """Log lines name their trace, client errors are not logged as faults, and tracing is
 configured only by the standard OTEL_* variables."""
 
+import importlib.util
 import json
 import logging
 import re
@@ -16,7 +17,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from services.notifications.channels import LogChannel, Page, logger
 from services.shared import tracing
 from services.shared.errors import Conflict, NotFound
-from services.shared.logs import ClientErrorsAreInfo, JsonFormatter
+from services.shared.logs import ClientErrorsAreInfo, JsonFormatter, setup_logging
 
 GRAFANA = Path(__file__).resolve().parents[2] / "observability" / "grafana"
 DATASOURCES = GRAFANA / "provisioning" / "datasources" / "datasources.yml"
@@ -152,8 +153,6 @@ def restored_logging():
 @pytest.mark.parametrize("flag, logged", [(None, False), ("true", True), ("0", False)])
 def test_a_services_port_writes_an_access_line_only_when_asked(monkeypatch, restored_logging, flag, logged):
     """Off by default, as on the edge: the request metrics count every request already."""
-    from services.shared.logs import setup_logging
-
     if flag is None:
         monkeypatch.delenv("KLAXON_ACCESS_LOG", raising=False)
     else:
@@ -161,3 +160,16 @@ def test_a_services_port_writes_an_access_line_only_when_asked(monkeypatch, rest
     setup_logging("alerts")
     assert restored_logging.isEnabledFor(logging.INFO) is logged
     assert logging.getLogger("klaxon.alerts").isEnabledFor(logging.INFO)
+
+
+@pytest.mark.parametrize("flag, accesslog", [(None, None), ("true", "-")])
+def test_the_edge_writes_an_access_line_only_when_asked(monkeypatch, flag, accesslog):
+    if flag is None:
+        monkeypatch.delenv("KLAXON_ACCESS_LOG", raising=False)
+    else:
+        monkeypatch.setenv("KLAXON_ACCESS_LOG", flag)
+    path = Path(__file__).resolve().parents[2] / "edge" / "gunicorn_conf.py"
+    spec = importlib.util.spec_from_file_location("gunicorn_conf_under_test", path)
+    settings = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(settings)
+    assert settings.accesslog == accesslog
