@@ -5,6 +5,7 @@ import json
 
 from services.alerts import maintenance
 from services.alerts.models import Alert, MaintenanceWindow, WindowChange
+from services.shared.compiled import CompiledQuery, Slot
 from services.shared.db import write_transaction
 from services.shared.errors import Conflict, NotFound, invalid
 from services.shared.store import BaseStore
@@ -71,11 +72,7 @@ class WindowStore(BaseStore):
 
     def in_force(self, now):
         """[(window, (start, end))] of every window whose occurrence covers `now`."""
-        rows = MaintenanceWindow.select().where(
-            (MaintenanceWindow.starts_at <= now)
-            & (MaintenanceWindow.ended_at.is_null() | (MaintenanceWindow.ended_at > now))
-            & (MaintenanceWindow.ends_at.is_null() | (MaintenanceWindow.ends_at > now))
-        )
+        rows = IN_FORCE.rows(MaintenanceWindow, (), {"now": MaintenanceWindow.starts_at.db_value(now)})
         found = []
         for row in rows:
             window = stored(row)
@@ -223,3 +220,15 @@ def change_dict(change):
 
 def _iso(value):
     return value.isoformat() if value else None
+
+
+def _in_force_at_slot_now():
+    now = Slot("now")
+    return MaintenanceWindow.select().where(
+        (MaintenanceWindow.starts_at <= now)
+        & (MaintenanceWindow.ended_at.is_null() | (MaintenanceWindow.ended_at > now))
+        & (MaintenanceWindow.ends_at.is_null() | (MaintenanceWindow.ends_at > now))
+    )
+
+
+IN_FORCE = CompiledQuery(_in_force_at_slot_now)

@@ -11,6 +11,7 @@ from services.alerts.heartbeat_store import HeartbeatStore
 from services.alerts.integrations import key_hash, new_key
 from services.alerts.maintenance_store import WindowStore
 from services.alerts.models import Alert, Integration
+from services.shared.compiled import CompiledQuery, slots
 from services.shared.db import (
     flushed_by_the_next_commit,
     insert_rows,
@@ -213,11 +214,18 @@ def as_correlatable(row):
     }
 
 
+ALERTS_BY_ID = CompiledQuery(lambda count: Alert.select().where(Alert.alert_id.in_(slots("items", count))))
+RESOLVED_BY_ID = CompiledQuery(
+    lambda count: Alert.select(Alert.alert_id).where(
+        Alert.alert_id.in_(slots("items", count)) & (Alert.status == "resolved")
+    )
+)
+
+
 def resolved_among(alert_ids):
     resolved = set()
     for chunk in peewee.chunked(alert_ids, 500):
-        query = Alert.select(Alert.alert_id).where(Alert.alert_id.in_(chunk) & (Alert.status == "resolved"))
-        resolved.update(row.alert_id for row in query)
+        resolved.update(row.alert_id for row in RESOLVED_BY_ID.rows_in(Alert, chunk))
     return resolved
 
 
@@ -267,7 +275,7 @@ class Admission:
     def _known(alert_ids):
         known = {}
         for ids in peewee.chunked(set(alert_ids), 500):
-            known.update({row.alert_id: row for row in Alert.select().where(Alert.alert_id.in_(ids))})
+            known.update({row.alert_id: row for row in ALERTS_BY_ID.rows_in(Alert, ids)})
         return known
 
     @staticmethod

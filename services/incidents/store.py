@@ -11,6 +11,7 @@ from services.incidents import contracts as c
 from services.incidents import domain
 from services.incidents.correlation import correlation_key, is_group_key, window_start
 from services.incidents.models import Incident, IncidentAlert, TimelineEntry
+from services.shared.compiled import CompiledQuery, slots
 from services.shared.db import (
     insert_returning,
     insert_rows,
@@ -47,7 +48,7 @@ class IncidentStore(BaseStore):
         the same alert, announced again): an alert that joins one needs no read of it."""
         answers = self._correlate(alerts, window_seconds, now)
         opened = {incident_id for incident_id, action in answers if action == "new_incident"}
-        rows = Incident.select().where(Incident.id.in_(opened)) if opened else ()
+        rows = INCIDENTS_BY_ID.rows_in(Incident, opened) if opened else ()
         return answers, {row.id: incident_dict(row) for row in rows}
 
     def _correlate(self, alerts, window_seconds, now):
@@ -67,7 +68,7 @@ class IncidentStore(BaseStore):
             return {}
         # A concurrent resolve holds an incident's lock; re-read them once we hold them too.
         lock_all(self.db, [f"incident:{row.id}" for row in candidates.values()])
-        fresh = Incident.select().where(Incident.id.in_([row.id for row in candidates.values()]))
+        fresh = INCIDENTS_BY_ID.rows_in(Incident, [row.id for row in candidates.values()])
         return {row.correlation_key: row for row in fresh if row.status != "resolved"}
 
     # -- manual creation and changes ---------------------------------------------------
@@ -315,7 +316,7 @@ class CorrelationBatch:
         answers (a redelivery keeps the answer it got then)."""
         self.open_by_key = dict(open_by_key)
         for ids in peewee.chunked({alert["alert_id"] for alert in alerts}, 500):
-            for link in IncidentAlert.select().where(IncidentAlert.alert_id.in_(ids)):
+            for link in LINKS_BY_ALERT_ID.rows_in(IncidentAlert, ids):
                 self.known[link.alert_id] = (Incident(id=link.incident_id), link.action)
 
     def add(self, alert, key):
@@ -387,7 +388,7 @@ SUPPRESSED = "suppressed"
 def with_incidents(outcomes):
     """[(incident dict or None, action)] of [(incident id or None, action)]."""
     ids = {i for i, _ in outcomes if i is not None}
-    rows = Incident.select().where(Incident.id.in_(ids)) if ids else ()
+    rows = INCIDENTS_BY_ID.rows_in(Incident, ids) if ids else ()
     incidents = {row.id: incident_dict(row) for row in rows}
     return [(dict(incidents[i]) if i is not None else None, action) for i, action in outcomes]
 
@@ -420,12 +421,22 @@ class NewIncident:
         }
 
 
+INCIDENTS_BY_ID = CompiledQuery(lambda count: Incident.select().where(Incident.id.in_(slots("items", count))))
+LINKS_BY_ALERT_ID = CompiledQuery(
+    lambda count: IncidentAlert.select().where(IncidentAlert.alert_id.in_(slots("items", count)))
+)
+OPEN_BY_KEY = CompiledQuery(
+    lambda count: Incident.select().where(
+        Incident.correlation_key.in_(slots("items", count)) & (Incident.status != "resolved")
+    )
+)
+
+
 def newest_open_incidents(keys, since):
     """The newest open incident of each key; outside a group, only one created since `since`."""
     newest = {}
     for chunk in peewee.chunked(sorted(set(keys)), 500):
-        query = Incident.select().where(Incident.correlation_key.in_(chunk) & (Incident.status != "resolved"))
-        for row in query:
+        for row in OPEN_BY_KEY.rows_in(Incident, chunk):
             if not (is_group_key(row.correlation_key) or row.created_at >= since):
                 continue
             best = newest.get(row.correlation_key)
