@@ -10,6 +10,7 @@ import queue
 import time
 
 from kombu import Connection, Producer
+from kombu.common import maybe_declare
 
 from edge.rpc import BROKER_ERRORS, broker_unreachable, release_quietly
 from services.alerts.queue import ALERTS, INGEST_QUEUE, alerts_message
@@ -37,7 +38,6 @@ class AlertPublisher:
                 message,
                 exchange=INGEST_QUEUE.exchange,
                 routing_key=INGEST_QUEUE.routing_key,
-                declare=[INGEST_QUEUE],
                 delivery_mode=2,
                 serializer="json",
                 headers=trace_headers(),
@@ -66,7 +66,10 @@ class AlertPublisher:
             transport_options={"confirm_publish": True},
         )
         try:
-            return connection, Producer(connection.default_channel)
+            channel = connection.default_channel
+            # Declared once per connection, not checked again on every publish.
+            maybe_declare(INGEST_QUEUE, channel)
+            return connection, Producer(channel)
         except BROKER_ERRORS as exc:
             release_quietly(connection)
             raise broker_unreachable(exc) from None

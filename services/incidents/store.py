@@ -11,7 +11,7 @@ from services.incidents import contracts as c
 from services.incidents import domain
 from services.incidents.correlation import correlation_key, is_group_key, window_start
 from services.incidents.models import Incident, IncidentAlert, TimelineEntry
-from services.shared.compiled import CompiledQuery, slots
+from services.shared.compiled import CompiledQuery, Slot, slots
 from services.shared.db import (
     insert_returning,
     insert_rows,
@@ -174,7 +174,7 @@ class IncidentStore(BaseStore):
 
     # -- reading ------------------------------------------------------------------------
     def _get(self, incident_id):
-        incident = Incident.get_or_none(Incident.id == incident_id)
+        incident = next(iter(INCIDENT_BY_ID.rows(Incident, (), {"id": incident_id})), None)
         if incident is None:
             raise NotFound("incident", incident_id)
         return incident
@@ -421,6 +421,7 @@ class NewIncident:
         }
 
 
+INCIDENT_BY_ID = CompiledQuery(lambda: Incident.select().where(Incident.id == Slot("id")).limit(1))
 INCIDENTS_BY_ID = CompiledQuery(lambda count: Incident.select().where(Incident.id.in_(slots("items", count))))
 LINKS_BY_ALERT_ID = CompiledQuery(
     lambda count: IncidentAlert.select().where(IncidentAlert.alert_id.in_(slots("items", count)))
