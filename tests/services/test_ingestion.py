@@ -10,12 +10,14 @@ import eventlet
 import falcon.testing
 import pytest
 import requests
+from kombu import Connection
 
 from edge.app import EdgeSettings, create_app
 from edge.queue import AlertPublisher
 from edge.replies import ReplyListener
 from edge.rpc import RpcPool, ServiceUnavailable
 from klaxon.registry import service_class
+from services.alerts.queue import INGEST_QUEUE
 from tests.conftest import eventually
 from tests.edge.test_errors_and_validation import StandInAuthenticator
 from tests.platform import RABBIT_API
@@ -225,6 +227,21 @@ def test_publishes_in_turn_share_one_broker_connection_and_a_broken_one_is_dropp
         assert publisher.idle.qsize() == 1
     finally:
         publisher.close()
+
+
+def test_alerts_published_before_any_service_ran_wait_on_the_durable_queue(rabbit_config):
+    """The edge declares the ingest queue itself (once per connection): what it accepts
+    before the alerts service ever started is kept, not dropped as unroutable."""
+    publisher = AlertPublisher(rabbit_config["AMQP_URI"], pool_size=1)
+    try:
+        for n in range(3):
+            message = {"kind": "acknowledge", "dedup_key": f"k{n}", "integration_id": None, "actor": "t"}
+            publisher.publish(message)
+    finally:
+        publisher.close()
+    with Connection(rabbit_config["AMQP_URI"]) as connection:
+        declared = INGEST_QUEUE.bind(connection.default_channel).queue_declare(passive=True)
+    assert declared.message_count == 3
 
 
 class CountingPool(RpcPool):
