@@ -149,9 +149,9 @@ class IncidentStore(BaseStore):
             written = {kind for (kind,) in insert_returning(TimelineEntry, rows, "kind", skip_conflicts=True)}
             if c.ASSIGNED not in written:
                 return False
-            Incident.update(team=team, assignee=assignee, updated_at=now).where(
-                Incident.id == incident_id
-            ).execute()
+            # Nobody reads its row count: it travels with the COMMIT.
+            assignment = Incident.update(team=team, assignee=assignee, updated_at=now)
+            send_query_with_next(assignment.where(Incident.id == incident_id))
         return True
 
     def _assign(self, incident_id, team, assignee, actor, now, ref):
