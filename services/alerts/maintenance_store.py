@@ -47,7 +47,7 @@ class WindowStore(BaseStore):
         return sorted(chosen, key=lambda w: (STATES.index(w["state"]), w["next_starts_at"] or "", w["id"]))
 
     def change(self, window_id, change, actor, now):
-        with write_transaction(self.db, lock_key=f"window:{window_id}"):
+        with write_transaction(self.db, lock_key=window_lock(window_id)):
             row = self._row(window_id)
             if _ended(row, now):
                 raise Conflict(f"maintenance window {window_id} has ended")
@@ -61,7 +61,7 @@ class WindowStore(BaseStore):
     def delete(self, window_id, actor, now):
         """Ends the window now (what it holds back is replayed) and takes it off the lists;
         its audit trail stays."""
-        with write_transaction(self.db, lock_key=f"window:{window_id}"):
+        with write_transaction(self.db, lock_key=window_lock(window_id)):
             row = self._row(window_id)
             if row.ended_at is None or row.ended_at > now:
                 row.ended_at = now
@@ -89,7 +89,7 @@ class WindowStore(BaseStore):
 
     def claim_expiry_notice(self, window_id, occurrence_end):
         """True for the one replica that tells the author this occurrence ends soon."""
-        with write_transaction(self.db, lock_key=f"window:{window_id}"):
+        with write_transaction(self.db, lock_key=window_lock(window_id)):
             moved = (
                 MaintenanceWindow.update(expiry_notified_for=occurrence_end)
                 .where(
@@ -136,6 +136,22 @@ def _edit(row, change):
     if change.replay is not None:
         detail["replay"] = row.replay = change.replay
     return detail
+
+
+def window_lock(window_id):
+    """The lock a window's changes hold, and a link that holds alerts back by it."""
+    return f"window:{window_id}"
+
+
+def ends_now(window_ids):
+    """{window id: the instant it ends now (its early end or its end), or None}."""
+    rows = MaintenanceWindow.select().where(MaintenanceWindow.id.in_(sorted(window_ids)))
+    return {row.id: _earliest(row.ends_at, row.ended_at) for row in rows}
+
+
+def _earliest(*instants):
+    present = [instant for instant in instants if instant is not None]
+    return min(present) if present else None
 
 
 def _bring_forward(row):

@@ -1,5 +1,6 @@
 """Queries of the alerts service: the only module here that touches SQL."""
 
+import dataclasses
 import datetime as dt
 import json
 from collections import Counter, defaultdict
@@ -9,7 +10,7 @@ import peewee
 from services.alerts.contracts import ATTACHED, DEDUPLICATED, NEW_INCIDENT, RESOLVED
 from services.alerts.heartbeat_store import HeartbeatStore
 from services.alerts.integrations import key_hash, new_key
-from services.alerts.maintenance_store import WindowStore
+from services.alerts.maintenance_store import WindowStore, ends_now, window_lock
 from services.alerts.models import Alert, Integration
 from services.shared.compiled import CompiledQuery, slots
 from services.shared.db import (
@@ -104,7 +105,11 @@ class AlertStore(BaseStore):
 
         Holding the alerts' dedup-key locks (`lock_keys`), a concurrent resolve either sees
         the link or is seen by it."""
-        with write_transaction(self.db, lock_keys=lock_keys):
+        held = held or {}
+        # A window ended or shortened since the holds were decided must not hold its alerts
+        # past its new end: its lock orders this link with that change.
+        window_locks = sorted({window_lock(hold.window_id) for hold in held.values()})
+        with write_transaction(self.db, lock_keys=[*lock_keys, *window_locks]):
             for chunk in peewee.chunked(links, 500):
                 change = {
                     # Cast: a chunk of suppressed alerts only has NULLs, which PostgreSQL reads as text.
@@ -119,7 +124,7 @@ class AlertStore(BaseStore):
                 send_query_with_next(
                     Alert.update(**change).where(Alert.alert_id.in_([alert_id for alert_id, _, _ in chunk]))
                 )
-            hold_many(held or {})
+            hold_many(within_their_windows(held))
             return resolved_among([alert_id for alert_id, _, _ in links])
 
     # -- maintenance windows' replay -----------------------------------------------------
@@ -186,6 +191,20 @@ class AlertStore(BaseStore):
         query = equality_filters(Alert.select(), Alert, filters, FILTERS, ("incident_id", "suppressed_by"))
         rows, next_cursor = keyset_page(query, Alert.received_at, Alert.alert_id, cursor, page_limit(limit))
         return {"items": [as_dict(row) for row in rows], "next_cursor": next_cursor}
+
+
+def within_their_windows(held):
+    """`held` ({alert id: Hold}) with no hold ending after its window ends now."""
+    if not held:
+        return held
+    ends = ends_now({hold.window_id for hold in held.values()})
+    return {alert_id: _capped(hold, ends.get(hold.window_id)) for alert_id, hold in held.items()}
+
+
+def _capped(hold, window_end):
+    if window_end is None or hold.ends_at <= window_end:
+        return hold
+    return dataclasses.replace(hold, ends_at=window_end)
 
 
 def hold_many(held):

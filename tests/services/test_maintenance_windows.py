@@ -58,7 +58,7 @@ class World:
     def _teams_of(self, services):
         return {service: self.teams.get(service) for service in services}
 
-    def post(self, alert_id, service="checkout-api", **fields):
+    def post(self, alert_id, service="checkout-api", quiet_now=None, **fields):
         payload = {
             "alert_id": alert_id,
             "service": service,
@@ -67,7 +67,8 @@ class World:
             "timestamp": self.clock.now.isoformat(),
             **fields,
         }
-        [answer] = ingest.ingest_many(self.store, self.incidents, [ingest.normalise(payload)], self.quiet())
+        held_by = quiet_now or self.quiet()
+        [answer] = ingest.ingest_many(self.store, self.incidents, [ingest.normalise(payload)], held_by)
         return answer
 
     def window(self, **fields):
@@ -211,6 +212,27 @@ def test_a_deleted_window_replays_and_leaves_the_lists(world):
     with pytest.raises(NotFound):
         world.store.windows.get(window["id"], world.clock.now)
     assert world.replay() == 1
+
+
+def test_a_window_deleted_while_its_alert_is_being_linked_replays_it_at_the_next_tick(world):
+    window = world.window()
+    world.clock.now += dt.timedelta(minutes=10)
+
+    class DeletedMeanwhile(quiet.Quiet):
+        """The window is deleted once the holds are decided, before the alert is linked."""
+
+        def holds(self, alerts):
+            decided = super().holds(alerts)
+            world.store.windows.delete(window["id"], "ops@example.com", world.clock.now)
+            return decided
+
+    arriving = DeletedMeanwhile(world.store.windows, world._teams_of, world.clock.now)
+    answer = world.post("fires", quiet_now=arriving)
+    assert (answer["action"], answer["suppressed_by"]) == ("suppressed", window["id"])
+    assert Alert.get_by_id("fires").suppressed_until == world.clock.now, "held no longer than its window"
+    world.clock.now += dt.timedelta(seconds=1)
+    assert world.replay() == 1
+    assert [incident.service for incident in incidents_of()] == ["checkout-api"]
 
 
 def test_team_and_label_matchers(world):
