@@ -1,8 +1,8 @@
 """Hot queries compiled to SQL once per shape, not on every execution.
 
-Peewee turns a query into SQL text each time it runs. On the ingest path that was about a
-quarter of the alerts and incidents services' CPU (py-spy under figure 7 of the bench),
-more than the database's own work. A hot query is written once, as a function of its
+Peewee turns a query into SQL text each time it runs. On the ingest path, with one sender,
+that was about a quarter of the alerts and incidents services' CPU (py-spy); under load a
+query serves a whole batch, and the share is smaller. A hot query is written once, as a function of its
 shape (the lengths of its lists), with a `Slot` wherever a value goes; `CompiledQuery`
 compiles it the first time a database and shape meet, and afterwards only fills in the
 values.
