@@ -156,7 +156,9 @@ def _earliest(*instants):
 
 def _bring_forward(row):
     """A window that now ends sooner replays what it holds back at its new end."""
-    end = min(t for t in (row.ends_at, row.ended_at, dt.datetime.max.replace(tzinfo=dt.UTC)) if t is not None)
+    end = _earliest(row.ends_at, row.ended_at)
+    if end is None:
+        return  # it still has no end: nothing it holds is due sooner
     Alert.update(suppressed_until=end).where(
         (Alert.suppressed_by == row.id) & (Alert.suppressed_until > end) & (Alert.status == "firing")
     ).execute()

@@ -2,10 +2,10 @@
 
 Peewee turns a query into SQL text each time it runs. On the ingest path, with one sender,
 that was about a quarter of the alerts and incidents services' CPU (py-spy); under load a
-query serves a whole batch, and the share is smaller. A hot query is written once, as a function of its
-shape (the lengths of its lists), with a `Slot` wherever a value goes; `CompiledQuery`
-compiles it the first time a database and shape meet, and afterwards only fills in the
-values.
+query serves a whole batch, and the share is smaller. A hot query is written once, as a
+function of its shape (the lengths of its lists), with a `Slot` wherever a value goes;
+`CompiledQuery` compiles it the first time a database and shape meet, and afterwards only
+fills in the values.
 
 A slot's value goes to the driver as given: no field converts it. Values that a field
 would convert (an instant, on SQLite) are passed through that field's `db_value` first.
