@@ -269,10 +269,16 @@ def test_every_panel_and_rule_has_data_and_the_figures_match_the_api(cluster, pr
 def check_figures(cluster, prometheus, teams, opened):
     edge = cluster.url("edge")
     incidents = [cluster.api.get(f"{edge}/api/v1/incidents/{i}", timeout=10).json() for i in opened]
-    sent = [n for n in notifications(cluster, opened) if n["status"] == "sent"]
+
     # Once Prometheus has scraped the final state: the settled pages and both incidents.
-    pages = f"sum(oncall_notifications_sent_total{{channel='webhook'}}) == {len(sent)}"
-    eventually(lambda: query(prometheus, pages), timeout=30)
+    # Both sides are read again each time: a page still on its way when first read would
+    # make a count taken once fall short of the metric forever.
+    def pages_agree():
+        sent = [n for n in notifications(cluster, opened) if n["status"] == "sent"]
+        pages = f"sum(oncall_notifications_sent_total{{channel='webhook'}}) == {len(sent)}"
+        return query(prometheus, pages) and sent
+
+    sent = eventually(pages_agree, timeout=30, interval=0.5)
     assert any(n["step"] == 1 for n in sent), "the escalation's step paged"
 
     # 30 alerts would read 60 if the services wrote into the edge's multiprocess directory.
