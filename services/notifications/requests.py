@@ -5,7 +5,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.notifications.contracts import CHANNELS
-from services.shared.validation import parse
+from services.shared.validation import LARGEST_INT, parse
 
 
 class IncidentFacts(BaseModel):
@@ -27,8 +27,9 @@ class NotifyRequest(BaseModel):
     recipient: str = Field(min_length=1, max_length=320, description="E-mail or address for the channel")
     recipient_name: str | None = Field(default=None, max_length=200)
     channel: str = Field(default="log", description=f"One of {', '.join(CHANNELS)}")
-    incident_id: int | None = None
-    step: int = Field(default=0, ge=0)
+    # Both are stored in INTEGER columns: a larger number is a bad request, not a failed write.
+    incident_id: int | None = Field(default=None, ge=0, le=LARGEST_INT)
+    step: int = Field(default=0, ge=0, le=LARGEST_INT)
     subject: str = Field(default="", max_length=1000)
     message: str = Field(min_length=1, max_length=10_000)
     request_id: str = Field(default_factory=lambda: str(uuid.uuid4()), max_length=64)

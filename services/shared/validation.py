@@ -27,6 +27,7 @@ def parse(model, payload):
 
 
 LARGEST_ID = 2**63 - 1  # what a BIGINT (and an SQLite INTEGER) holds
+LARGEST_INT = 2**31 - 1  # what a PostgreSQL INTEGER column holds
 
 
 def required_id(body, name):

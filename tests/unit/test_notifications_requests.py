@@ -153,3 +153,11 @@ def test_ad_hoc_and_page_keys_never_collide(page, request_id):
     adhoc = {"incident_id": None, "request_id": request_id, "recipient": "x", "channel": "log"}
     assert ledger_key(adhoc) == f"adhoc:{request_id}"
     assert ledger_key(adhoc) != ledger_key(page)
+
+
+def test_a_step_or_incident_id_larger_than_its_column_is_a_bad_request():
+    largest = 2**31 - 1
+    assert parse_notify(minimal(step=largest, incident_id=largest)).step == largest
+    assert fields(minimal(step=18864754003548670263296)) == ["step"]
+    assert fields(minimal(incident_id=largest + 1)) == ["incident_id"]
+    assert fields(minimal(incident_id=-1)) == ["incident_id"]
