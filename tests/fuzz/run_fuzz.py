@@ -77,8 +77,12 @@ def schemathesis(edge, location, args, extra):
         str(args.max_examples),
         "--seed",
         str(args.seed),
+        # One worker thread: CPython 3.11 keeps the AST constructor's recursion depth per
+        # interpreter, not per thread (python/cpython#106905), and hypothesis parses source
+        # while it draws; two threads parsing at once crash it ("AST constructor recursion
+        # depth mismatch") in the tool's own code, with every check passing.
         "--workers",
-        "2",
+        "1",
         "--request-timeout",
         "30",
         *extra,
