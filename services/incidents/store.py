@@ -62,14 +62,10 @@ class IncidentStore(BaseStore):
         return [batch.answer(alert["alert_id"]) for alert in alerts]
 
     def _open_incidents_for(self, keys, now, window_seconds):
-        """{key: the newest open incident that may take its alerts}, each one locked."""
-        candidates = newest_open_incidents(keys, window_start(now, window_seconds))
-        if not candidates:
-            return {}
-        # A concurrent resolve holds an incident's lock; re-read them once we hold them too.
-        lock_all(self.db, [f"incident:{row.id}" for row in candidates.values()])
-        fresh = INCIDENTS_BY_ID.rows_in(Incident, [row.id for row in candidates.values()])
-        return {row.correlation_key: row for row in fresh if row.status != "resolved"}
+        """{key: the newest open incident that may take its alerts}. Read under the keys'
+        locks, which a resolve or reopen takes too (`_held_against_correlation`): none of
+        them can change under the batch."""
+        return newest_open_incidents(keys, window_start(now, window_seconds))
 
     # -- manual creation and changes ---------------------------------------------------
     def create(self, new, actor, now):
@@ -92,6 +88,8 @@ class IncidentStore(BaseStore):
         """Apply a validated `IncidentChange`; return (incident, previous status)."""
         with write_transaction(self.db, lock_key=f"incident:{incident_id}"):
             incident = self._get(incident_id)
+            if change.status is not None and "resolved" in (incident.status, change.status):
+                incident = self._held_against_correlation(incident)
             previous = incident.status
             if change.status is not None:
                 self._move(incident, change.status, actor, now)
@@ -108,7 +106,7 @@ class IncidentStore(BaseStore):
 
         Returns (incident, previous status) when it resolved it, else None."""
         with write_transaction(self.db, lock_key=f"incident:{incident_id}"):
-            incident = self._get(incident_id)
+            incident = self._held_against_correlation(self._get(incident_id))
             if incident.status == "resolved" or incident.alert_count > settled_alerts:
                 return None
             previous = incident.status
@@ -125,6 +123,15 @@ class IncidentStore(BaseStore):
             for alert in resolved_alerts:
                 detail = {"alert_id": alert["resolved_alert_id"]}
                 self._timeline(incident_id, c.ALERT_RESOLVED, actor, now, detail, alert["alert_id"])
+
+    def _held_against_correlation(self, incident):
+        """The incident read again under its correlation key's lock, which a correlation
+        holds while it picks and joins its key's open incident: a resolve or a reopen then
+        comes wholly before or after it, and sees every alert it attached."""
+        if incident.correlation_key is None:
+            return incident
+        lock_all(self.db, [f"correlation:{incident.correlation_key}"])
+        return self._get(incident.id)
 
     def _move(self, incident, target, actor, now):
         changes = domain.transition_changes(incident, target, now)

@@ -7,6 +7,7 @@ import eventlet
 import psycopg2
 import pytest
 
+from services.incidents.correlation import correlation_key
 from services.incidents.requests import IncidentChange, NewIncident
 from services.incidents.store import IncidentStore
 from services.shared import config
@@ -598,10 +599,11 @@ def test_alert_racing_a_resolve_opens_a_new_incident(incidents_db, database_url)
 
     racer = None
     try:
-        # another replica is resolving the incident: it holds the incident's lock, uncommitted
+        # another replica is resolving the incident: it holds the incident's lock and its
+        # correlation key's, as IncidentStore's resolves do, uncommitted
         cursor = resolver.cursor()
-        lock = scoped_advisory_key(incidents_db, f"incident:{first['id']}")
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+        for name in (f"incident:{first['id']}", f"correlation:{correlation_key(alert('a-1', **racing))}"):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (scoped_advisory_key(incidents_db, name),))
         cursor.execute(f"UPDATE {table} SET status = 'resolved' WHERE id = %s", (first["id"],))
         racer = eventlet.spawn(correlate)
         for _ in range(500):
@@ -650,3 +652,90 @@ def test_oldest_first_pages_forward_through_everything_once(store):
     with pytest.raises(ValidationFailed) as raised:
         store.list({"sort": "severity"})
     assert raised.value.errors[0]["field"] == "sort"
+
+
+def held_correlation(incidents_db, database_url, incident, key, attach=False):
+    """A connection in the middle of a correlation of the incident's key: it holds the key's
+    lock and, with `attach`, has counted one more alert on the incident, uncommitted."""
+    dbname = database_url.rsplit("/", 1)[1]
+    correlating = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=dbname)
+    cursor = correlating.cursor()
+    lock = scoped_advisory_key(incidents_db, f"correlation:{key}")
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+    if attach:
+        table = f'"{config.schema_name("incidents")}".incidents'
+        cursor.execute(f"UPDATE {table} SET alert_count = alert_count + 1 WHERE id = %s", (incident["id"],))
+    return correlating
+
+
+def waits_for(monitor, correlating, green):
+    for _ in range(500):
+        if blocked_by(monitor, correlating.get_backend_pid()):
+            return True
+        if green.dead:
+            return False
+        eventlet.sleep(0.01)  # yield until the resolve waits for the correlation
+    return False
+
+
+@pytest.mark.parametrize("resolve", ["by a person", "once its alerts are resolved"])
+def test_a_resolve_waits_for_a_correlation_of_its_key_and_counts_its_alerts(
+    incidents_db, database_url, resolve
+):
+    """A correlation reads its key's open incident once, under the key's lock: a resolve
+    must take that lock too, or it could resolve an incident an alert was joining."""
+    if "sqlite" in database_url:
+        pytest.skip("concurrent writers are a PostgreSQL concern; SQLite serialises in-process")
+    own = dict(service=f"race-{uuid.uuid4().hex}")
+    with incidents_db.connection_context():
+        first, _ = IncidentStore(incidents_db, {}).correlate(alert("r-1", **own), WINDOW, T0)
+    dbname = database_url.rsplit("/", 1)[1]
+    monitor = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=dbname)
+    monitor.autocommit = True
+    key = correlation_key(alert("r-1", **own))
+    # By a person: the correlation has only read the incident, so only the key's lock can
+    # hold the resolve back; once its alerts are resolved: it has counted one more alert.
+    attach = resolve != "by a person"
+    correlating = held_correlation(incidents_db, database_url, first, key, attach=attach)
+
+    def resolve_it():
+        with incidents_db.connection_context():
+            store = IncidentStore(incidents_db, {})
+            if resolve == "by a person":
+                return store.update(first["id"], IncidentChange(status="resolved"), "alice", T0 + seconds(9))
+            return store.resolve_if_quiet(first["id"], 1, "klaxon", "its alerts resolved", T0 + seconds(9))
+
+    resolver = eventlet.spawn(resolve_it)
+    try:
+        assert waits_for(monitor, correlating, resolver), "the resolve did not wait for the correlation"
+        correlating.commit()
+        with eventlet.Timeout(10):
+            outcome = resolver.wait()
+    finally:
+        correlating.close()
+        monitor.close()
+    with incidents_db.connection_context():
+        now = IncidentStore(incidents_db, {}).get(first["id"])
+    if resolve == "by a person":
+        assert outcome[0]["status"] == "resolved"
+    else:
+        assert now["alert_count"] == 2
+        assert outcome is None, "one resolved alert of two must keep the incident open"
+        assert now["status"] != "resolved"
+
+
+def test_an_acknowledgement_does_not_wait_for_a_correlation(incidents_db, database_url):
+    if "sqlite" in database_url:
+        pytest.skip("concurrent writers are a PostgreSQL concern; SQLite serialises in-process")
+    own = dict(service=f"race-{uuid.uuid4().hex}")
+    with incidents_db.connection_context():
+        first, _ = IncidentStore(incidents_db, {}).correlate(alert("k-1", **own), WINDOW, T0)
+    correlating = held_correlation(incidents_db, database_url, first, correlation_key(alert("k-1", **own)))
+    try:
+        with incidents_db.connection_context(), eventlet.Timeout(10):
+            store = IncidentStore(incidents_db, {})
+            acknowledged, _ = store.update(first["id"], IncidentChange(status="acknowledged"), "bob", T0)
+    finally:
+        correlating.rollback()
+        correlating.close()
+    assert acknowledged["status"] == "acknowledged"
