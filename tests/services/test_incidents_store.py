@@ -4,9 +4,11 @@ import datetime as dt
 import uuid
 
 import eventlet
+import peewee
 import psycopg2
 import pytest
 
+from services.incidents.contracts import FIRST_SEEN
 from services.incidents.correlation import correlation_key
 from services.incidents.requests import IncidentChange, NewIncident
 from services.incidents.store import IncidentStore
@@ -113,6 +115,35 @@ def test_a_redelivered_batch_that_opened_incidents_opens_none(store):
     again = store.correlate_many(batch, WINDOW, T0 + seconds(5))
     assert [(i["id"], a) for i, a in again] == [(i["id"], a) for i, a in first]
     assert store.stats()["incidents"]["open"] == 3
+
+
+def test_correlate_ids_gives_each_opened_incident_as_stored_once_its_batch_is_written(store):
+    """The incidents a batch opens come back from their INSERT, counted with the alerts the
+    same batch attached to them; one opened by an earlier delivery is read."""
+    batch = [alert("a-1", "svc-a"), alert("a-2", "svc-a"), alert("a-3", "svc-b"), alert("a-4", "svc-a")]
+    answers, opened = store.correlate_ids(batch, WINDOW, T0)
+    opens, joins = "new_incident", "attached_to_existing_incident"
+    assert [action for _, action in answers] == [opens, joins, opens, joins]
+    ids = {incident_id for incident_id, _ in answers}
+    assert opened == {incident_id: store.summary(incident_id) for incident_id in ids}
+    assert sorted(incident["alert_count"] for incident in opened.values()) == [1, 3]
+    again, reread = store.correlate_ids(batch[:1], WINDOW, T0 + seconds(1))
+    assert again == answers[:1]
+    assert reread == {answers[0][0]: store.summary(answers[0][0])}
+
+
+def test_an_alert_wrongly_claimed_first_seen_fails_its_batch_and_writes_nothing(store):
+    """First seen skips the look for an earlier answer; a link found at insert then means
+    the claim was wrong, and the batch fails whole rather than counting the alert twice."""
+    incident, _ = store.correlate(alert("a-1"), WINDOW, T0)
+    claimed = {**alert("a-1"), FIRST_SEEN: True}
+    with pytest.raises(peewee.IntegrityError):
+        store.correlate_many([{**alert("a-2"), FIRST_SEEN: True}, claimed], WINDOW, T0 + seconds(1))
+    assert store.get(incident["id"])["alert_count"] == 1
+    assert kinds(store.get(incident["id"])) == ["created"]
+    # redelivered without the claim, it answers what it answered first
+    again, action = store.correlate(alert("a-1"), WINDOW, T0 + seconds(2))
+    assert (again["id"], action) == (incident["id"], "new_incident")
 
 
 def test_resolve_if_quiet_waits_for_every_alert_the_incident_holds(store):
