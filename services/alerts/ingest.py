@@ -9,7 +9,6 @@ import contextlib
 from services.alerts import contracts, metrics
 from services.alerts.formats.generic import parse_generic
 from services.alerts.store import dedup_scope
-from services.incidents import contracts as incident_contracts
 from services.shared.errors import Conflict
 from services.shared.tracing import TRACEPARENT
 
@@ -20,7 +19,6 @@ ACTOR = "klaxon-alerts"
 # Alerts per transaction: each takes a lock per dedup key here and per correlation key in
 # the incidents service, and PostgreSQL's lock table is shared and bounded.
 SEGMENT_LIMIT = 200
-NEW = "new"  # the admission's outcome for an alert it stored
 
 
 def normalise(alert):
@@ -74,8 +72,7 @@ def ingest_segment(store, incidents, alerts, quiet=NO_QUIET):
         alert for alert, (outcome, row) in zip(alerts, admitted, strict=True) if needs_incident(outcome, row)
     ]
     holds = holds_of(quiet, pending)
-    first_seen = stored_now(alerts, admitted)
-    incident_of, resolved_meanwhile = correlate_many(store, incidents, pending, holds, first_seen)
+    incident_of, resolved_meanwhile = correlate_many(store, incidents, pending, holds)
     answers = [
         answer_for(alert, outcome, row, incident_of)
         for alert, (outcome, row) in zip(alerts, admitted, strict=True)
@@ -86,11 +83,6 @@ def ingest_segment(store, incidents, alerts, quiet=NO_QUIET):
     maybe_quiet += [(alert_id, incident_of[alert_id][0]) for alert_id in resolved_meanwhile]
     resolve_quiet_incidents(store, incidents, maybe_quiet, alerts, resolves)
     return answers
-
-
-def stored_now(alerts, admitted):
-    """The ids of the alerts this admission stored: never seen before, never correlated."""
-    return {alert["alert_id"] for alert, (outcome, _) in zip(alerts, admitted, strict=True) if outcome == NEW}
 
 
 def holds_of(quiet, alerts):
@@ -109,7 +101,7 @@ def any_needs_incident(admitted):
 
 
 def needs_incident(outcome, row):
-    return outcome == NEW or (outcome == "known" and row.action is None)
+    return outcome == "new" or (outcome == "known" and row.action is None)
 
 
 def count_received(alerts, admitted):
@@ -122,21 +114,15 @@ def count_received(alerts, admitted):
             metrics.ALERTS_DEDUPLICATED.labels(alert["service"]).inc()
 
 
-def correlate_many(store, incidents, alerts, holds=None, first_seen=frozenset()):
+def correlate_many(store, incidents, alerts, holds=None):
     """{alert_id: (incident_id, action)} for `alerts`, correlated by the incidents service,
     and the ids of those a concurrent resolve reached meanwhile. An alert with a hold (a
     maintenance window in force) opens nothing: it is linked to no incident, "suppressed",
-    unless an incident open since before its window takes it.
-
-    `first_seen`: the ids of alerts this batch stored (admitted as new): no correlation of
-    them can exist yet, so the incidents service need not look for one."""
+    unless an incident open since before its window takes it."""
     if not alerts:
         return {}, set()
     holds = holds or {}
-    requests = [
-        correlation_request(alert, holds.get(alert["alert_id"]), alert["alert_id"] in first_seen)
-        for alert in alerts
-    ]
+    requests = [correlation_request(alert, holds.get(alert["alert_id"])) for alert in alerts]
     outcomes = incidents.correlate_many(requests)
     held = {
         a["alert_id"]: holds[a["alert_id"]]
@@ -164,10 +150,8 @@ def count_correlated(alerts, outcomes):
         metrics.ALERTS_CORRELATED.labels(result, alert["service"], alert["severity"]).inc()
 
 
-def correlation_request(alert, hold=None, first_seen=False):
+def correlation_request(alert, hold=None):
     request = {key: alert[key] for key in ("alert_id", "service", "severity", "message", "timestamp")}
-    if first_seen:
-        request[incident_contracts.FIRST_SEEN] = True
     if hold is not None:
         request["suppressed_since"] = hold.starts_at.isoformat()
     if alert.get(TRACEPARENT):

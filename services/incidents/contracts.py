@@ -4,10 +4,6 @@ SERVICE = "incidents"
 
 # RPC
 CORRELATE_MANY = "correlate_many"
-# In a correlation request: the alerts service stored this alert in the batch that asks,
-# so it was never correlated before and no earlier answer need be looked for. Only an
-# optimisation: an alert sent with it wrongly fails its batch, which is then redelivered.
-FIRST_SEEN = "first_seen"
 CREATE = "create_incident"
 GET = "get_incident"
 SUMMARY = "incident_summary"  # the incident without timeline, notes or alerts: a cheap read

@@ -14,7 +14,6 @@ from services.incidents.models import Incident, IncidentAlert, TimelineEntry
 from services.shared.compiled import CompiledQuery, Slot, slots
 from services.shared.db import (
     insert_returning,
-    insert_returning_models,
     insert_rows,
     lock_all,
     send_query_with_next,
@@ -41,21 +40,16 @@ class IncidentStore(BaseStore):
         Holds the lock of every correlation key involved, so it is atomic per key against
         any other batch; an alert already correlated keeps its first answer.
         """
-        answers, _ = self._correlate(alerts, window_seconds, now)
-        return with_incidents(answers)
+        return with_incidents(self._correlate(alerts, window_seconds, now))
 
     def correlate_ids(self, alerts, window_seconds, now):
         """`correlate_many` answering [(incident id, action)], with {id: incident dict} of
-        only the incidents that alerts opened (in this batch, as the INSERT returned them,
-        or in an earlier delivery of the same alert, announced again): an alert that joins
-        one needs no read of it."""
-        answers, batch = self._correlate(alerts, window_seconds, now)
+        only the incidents that alerts opened (in this batch, or in an earlier delivery of
+        the same alert, announced again): an alert that joins one needs no read of it."""
+        answers = self._correlate(alerts, window_seconds, now)
         opened = {incident_id for incident_id, action in answers if action == "new_incident"}
-        rows = {incident.id: incident.stored for incident in batch.opened}
-        earlier = opened - rows.keys()
-        if earlier:
-            rows.update((row.id, row) for row in INCIDENTS_BY_ID.rows_in(Incident, earlier))
-        return answers, {incident_id: incident_dict(rows[incident_id]) for incident_id in opened}
+        rows = INCIDENTS_BY_ID.rows_in(Incident, opened) if opened else ()
+        return answers, {row.id: incident_dict(row) for row in rows}
 
     def _correlate(self, alerts, window_seconds, now):
         keys = [correlation_key(alert) for alert in alerts]
@@ -65,13 +59,17 @@ class IncidentStore(BaseStore):
             for alert, key in zip(alerts, keys, strict=True):
                 batch.add(alert, key)
             batch.flush()
-        return [batch.answer(alert["alert_id"]) for alert in alerts], batch
+        return [batch.answer(alert["alert_id"]) for alert in alerts]
 
     def _open_incidents_for(self, keys, now, window_seconds):
-        """{key: the newest open incident that may take its alerts}. Read under the keys'
-        locks, which a resolve or reopen takes too (`_held_against_correlation`): none of
-        them can change under the batch."""
-        return newest_open_incidents(keys, window_start(now, window_seconds))
+        """{key: the newest open incident that may take its alerts}, each one locked."""
+        candidates = newest_open_incidents(keys, window_start(now, window_seconds))
+        if not candidates:
+            return {}
+        # A concurrent resolve holds an incident's lock; re-read them once we hold them too.
+        lock_all(self.db, [f"incident:{row.id}" for row in candidates.values()])
+        fresh = INCIDENTS_BY_ID.rows_in(Incident, [row.id for row in candidates.values()])
+        return {row.correlation_key: row for row in fresh if row.status != "resolved"}
 
     # -- manual creation and changes ---------------------------------------------------
     def create(self, new, actor, now):
@@ -94,8 +92,6 @@ class IncidentStore(BaseStore):
         """Apply a validated `IncidentChange`; return (incident, previous status)."""
         with write_transaction(self.db, lock_key=f"incident:{incident_id}"):
             incident = self._get(incident_id)
-            if change.status is not None and "resolved" in (incident.status, change.status):
-                incident = self._held_against_correlation(incident)
             previous = incident.status
             if change.status is not None:
                 self._move(incident, change.status, actor, now)
@@ -112,7 +108,7 @@ class IncidentStore(BaseStore):
 
         Returns (incident, previous status) when it resolved it, else None."""
         with write_transaction(self.db, lock_key=f"incident:{incident_id}"):
-            incident = self._held_against_correlation(self._get(incident_id))
+            incident = self._get(incident_id)
             if incident.status == "resolved" or incident.alert_count > settled_alerts:
                 return None
             previous = incident.status
@@ -129,15 +125,6 @@ class IncidentStore(BaseStore):
             for alert in resolved_alerts:
                 detail = {"alert_id": alert["resolved_alert_id"]}
                 self._timeline(incident_id, c.ALERT_RESOLVED, actor, now, detail, alert["alert_id"])
-
-    def _held_against_correlation(self, incident):
-        """The incident read again under its correlation key's lock, which a correlation
-        holds while it picks and joins its key's open incident: a resolve or a reopen then
-        comes wholly before or after it, and sees every alert it attached."""
-        if incident.correlation_key is None:
-            return incident
-        lock_all(self.db, [f"correlation:{incident.correlation_key}"])
-        return self._get(incident.id)
 
     def _move(self, incident, target, actor, now):
         changes = domain.transition_changes(incident, target, now)
@@ -326,12 +313,9 @@ class CorrelationBatch:
 
     def preload(self, open_by_key, alerts):
         """What the batch needs to know first: the open incident of every key, and earlier
-        answers (a redelivery keeps the answer it got then). An alert first seen in the
-        asking batch has none: the read is skipped for it, and its link is inserted without
-        skipping conflicts, so a wrong claim fails the batch instead of counting it twice."""
+        answers (a redelivery keeps the answer it got then)."""
         self.open_by_key = dict(open_by_key)
-        maybe_known = {alert["alert_id"] for alert in alerts if not alert.get(c.FIRST_SEEN)}
-        for ids in peewee.chunked(maybe_known, 500):
+        for ids in peewee.chunked({alert["alert_id"] for alert in alerts}, 500):
             for link in LINKS_BY_ALERT_ID.rows_in(IncidentAlert, ids):
                 self.known[link.alert_id] = (Incident(id=link.incident_id), link.action)
 
@@ -358,22 +342,18 @@ class CorrelationBatch:
             action = "new_incident"
         else:
             self.attached.append((incident, alert["alert_id"]))
-            if isinstance(incident, NewIncident):
-                incident.row["alert_count"] += 1  # counted in its INSERT
             action = "attached_to_existing_incident"
         self.links.append((alert["alert_id"], incident, action))
         return incident, action
 
     def flush(self):
         self._insert_opened()
-        # Every alert linked here has no link yet (read, or first seen): a conflict is an error.
         insert_rows(
             IncidentAlert,
             [
                 {"alert_id": alert_id, "incident_id": incident.id, "action": action, "attached_at": self.now}
                 for alert_id, incident, action in self.links
             ],
-            skip_conflicts=False,
         )
         created = [self._entry(incident, c.CREATED, incident.first_alert_id) for incident in self.opened]
         attached = [self._entry(incident, c.ALERT_ATTACHED, alert_id) for incident, alert_id in self.attached]
@@ -387,17 +367,12 @@ class CorrelationBatch:
 
     def _insert_opened(self):
         # One new incident per key in a batch, so the key tells the returned rows apart.
-        rows = insert_returning_models(Incident, [incident.row for incident in self.opened])
-        stored = {row.correlation_key: row for row in rows}
+        ids = dict(insert_returning(Incident, [i.row for i in self.opened], "correlation_key", "id"))
         for incident in self.opened:
-            incident.stored = stored[incident.row["correlation_key"]]
-            incident.id = incident.stored.id
+            incident.id = ids[incident.row["correlation_key"]]
 
     def _count_attached(self):
-        """Add the alerts that joined incidents open before the batch to their counts."""
-        counts = Counter(
-            incident.id for incident, _ in self.attached if not isinstance(incident, NewIncident)
-        )
+        counts = Counter(incident.id for incident, _ in self.attached)
         for chunk in peewee.chunked(counts.items(), 500):
             added = peewee.Case(Incident.id, chunk, 0)
             send_query_with_next(
@@ -433,7 +408,6 @@ class NewIncident:
 
     def __init__(self, alert, key, now):
         self.id = None
-        self.stored = None  # the Incident its INSERT returned
         self.first_alert_id = alert["alert_id"]
         self.row = {
             "title": alert["message"],

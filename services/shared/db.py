@@ -318,15 +318,13 @@ def scoped_advisory_key(database, lock_key):
     return advisory_key(f"{getattr(target, 'klaxon_scope', '')}:{lock_key}")
 
 
-def insert_rows(model, rows, chunk_size=100, skip_conflicts=True):
-    """Insert dict rows (all with the same keys) in bulk, skipping rows that conflict
-    (unless `skip_conflicts` is false: then a conflict fails the transaction).
+def insert_rows(model, rows, chunk_size=100):
+    """Insert dict rows (all with the same keys) in bulk, skipping rows that conflict.
 
     Plain parametrised SQL: peewee's query builder costs about 0.15 ms a row, which is
     most of a batch's time under a storm.
     """
-    suffix = "ON CONFLICT DO NOTHING" if skip_conflicts else ""
-    for statement, values in _bulk_inserts(model, rows, chunk_size, suffix):
+    for statement, values in _bulk_inserts(model, rows, chunk_size, "ON CONFLICT DO NOTHING"):
         send_with_next(model._meta.database, statement, values)
 
 
@@ -341,17 +339,6 @@ def insert_returning(model, rows, *returned, chunk_size=100, skip_conflicts=Fals
     for statement, values in _bulk_inserts(model, rows, chunk_size, suffix):
         inserted += model._meta.database.execute_sql(statement, values).fetchall()
     return inserted
-
-
-def insert_returning_models(model, rows, chunk_size=100):
-    """Insert dict rows in bulk; the rows as stored (defaults and ids filled in), as
-    `model` instances, in no promised order."""
-    fields = model._meta.sorted_fields
-    inserted = insert_returning(model, rows, *(field.name for field in fields), chunk_size=chunk_size)
-    return [
-        model(**{f.name: f.python_value(v) for f, v in zip(fields, values, strict=True)})
-        for values in inserted
-    ]
 
 
 def _bulk_inserts(model, rows, chunk_size, suffix):

@@ -11,7 +11,6 @@ from services.alerts import ingest, queue
 from services.alerts.models import Alert
 from services.alerts.service import AlertsService
 from services.alerts.store import REORDER_WINDOW, AlertStore
-from services.incidents.contracts import FIRST_SEEN
 from services.incidents.models import Incident
 from services.incidents.requests import parse_change
 from services.incidents.store import IncidentStore
@@ -259,30 +258,6 @@ def test_redelivery_after_a_crash_links_every_follower(alert_store, incident_sto
     first = ingest.ingest_many(alert_store, incidents, fire_dup_resolve())[0]
     assert alert_store.get("a-2")["incident_id"] == first["incident_id"]
     assert incident_store.get(first["incident_id"])["status"] == "resolved"
-
-
-class RecordingIncidents(Incidents):
-    def __init__(self, store):
-        super().__init__(store)
-        self.requests = []
-
-    def correlate_many(self, requests):
-        self.requests.append(requests)
-        return super().correlate_many(requests)
-
-
-def test_only_alerts_the_asking_batch_stored_are_sent_as_first_seen(alert_store, incident_store):
-    """An alert admitted earlier may have been correlated before a crash: the incidents
-    service must look for that answer, so only a freshly stored alert skips the look."""
-    incidents = RecordingIncidents(incident_store)
-    with pytest.raises(ConnectionError):
-        ingest.ingest_many(CrashAtFirstLink(alert_store.db, {}), incidents, [alert("a-1")])
-    answers = ingest.ingest_many(alert_store, incidents, [alert("a-1"), alert("a-2")])
-    crashed, redelivered = incidents.requests
-    assert [request.get(FIRST_SEEN) for request in crashed] == [True]
-    assert [(r["alert_id"], r.get(FIRST_SEEN)) for r in redelivered] == [("a-1", None), ("a-2", True)]
-    assert [a["action"] for a in answers] == ["new_incident", "attached_to_existing_incident"]
-    assert list(alert_counts().values()) == [2]
 
 
 def test_fifty_alerts_over_five_services_make_five_incidents_in_order(alert_store, incident_store, incidents):

@@ -4,12 +4,9 @@ import datetime as dt
 import uuid
 
 import eventlet
-import peewee
 import psycopg2
 import pytest
 
-from services.incidents.contracts import FIRST_SEEN
-from services.incidents.correlation import correlation_key
 from services.incidents.requests import IncidentChange, NewIncident
 from services.incidents.store import IncidentStore
 from services.shared import config
@@ -115,35 +112,6 @@ def test_a_redelivered_batch_that_opened_incidents_opens_none(store):
     again = store.correlate_many(batch, WINDOW, T0 + seconds(5))
     assert [(i["id"], a) for i, a in again] == [(i["id"], a) for i, a in first]
     assert store.stats()["incidents"]["open"] == 3
-
-
-def test_correlate_ids_gives_each_opened_incident_as_stored_once_its_batch_is_written(store):
-    """The incidents a batch opens come back from their INSERT, counted with the alerts the
-    same batch attached to them; one opened by an earlier delivery is read."""
-    batch = [alert("a-1", "svc-a"), alert("a-2", "svc-a"), alert("a-3", "svc-b"), alert("a-4", "svc-a")]
-    answers, opened = store.correlate_ids(batch, WINDOW, T0)
-    opens, joins = "new_incident", "attached_to_existing_incident"
-    assert [action for _, action in answers] == [opens, joins, opens, joins]
-    ids = {incident_id for incident_id, _ in answers}
-    assert opened == {incident_id: store.summary(incident_id) for incident_id in ids}
-    assert sorted(incident["alert_count"] for incident in opened.values()) == [1, 3]
-    again, reread = store.correlate_ids(batch[:1], WINDOW, T0 + seconds(1))
-    assert again == answers[:1]
-    assert reread == {answers[0][0]: store.summary(answers[0][0])}
-
-
-def test_an_alert_wrongly_claimed_first_seen_fails_its_batch_and_writes_nothing(store):
-    """First seen skips the look for an earlier answer; a link found at insert then means
-    the claim was wrong, and the batch fails whole rather than counting the alert twice."""
-    incident, _ = store.correlate(alert("a-1"), WINDOW, T0)
-    claimed = {**alert("a-1"), FIRST_SEEN: True}
-    with pytest.raises(peewee.IntegrityError):
-        store.correlate_many([{**alert("a-2"), FIRST_SEEN: True}, claimed], WINDOW, T0 + seconds(1))
-    assert store.get(incident["id"])["alert_count"] == 1
-    assert kinds(store.get(incident["id"])) == ["created"]
-    # redelivered without the claim, it answers what it answered first
-    again, action = store.correlate(alert("a-1"), WINDOW, T0 + seconds(2))
-    assert (again["id"], action) == (incident["id"], "new_incident")
 
 
 def test_resolve_if_quiet_waits_for_every_alert_the_incident_holds(store):
@@ -630,11 +598,10 @@ def test_alert_racing_a_resolve_opens_a_new_incident(incidents_db, database_url)
 
     racer = None
     try:
-        # another replica is resolving the incident: it holds the incident's lock and its
-        # correlation key's, as IncidentStore's resolves do, uncommitted
+        # another replica is resolving the incident: it holds the incident's lock, uncommitted
         cursor = resolver.cursor()
-        for name in (f"incident:{first['id']}", f"correlation:{correlation_key(alert('a-1', **racing))}"):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (scoped_advisory_key(incidents_db, name),))
+        lock = scoped_advisory_key(incidents_db, f"incident:{first['id']}")
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
         cursor.execute(f"UPDATE {table} SET status = 'resolved' WHERE id = %s", (first["id"],))
         racer = eventlet.spawn(correlate)
         for _ in range(500):
@@ -683,90 +650,3 @@ def test_oldest_first_pages_forward_through_everything_once(store):
     with pytest.raises(ValidationFailed) as raised:
         store.list({"sort": "severity"})
     assert raised.value.errors[0]["field"] == "sort"
-
-
-def held_correlation(incidents_db, database_url, incident, key, attach=False):
-    """A connection in the middle of a correlation of the incident's key: it holds the key's
-    lock and, with `attach`, has counted one more alert on the incident, uncommitted."""
-    dbname = database_url.rsplit("/", 1)[1]
-    correlating = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=dbname)
-    cursor = correlating.cursor()
-    lock = scoped_advisory_key(incidents_db, f"correlation:{key}")
-    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
-    if attach:
-        table = f'"{config.schema_name("incidents")}".incidents'
-        cursor.execute(f"UPDATE {table} SET alert_count = alert_count + 1 WHERE id = %s", (incident["id"],))
-    return correlating
-
-
-def waits_for(monitor, correlating, green):
-    for _ in range(500):
-        if blocked_by(monitor, correlating.get_backend_pid()):
-            return True
-        if green.dead:
-            return False
-        eventlet.sleep(0.01)  # yield until the resolve waits for the correlation
-    return False
-
-
-@pytest.mark.parametrize("resolve", ["by a person", "once its alerts are resolved"])
-def test_a_resolve_waits_for_a_correlation_of_its_key_and_counts_its_alerts(
-    incidents_db, database_url, resolve
-):
-    """A correlation reads its key's open incident once, under the key's lock: a resolve
-    must take that lock too, or it could resolve an incident an alert was joining."""
-    if "sqlite" in database_url:
-        pytest.skip("concurrent writers are a PostgreSQL concern; SQLite serialises in-process")
-    own = dict(service=f"race-{uuid.uuid4().hex}")
-    with incidents_db.connection_context():
-        first, _ = IncidentStore(incidents_db, {}).correlate(alert("r-1", **own), WINDOW, T0)
-    dbname = database_url.rsplit("/", 1)[1]
-    monitor = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=dbname)
-    monitor.autocommit = True
-    key = correlation_key(alert("r-1", **own))
-    # By a person: the correlation has only read the incident, so only the key's lock can
-    # hold the resolve back; once its alerts are resolved: it has counted one more alert.
-    attach = resolve != "by a person"
-    correlating = held_correlation(incidents_db, database_url, first, key, attach=attach)
-
-    def resolve_it():
-        with incidents_db.connection_context():
-            store = IncidentStore(incidents_db, {})
-            if resolve == "by a person":
-                return store.update(first["id"], IncidentChange(status="resolved"), "alice", T0 + seconds(9))
-            return store.resolve_if_quiet(first["id"], 1, "klaxon", "its alerts resolved", T0 + seconds(9))
-
-    resolver = eventlet.spawn(resolve_it)
-    try:
-        assert waits_for(monitor, correlating, resolver), "the resolve did not wait for the correlation"
-        correlating.commit()
-        with eventlet.Timeout(10):
-            outcome = resolver.wait()
-    finally:
-        correlating.close()
-        monitor.close()
-    with incidents_db.connection_context():
-        now = IncidentStore(incidents_db, {}).get(first["id"])
-    if resolve == "by a person":
-        assert outcome[0]["status"] == "resolved"
-    else:
-        assert now["alert_count"] == 2
-        assert outcome is None, "one resolved alert of two must keep the incident open"
-        assert now["status"] != "resolved"
-
-
-def test_an_acknowledgement_does_not_wait_for_a_correlation(incidents_db, database_url):
-    if "sqlite" in database_url:
-        pytest.skip("concurrent writers are a PostgreSQL concern; SQLite serialises in-process")
-    own = dict(service=f"race-{uuid.uuid4().hex}")
-    with incidents_db.connection_context():
-        first, _ = IncidentStore(incidents_db, {}).correlate(alert("k-1", **own), WINDOW, T0)
-    correlating = held_correlation(incidents_db, database_url, first, correlation_key(alert("k-1", **own)))
-    try:
-        with incidents_db.connection_context(), eventlet.Timeout(10):
-            store = IncidentStore(incidents_db, {})
-            acknowledged, _ = store.update(first["id"], IncidentChange(status="acknowledged"), "bob", T0)
-    finally:
-        correlating.rollback()
-        correlating.close()
-    assert acknowledged["status"] == "acknowledged"
