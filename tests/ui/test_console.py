@@ -245,6 +245,26 @@ def test_a_window_holds_an_alert_back_and_the_console_shows_it_and_the_heartbeat
         ).raise_for_status()
 
 
+def test_an_admin_adds_a_heartbeat_monitor_whose_key_beats_and_then_deletes_it(console, request):
+    edge, tag = console.platform.edge, uuid.uuid4().hex[:6]
+    monitor, service = f"nightly-backup-{tag}", f"backup-{tag}"
+    found = console.browse(request, "heartbeat_created", "admin", monitor=monitor, service=service)
+    assert "letters, digits" in found["name_error"]
+    listed = console.api.get(f"{edge}/api/v1/heartbeats", timeout=10).json()["items"]
+    made = next(m for m in listed if m["name"] == monitor)
+    assert (made["service"], made["severity"]) == (service, "high")
+    assert (made["interval_seconds"], made["grace_seconds"]) == (86400, 3600)
+    key, beat_url = found["key"], f"{edge}/api/v1/heartbeats/{made['id']}/beat"
+    assert key.startswith("klx_") and "key" not in made  # shown once, never listed
+    assert all(key in snippet and beat_url in snippet for snippet in found["snippets"]), found["snippets"]
+    beat = requests.post(beat_url, headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert beat.status_code == 200, beat.text
+    after = console.api.get(f"{edge}/api/v1/heartbeats/{made['id']}", timeout=10).json()
+    assert after["last_beat_at"] is not None
+    console.browse(request, "heartbeat_deleted", "admin", monitor=monitor, service=service)
+    assert console.api.get(f"{edge}/api/v1/heartbeats/{made['id']}", timeout=10).status_code == 404
+
+
 def test_axe_finds_no_serious_or_critical_violation_on_any_page(console, request, incident_id, quiet):
     found = console.browse(request, "accessibility", "admin", incident_id=incident_id, team=TEAM)
     assert found["violations"] == {}

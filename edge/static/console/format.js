@@ -51,8 +51,9 @@ export function duration(seconds) {
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60 ? (s % 60) + " s" : ""}`.trim();
   const h = Math.floor(s / 3600);
-  const m = Math.round((s % 3600) / 60);
-  return h < 48 ? `${h} h ${m} min` : `${Math.round(h / 24)} d`;
+  const m = Math.floor((s % 3600) / 60);
+  if (h >= 48) return `${Math.round(h / 24)} d`;
+  return m ? `${h} h ${m} min` : `${h} h`;
 }
 
 // Midnight today in the person's zone, as an ISO instant.
