@@ -161,8 +161,9 @@ def free_port():
 
 
 def rabbit(method, path, body=None):
-    request = urllib.request.Request(f"{RABBIT_API}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(
+        f"{RABBIT_API}{path}", method=method, data=json.dumps(body).encode() if body is not None else None
+    )
     request.add_header("Content-Type", "application/json")
     request.add_header("Authorization", "Basic " + base64.b64encode(RABBIT_AUTH.encode()).decode())
     with urllib.request.urlopen(request, timeout=10):
@@ -194,12 +195,19 @@ class LocalRelease:
         }
         with open(data / "platform.log", "w") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "klaxon.cli", "run"], cwd=tree, env={**os.environ, **env},
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "-m", "klaxon.cli", "run"],
+                cwd=tree,
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        release = cls(ref, str(tree), {"pid": process.pid, "vhost": vhost, "env": env, "urls": urls,
-                                        "log": str(data / "platform.log")})
+        release = cls(
+            ref,
+            str(tree),
+            {"pid": process.pid, "vhost": vhost, "env": env, "urls": urls, "log": str(data / "platform.log")},
+        )
         try:
             wait_healthy(urls, alive=lambda: process.poll() is None)
         except RuntimeError as exc:
@@ -211,8 +219,12 @@ class LocalRelease:
         """`klaxon ARGS` of this release, with its environment; its standard output."""
         done = subprocess.run(
             [sys.executable, "-m", "klaxon.cli", *args],
-            cwd=self.tree, env={**os.environ, **self.state["env"]}, capture_output=True, text=True,
-            timeout=120, check=False,
+            cwd=self.tree,
+            env={**os.environ, **self.state["env"]},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         if done.returncode != 0:
             raise VerifyFailed(f"klaxon {' '.join(args[:2])} failed: {done.stderr.strip()[-300:]}")
@@ -289,8 +301,9 @@ def deploy(args, state):
     except (RuntimeError, OSError) as exc:
         out = Outcome(False)
         out.say(f"deploy FAILED: {exc}")
-        out = _roll_back(out, state.read("last-good"), start_local(state),
-                         lambda r, planted=False: r.verify(planted))
+        out = _roll_back(
+            out, state.read("last-good"), start_local(state), lambda r, planted=False: r.verify(planted)
+        )
         return finish(out, args, state)
     state.write("current.json", json.dumps({"ref": ref, "tree": str(ROOT), "state": release.state}))
     print(f"deploy: {ref[:12]} is running; edge at {release.state['urls']['edge']}")
@@ -338,9 +351,16 @@ def finish(out, args, state):
 
 def smoke_compose(args, state):
     """The compose stack on this machine: the edge on :8080, credentials made in its container."""
+
     def exec_klaxon(*words):
-        done = subprocess.run(["docker", "compose", "exec", "-T", "edge", "klaxon", *words],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            ["docker", "compose", "exec", "-T", "edge", "klaxon", *words],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         if done.returncode != 0:
             raise VerifyFailed(f"klaxon {' '.join(words[:2])} in the edge container: {done.stderr[-300:]}")
         return done.stdout

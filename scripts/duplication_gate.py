@@ -39,9 +39,19 @@ def symilar_bin() -> str:
 def measure(files: list[str], min_lines: int) -> tuple[str, int, int, float]:
     """symilar's report and its totals: lines, duplicated lines, percent."""
     report = subprocess.run(
-        [symilar_bin(), "-d", str(min_lines), "--ignore-comments", "--ignore-docstrings",
-         "--ignore-imports", "--ignore-signatures", *files],
-        capture_output=True, text=True, check=False,
+        [
+            symilar_bin(),
+            "-d",
+            str(min_lines),
+            "--ignore-comments",
+            "--ignore-docstrings",
+            "--ignore-imports",
+            "--ignore-signatures",
+            *files,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout
     match = TOTAL.search(report)
     if not match:
@@ -62,9 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     ok = percent < args.max_percent and longest < args.max_block
     if not ok:
         print(report)
-    print(f"duplication: {duplicated} of {lines} lines duplicated ({percent:.2f} %) in {len(files)} files, "
-          f"longest duplicated block {longest} lines; gate: under {args.max_percent:g} % and blocks under "
-          f"{args.max_block} lines -> {'passed' if ok else 'FAILED'}")
+    print(
+        f"duplication: {duplicated} of {lines} lines duplicated ({percent:.2f} %) in {len(files)} files, "
+        f"longest duplicated block {longest} lines; gate: under {args.max_percent:g} % and blocks under "
+        f"{args.max_block} lines -> {'passed' if ok else 'FAILED'}"
+    )
     return 0 if ok else 1
 
 

@@ -55,7 +55,9 @@ def tree_files(root: Path) -> list[str]:
     try:
         out = subprocess.run(
             ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-            cwd=root, capture_output=True, check=True,
+            cwd=root,
+            capture_output=True,
+            check=True,
         ).stdout.decode()
         files = [f for f in out.split("\0") if f and (root / f).is_file()]
     except (subprocess.CalledProcessError, FileNotFoundError):
@@ -68,8 +70,11 @@ def scan(files: list[str], cwd: Path) -> dict[str, list[dict]]:
     results: dict[str, list[dict]] = {}
     for start in range(0, len(files), 500):
         out = subprocess.run(
-            [detect_secrets_bin(), "scan", *files[start:start + 500]],
-            cwd=cwd, capture_output=True, text=True, check=True,
+            [detect_secrets_bin(), "scan", *files[start : start + 500]],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         results.update(json.loads(out)["results"])
     return results
@@ -108,7 +113,9 @@ def history_lines(root: Path) -> dict[str, dict[str, str]]:
     """{path: {added line: first commit that added it}} over every commit on every ref."""
     log = subprocess.run(  # not a checkout: CalledProcessError, the scan fails
         ["git", "log", "--all", "--reverse", "-p", "--no-color", "--no-renames", "-U0", "--format=commit %H"],
-        cwd=root, capture_output=True, check=True,
+        cwd=root,
+        capture_output=True,
+        check=True,
     ).stdout.decode("utf-8", "replace")
     added: dict[str, dict[str, str]] = {}
     commit = path = None
@@ -150,7 +157,10 @@ def update_baseline(root: Path) -> int:
     verdicts = {(f, e["hashed_secret"]): e.get("is_secret") for f, es in audited.items() for e in es}
     out = subprocess.run(
         [detect_secrets_bin(), "scan", *tree_files(root)],
-        cwd=root, capture_output=True, text=True, check=True,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     baseline = json.loads(out)
     baseline.pop("generated_at", None)

@@ -25,9 +25,11 @@ def _open_incidents_index(database):
 def _timeline_trace_ids(database):
     # A database made by migration 1 from today's models has the column already.
     if "trace_id" not in {column.name for column in database.get_columns("incident_timeline")}:
-        migrate(SchemaMigrator.from_database(database).add_column(
-            "incident_timeline", "trace_id", TimelineEntry.trace_id
-        ))
+        migrate(
+            SchemaMigrator.from_database(database).add_column(
+                "incident_timeline", "trace_id", TimelineEntry.trace_id
+            )
+        )
 
 
 MIGRATIONS = [

@@ -39,4 +39,3 @@ class AckLinks:
 
 def already_used():
     return Conflict("this acknowledge link was already used")
-

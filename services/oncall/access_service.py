@@ -138,4 +138,3 @@ class AccessEntrypoints:
         except NotFound:
             raise NotFound("calendar", "at this URL (revoked, or never made)") from None
         return self.calendar(team=team, email=email)
-

@@ -22,10 +22,16 @@ def docker_engine():
 def pipeline(state, **extra):
     """Only deploy and verify; every other step skipped by request."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
-    env.update(PIPELINE_SKIP=OTHER_STEPS, PIPELINE_SKIP_REASON="not this test's", PY=sys.executable,
-               KLAXON_DEPLOY_STATE=str(state), **extra)
-    done = subprocess.run(["bash", ".ci/pipeline"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+    env.update(
+        PIPELINE_SKIP=OTHER_STEPS,
+        PIPELINE_SKIP_REASON="not this test's",
+        PY=sys.executable,
+        KLAXON_DEPLOY_STATE=str(state),
+        **extra,
+    )
+    done = subprocess.run(
+        ["bash", ".ci/pipeline"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     return done.returncode, done.stdout + done.stderr
 
 
@@ -47,7 +53,7 @@ def test_a_failing_verify_rolls_back_to_the_last_good_release_and_the_pipeline_s
     assert "alert → incident" in output and "→ resolved" in output
     assert (state / "last-good").read_text().strip() == head
     assert "SKIPPED: PIPELINE_SKIP names it (not this test's)" in output
-    summary = output[output.index("=== summary"):].splitlines()
+    summary = output[output.index("=== summary") :].splitlines()
     skipped = [line for line in summary if line.startswith(("quality", "security: secrets", "test"))]
     assert len(skipped) == 5 and all("SKIPPED: PIPELINE_SKIP" in line for line in skipped), summary
 
@@ -56,7 +62,7 @@ def test_a_failing_verify_rolls_back_to_the_last_good_release_and_the_pipeline_s
     assert "!!! verify FAILED" in output and "planted failure" in output
     assert f"!!! ROLLING BACK to the last good release {head}" in output
     assert f"!!! ROLLED BACK: {head} is running and verified" in output
-    summary = output[output.index("=== summary"):]
+    summary = output[output.index("=== summary") :]
     verify_row = next(line for line in summary.splitlines() if line.startswith("verify"))
     assert "FAILED" in verify_row
     assert "pipeline FAILED: verify (smoke, rollback)" in summary

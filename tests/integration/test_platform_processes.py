@@ -59,15 +59,11 @@ def test_klaxon_run_walks_the_whole_flow(platform):
         return incident if "notified" in [e["kind"] for e in incident["timeline"]] else None
 
     incident = eventually(notified, timeout=20)
-    current = api.get(
-        f"{edge}/api/v1/oncall/current", params={"team": "platform-engineering"}, timeout=10
-    )
+    current = api.get(f"{edge}/api/v1/oncall/current", params={"team": "platform-engineering"}, timeout=10)
     assert incident["assignee"] == current.json()["primary"]["name"]
 
     for status in ("acknowledged", "resolved"):
-        changed = api.patch(
-            f"{edge}/api/v1/incidents/{incident_id}", json={"status": status}, timeout=10
-        )
+        changed = api.patch(f"{edge}/api/v1/incidents/{incident_id}", json={"status": status}, timeout=10)
         assert changed.status_code == 200, changed.text
     metrics = api.get(f"{edge}/api/v1/incidents/{incident_id}/metrics", timeout=10).json()
     assert metrics["mtta_seconds"] is not None and metrics["mttr_seconds"] is not None

@@ -75,12 +75,14 @@ def test_without_a_last_good_release_the_rollback_is_impossible_and_said(capsys)
 @pytest.mark.parametrize("planted", [False, True])
 def test_the_smoke_walks_alert_incident_acknowledge_resolve(monkeypatch, planted):
     calls = []
-    answers = iter([
-        (201, {"incident_id": 7}),
-        (200, {"status": "acknowledged"}),
-        (200, {"status": "resolved"}),
-        (200, {"status": "resolved"}),
-    ])
+    answers = iter(
+        [
+            (201, {"incident_id": 7}),
+            (200, {"status": "acknowledged"}),
+            (200, {"status": "resolved"}),
+            (200, {"status": "resolved"}),
+        ]
+    )
 
     def http(method, url, token=None, body=None, timeout=10, headers=None):
         calls.append((method, url.split("/api/v1")[1], (body or {}).get("status")))

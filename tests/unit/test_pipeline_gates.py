@@ -63,14 +63,29 @@ def run_gate(env_name, cwd):
 
 
 def git(cwd, *args):
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                   env={**clean_env(), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"})
+    subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        env={
+            **clean_env(),
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.com",
+        },
+    )
 
 
 def secret_scan(tree):
-    done = subprocess.run(["bash", ".ci/secret-scan"], cwd=tree, capture_output=True, text=True,
-                          env={**clean_env(), "PYTHON": sys.executable})
+    done = subprocess.run(
+        ["bash", ".ci/secret-scan"],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        env={**clean_env(), "PYTHON": sys.executable},
+    )
     return done.returncode, done.stdout + done.stderr
 
 
@@ -159,8 +174,15 @@ def test_a_copied_40_line_block_fails_the_duplication_gate(code_tree):
 @pytest.fixture
 def secrets_tree(tmp_path):
     """tests/ and what the scan needs, in a git checkout of its own (one clean commit)."""
-    tree = copy_of(tmp_path, "tests", "scripts", ".ci/secret-scan", ".secrets.baseline",
-                   ".secrets.history.json", ".gitignore")
+    tree = copy_of(
+        tmp_path,
+        "tests",
+        "scripts",
+        ".ci/secret-scan",
+        ".secrets.baseline",
+        ".secrets.history.json",
+        ".gitignore",
+    )
     git(tree, "init", "-q")
     git(tree, "add", "-A")
     git(tree, "commit", "-qm", "clean")
@@ -190,6 +212,6 @@ def test_a_secret_committed_then_deleted_fails_the_history_scan(secrets_tree):
     git(secrets_tree, "commit", "-qam", "remove settings")
     status, output = secret_scan(secrets_tree)
     assert status != 0
-    history = output[output.index("secret-scan: history"):]
+    history = output[output.index("secret-scan: history") :]
     assert "tests/planted_settings.py (added in commit" in history
     assert "AWS Access Key" in history

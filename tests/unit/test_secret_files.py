@@ -25,7 +25,9 @@ def write(tmp_path, name, text):
 
 
 def test_the_file_gives_the_value_stripped_of_its_newline(clean_env, tmp_path):
-    clean_env.setenv("KLAXON_AMQP_URI_FILE", write(tmp_path, "amqp-uri", "amqp://klaxon:abc@rabbitmq:5672/\n"))
+    clean_env.setenv(
+        "KLAXON_AMQP_URI_FILE", write(tmp_path, "amqp-uri", "amqp://klaxon:abc@rabbitmq:5672/\n")
+    )
     assert config.amqp_uri() == "amqp://klaxon:abc@rabbitmq:5672/"
 
 
@@ -43,7 +45,9 @@ def test_an_empty_variable_falls_back_to_the_file(clean_env, tmp_path):
 
 
 def test_the_database_url_and_secret_key_reach_the_nameko_config(clean_env, tmp_path):
-    clean_env.setenv("KLAXON_DATABASE_URL_FILE", write(tmp_path, "database-url", "postgresql://k:p@db/klaxon"))
+    clean_env.setenv(
+        "KLAXON_DATABASE_URL_FILE", write(tmp_path, "database-url", "postgresql://k:p@db/klaxon")
+    )
     clean_env.setenv("KLAXON_SECRET_KEY_FILE", write(tmp_path, "secret-key", "signing-key\n"))
     settings = config.nameko_config("alerts")
     assert settings["DATABASE_URL"] == "postgresql://k:p@db/klaxon"
