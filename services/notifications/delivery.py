@@ -9,6 +9,7 @@ last try the delivery is marked failed.
 import datetime as dt
 import time
 
+import eventlet
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from services.notifications import metrics
@@ -17,10 +18,29 @@ from services.notifications.noise import RateLimit, summary_of
 from services.notifications.store import notification_dict
 from services.shared.tracing import continuing
 
+# A claimed page is taken over by the retry loop once its lease runs out, so a first send
+# must end well inside it: the channels' own timeouts bound each read or write, not the
+# whole send, and a peer answering a byte at a time would otherwise outlast the lease and
+# be paged twice.
+CLAIM_LEASE_SECONDS = 60
+SEND_DEADLINE_SECONDS = CLAIM_LEASE_SECONDS / 2
+
+
+class SendDeadlineExceeded(Exception):
+    pass
+
 
 class Delivery:
     def __init__(
-        self, store, channels, retry_policy, ack_links, still_needed=None, rate_limit=None, describe=None
+        self,
+        store,
+        channels,
+        retry_policy,
+        ack_links,
+        still_needed=None,
+        rate_limit=None,
+        describe=None,
+        send_deadline_seconds=SEND_DEADLINE_SECONDS,
     ):
         self.store = store
         self.channels = channels
@@ -31,6 +51,7 @@ class Delivery:
         self.rate_limit = rate_limit or RateLimit()
         # The incident as it stands now, for the page's facts; None when it cannot be told.
         self.describe = describe or (lambda incident_id: None)
+        self.send_deadline_seconds = send_deadline_seconds
 
     def deliver(self, request, now):
         """First try of `request` unless the ledger holds it already: (entry, created).
@@ -41,7 +62,7 @@ class Delivery:
         if delay:
             row, created = self.store.claim(request, now, lease_seconds=delay * 60, status="scheduled")
             return notification_dict(row), created
-        row, created = self.store.claim(request, now)
+        row, created = self.store.claim(request, now, lease_seconds=CLAIM_LEASE_SECONDS)
         if not created:
             return notification_dict(row), False
         if self._over_limit(row, now):
@@ -103,11 +124,15 @@ class Delivery:
         name = f"notifications.send {page.row.channel}"
         with continuing(None, name, SpanKind.CLIENT, **sent(page)) as span:
             try:
-                self.channels[page.row.channel].send(page)
+                with eventlet.Timeout(self.send_deadline_seconds, self._deadline_exceeded()):
+                    self.channels[page.row.channel].send(page)
             except Exception as exc:  # a channel may fail in any way; the ledger records how
                 error = f"{type(exc).__name__}: {exc}"
                 span.set_status(Status(StatusCode.ERROR, error))
         return error, round((time.perf_counter() - started) * 1000, 3)
+
+    def _deadline_exceeded(self):
+        return SendDeadlineExceeded(f"the send took longer than {self.send_deadline_seconds:g} s")
 
     def _page(self, row, now, facts=None):
         if row.incident_id is None or row.channel == "log":

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest.mock import call
 
@@ -14,7 +15,7 @@ from nameko.testing.services import entrypoint_hook, replace_dependencies
 
 from services.notifications.acklinks import AckLinks
 from services.notifications.channels import SIGNATURE_HEADER, channels_from
-from services.notifications.delivery import Delivery
+from services.notifications.delivery import CLAIM_LEASE_SECONDS, SEND_DEADLINE_SECONDS, Delivery
 from services.notifications.noise import RateLimit
 from services.notifications.requests import parse_notify
 from services.notifications.retry import RetryPolicy
@@ -60,6 +61,38 @@ def receiver():
     yield server
     server.shutdown()
     server.server_close()
+
+
+class DrippingReceiver(ThreadingHTTPServer):
+    """Answers 200 but sends its body a byte at a time, each within the client's read
+    timeout: only a deadline on the whole send stops it."""
+
+    def __init__(self, body_bytes=40, pause_seconds=0.25):
+        self.body_bytes, self.pause_seconds = body_bytes, pause_seconds
+        self.dripped = 0
+        super().__init__(("127.0.0.1", 0), DrippingHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    url = Receiver.url
+
+
+class DrippingHandler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", str(self.server.body_bytes))
+        self.end_headers()
+        for _ in range(self.server.body_bytes):
+            time.sleep(self.server.pause_seconds)  # the peer's pace, not a wait on the test
+            try:
+                self.wfile.write(b".")
+                self.wfile.flush()
+            except OSError:
+                return  # the sender gave up, as it should
+            self.server.dripped += 1
+
+    def log_message(self, *args):
+        pass
 
 
 @pytest.fixture
@@ -269,3 +302,24 @@ def test_the_service_pages_from_the_requests_facts_without_asking_incidents(
         "Severity: low · Service: s · Assignee: nobody yet",
     ]
     assert incidents.mock_calls == [call.incident_summary(10)], "asked once, and not for the timeline"
+
+
+def test_a_send_that_outlasts_its_deadline_is_a_failed_try_retried_later_not_a_second_page(
+    make_delivery,
+):
+    slow = DrippingReceiver()
+    try:
+        delivery = make_delivery(send_deadline_seconds=1)
+        entry, created = delivery.deliver(webhook_page(slow), T0)
+        assert created and entry["status"] == "retrying", entry
+        assert entry["error"] == "SendDeadlineExceeded: the send took longer than 1 s"
+        assert slow.dripped < slow.body_bytes, "the send was cut off, not waited out"
+        next_try = dt.datetime.fromisoformat(entry["next_attempt_at"])
+        assert next_try > T0, "the retry loop tries again after backoff, as for any failure"
+    finally:
+        slow.shutdown()
+        slow.server_close()
+
+
+def test_the_first_send_must_end_well_inside_the_lease_that_guards_it():
+    assert SEND_DEADLINE_SECONDS <= CLAIM_LEASE_SECONDS / 2
