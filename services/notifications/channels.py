@@ -129,12 +129,18 @@ class EmailChannel:
     def send(self, page):
         if not self.host:
             raise DeliveryFailed("no SMTP server is configured (KLAXON_SMTP_HOST)")
-        with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
+        smtp = smtplib.SMTP(self.host, self.port, timeout=10)
+        try:
             if self.starttls:
                 smtp.starttls()
             if self.username:
                 smtp.login(self.username, self.password or "")
             smtp.send_message(self.message(page))
+        except BaseException:
+            # No QUIT: a send cut off by its deadline must not wait on the server again.
+            smtp.close()
+            raise
+        smtp.quit()
 
     def message(self, page):
         row = page.row

@@ -7,6 +7,7 @@ last try the delivery is marked failed.
 """
 
 import datetime as dt
+import logging
 import time
 
 import eventlet
@@ -22,6 +23,8 @@ from services.shared.tracing import continuing
 # must end well inside it: the channels' own timeouts bound each read or write, not the
 # whole send, and a peer answering a byte at a time would otherwise outlast the lease and
 # be paged twice.
+logger = logging.getLogger("klaxon.notifications")
+
 CLAIM_LEASE_SECONDS = 60
 SEND_DEADLINE_SECONDS = CLAIM_LEASE_SECONDS / 2
 
@@ -88,31 +91,45 @@ class Delivery:
         return row
 
     def retry_due(self, now, announce):
-        """Try every delivery that is due again; `announce(entry)` each settled one."""
-        with self.store.due_retries(now) as due:
-            held = [row for row in due if row.status == "held"]
-            settled = [self._retry(row, now) for row in due if row.status != "held"]
-            settled += self._send_held(held, now)
+        """Try every delivery that is due again; `announce(entry)` each settled one.
+
+        Each is leased first, as a first send is. A try that fails in a way the ledger
+        cannot record (the ledger itself down, say) leaves its delivery to come due again
+        when the lease ends, and costs the others nothing. No send starts so late that it
+        could outlast the lease: the rest wait for the next tick."""
+        due = self.store.lease_due(now, CLAIM_LEASE_SECONDS)
+        leased_at = time.monotonic()
+        settled = []
+        for row in due:
+            if row.status != "held" and self._inside_lease(leased_at):
+                settled += guarded(self._retry, [row], now)
+        for rows in held_by_contact_method(due).values():
+            if self._inside_lease(leased_at):
+                settled += guarded(self._send_held, rows, now)
         for row in settled:
             if row.status in ("sent", "failed"):
                 announce(notification_dict(row))
         return len(settled)
 
-    def _send_held(self, held, now):
+    def _inside_lease(self, leased_at):
+        """Whether a send started now ends (by its deadline) before the lease does."""
+        return time.monotonic() - leased_at <= CLAIM_LEASE_SECONDS - self.send_deadline_seconds
+
+    def _send_held(self, rows, now):
         """Everything held for one contact method goes out as one summary."""
-        groups = {}
-        for row in held:
-            groups.setdefault((row.channel, row.address), []).append(row)
+        error, latency_ms = self._send(Page(summary_of(rows), None))
         settled = []
-        for rows in groups.values():
-            error, latency_ms = self._send(Page(summary_of(rows), None))
-            for row in rows:
-                retry_at = self.retry_policy.next_attempt(row.attempts + 1, now) if error else None
-                settled.append(self.store.record_attempt(row, error, latency_ms, now, retry_at))
-                metrics.count_attempt(settled[-1])
+        for row in rows:
+            retry_at = self.retry_policy.next_attempt(row.attempts + 1, now) if error else None
+            settled.append(self.store.record_attempt(row, error, latency_ms, now, retry_at))
+            metrics.count_attempt(settled[-1])
         return settled
 
-    def _retry(self, row, now):
+    def _retry(self, rows, now):
+        [row] = rows
+        return [self._retry_one(row, now)]
+
+    def _retry_one(self, row, now):
         if row.status == "scheduled" and not self.still_needed(row):
             return self.store.cancel(row, "not sent: the incident was acknowledged or resolved first")
         return self.attempt(row, now)
@@ -142,6 +159,24 @@ class Delivery:
         )
         incident_url = f"{self.ack_links.base_url}/api/v1/incidents/{row.incident_id}"
         return Page(row, ack_url, facts or self.describe(row.incident_id), incident_url)
+
+
+def guarded(tries, rows, now):
+    """What `tries(rows, now)` settled; nothing when it failed in a way the ledger could
+    not record."""
+    try:
+        return tries(rows, now)
+    except Exception:  # one delivery's trouble must not stop the others' tries
+        logger.exception("retrying deliveries %s failed; due again when the lease ends", [r.id for r in rows])
+        return []
+
+
+def held_by_contact_method(rows):
+    groups = {}
+    for row in rows:
+        if row.status == "held":
+            groups.setdefault((row.channel, row.address), []).append(row)
+    return groups
 
 
 def sent(page):

@@ -3,6 +3,7 @@ acknowledge links pages carry."""
 
 import contextlib
 import datetime as dt
+import logging
 
 import eventlet
 from nameko.dependency_providers import Config
@@ -34,6 +35,7 @@ from services.shared.tracing import EventDispatcher, Tracing
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
 DESCRIBE_TIMEOUT_SECONDS = 2.0
+logger = logging.getLogger("klaxon.notifications")
 
 
 class NotificationsService(HealthAndMetrics):
@@ -139,13 +141,20 @@ class NotificationsService(HealthAndMetrics):
         }
 
     def _still_open(self, row):
-        """A delayed page goes only while its incident is still unacknowledged."""
+        """A delayed page goes only while its incident is still unacknowledged. When the
+        incidents service cannot tell in time, it goes: a page too many is better than a
+        page that never comes, and the retry loop must not wait on a wedged service."""
         if row.incident_id is None:
             return True
+        incident = {"status": "open"}
         try:
-            return self.incidents.incident_summary(row.incident_id)["status"] == "open"
+            with eventlet.Timeout(DESCRIBE_TIMEOUT_SECONDS, False):
+                incident = self.incidents.incident_summary(row.incident_id)
         except NotFound:  # an incident that never was (or is gone) has nobody left to wake
             return False
+        except Exception:  # the incidents service unreachable: sent, as said above
+            logger.warning("incident %s could not be asked; its delayed page goes", row.incident_id)
+        return incident["status"] == "open"
 
     def _ack_links(self):
         secret_key = self.config.get("SECRET_KEY") or local_secret_key()

@@ -1,6 +1,5 @@
 """The delivery ledger: the only module here that touches SQL."""
 
-import contextlib
 import datetime as dt
 
 from services.notifications.acklinks import already_used
@@ -60,10 +59,11 @@ class NotificationStore(BaseStore):
             )
         return Notification.get_by_id(row.id)
 
-    @contextlib.contextmanager
-    def due_retries(self, now, limit=50):
-        """Deliveries due another try, locked until the block ends (a replica skips the
-        rows another one holds, so each try happens once)."""
+    def lease_due(self, now, lease_seconds, limit=50):
+        """Deliveries due another try, each leased to this sender for `lease_seconds` (its
+        next try moved that far on) in one short transaction: a replica skips the rows
+        another one is leasing, and finds them not due once it has. The sends happen
+        outside any transaction, so one failing does not undo what the others recorded."""
         with write_transaction(self.db):
             query = (
                 Notification.select()
@@ -71,7 +71,12 @@ class NotificationStore(BaseStore):
                 .order_by(Notification.next_attempt_at)
                 .limit(limit)
             )
-            yield list(for_update(self.db, query, skip_locked=True))
+            due = list(for_update(self.db, query, skip_locked=True))
+            if due:
+                Notification.update(next_attempt_at=now + dt.timedelta(seconds=lease_seconds)).where(
+                    Notification.id.in_([row.id for row in due])
+                ).execute()
+        return due
 
     def sends_since(self, channel, address, since):
         """Pages that went to one contact method since `since` (the noise control's count)."""

@@ -10,8 +10,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest.mock import call
 
+import eventlet
 import pytest
-from nameko.testing.services import entrypoint_hook, replace_dependencies
+from nameko.testing.services import entrypoint_hook, replace_dependencies, worker_factory
 
 from services.notifications.acklinks import AckLinks
 from services.notifications.channels import SIGNATURE_HEADER, channels_from
@@ -21,6 +22,7 @@ from services.notifications.requests import parse_notify
 from services.notifications.retry import RetryPolicy
 from services.notifications.service import NotificationsService
 from services.notifications.store import NotificationStore
+from services.shared.errors import NotFound
 
 T0 = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
 SECRET = "endpoint-secret"
@@ -323,3 +325,107 @@ def test_a_send_that_outlasts_its_deadline_is_a_failed_try_retried_later_not_a_s
 
 def test_the_first_send_must_end_well_inside_the_lease_that_guards_it():
     assert SEND_DEADLINE_SECONDS <= CLAIM_LEASE_SECONDS / 2
+
+
+def delivered_once_then_failing_try(make_delivery, receiver):
+    """A retrying page to incident 1, and a delayed page to incident 2 whose check fails."""
+
+    def still_needed(row):
+        if row.incident_id == 2:
+            raise RuntimeError("the incidents service is down")
+        return True
+
+    delivery = make_delivery(still_needed=still_needed)
+    receiver.script = [500]
+    delivery.deliver(webhook_page(receiver, incident_id=1), T0)
+    delivery.deliver(webhook_page(receiver, incident_id=2, delay_minutes=1), T0)
+    return delivery
+
+
+def test_a_try_that_fails_unrecorded_costs_the_other_deliveries_nothing(make_delivery, receiver):
+    delivery = delivered_once_then_failing_try(make_delivery, receiver)
+    announced = []
+    assert delivery.retry_due(T0 + dt.timedelta(minutes=2), announced.append) == 1
+    by_incident = {row["incident_id"]: row for row in delivery.store.list({})["items"]}
+    assert (by_incident[1]["status"], by_incident[1]["attempts"]) == ("sent", 2)
+    assert [entry["incident_id"] for entry in announced] == [1]
+    assert by_incident[2]["status"] == "scheduled", "left for after its lease"
+    for minutes in (2, 3, 5):  # the failing one again, and again: incident 1 is not paged again
+        delivery.retry_due(T0 + dt.timedelta(minutes=minutes), announced.append)
+    assert [status for _, _, status in receiver.received] == [500, 200]
+
+
+def test_no_retry_starts_so_late_that_it_could_outlast_its_lease(make_delivery):
+    slow = DrippingReceiver(body_bytes=3, pause_seconds=0.25)  # each send takes 0.75 s
+    try:
+        # A deadline 0.6 s short of the lease: only a send started in the first 0.6 s may go.
+        delivery = make_delivery(send_deadline_seconds=CLAIM_LEASE_SECONDS - 0.6)
+        for incident_id in (1, 2):
+            delivery.store.claim(webhook_page(slow, incident_id=incident_id), T0)  # never tried
+        assert delivery.retry_due(T0 + dt.timedelta(seconds=60), lambda entry: None) == 1
+        rows = sorted(delivery.store.list({})["items"], key=lambda row: row["attempts"])
+        assert [(row["status"], row["attempts"]) for row in rows] == [("pending", 0), ("sent", 1)]
+        assert delivery.retry_due(T0 + dt.timedelta(seconds=119), lambda entry: None) == 0, "leased"
+        assert delivery.retry_due(T0 + dt.timedelta(seconds=120), lambda entry: None) == 1
+    finally:
+        slow.shutdown()
+        slow.server_close()
+
+
+def test_a_new_page_goes_out_while_a_slow_retry_is_still_sending(make_delivery, receiver):
+    slow = DrippingReceiver(body_bytes=12, pause_seconds=0.25)
+    try:
+        delivery = make_delivery()
+        delivery.store.claim(webhook_page(slow, incident_id=1), T0)  # its sender died
+        retrying = eventlet.spawn(delivery.retry_due, T0 + dt.timedelta(seconds=60), lambda entry: None)
+        deadline = time.monotonic() + 10
+        while slow.dripped == 0:
+            assert time.monotonic() < deadline, "the retry never reached the slow peer"
+            eventlet.sleep(0.01)
+        receiver.script = []
+        entry, created = delivery.deliver(
+            webhook_page(receiver, incident_id=2), T0 + dt.timedelta(seconds=60)
+        )
+        assert created and entry["status"] == "sent"
+        assert slow.dripped < slow.body_bytes, "the new page did not wait for the retry to finish"
+        assert retrying.wait() == 1
+    finally:
+        slow.shutdown()
+        slow.server_close()
+
+
+class Incidents:
+    """The incidents service as the retry loop asks it: `answer(incident_id)` answers."""
+
+    def __init__(self, answer):
+        self.incident_summary = answer
+
+
+def unreachable(incident_id):
+    raise RuntimeError("RemoteError: the incidents database is down")
+
+
+def wedged(incident_id):
+    eventlet.sleep(3600)
+
+
+def gone(incident_id):
+    raise NotFound("incident", incident_id)
+
+
+@pytest.mark.parametrize(
+    ("answer", "goes"),
+    [
+        (lambda incident_id: {"status": "open"}, True),
+        (lambda incident_id: {"status": "acknowledged"}, False),
+        (gone, False),
+        (unreachable, True),
+        (wedged, True),
+    ],
+    ids=["open", "acknowledged", "gone", "unreachable", "wedged"],
+)
+def test_a_delayed_page_goes_unless_its_incident_is_known_to_need_nobody(answer, goes):
+    service = worker_factory(NotificationsService, incidents=Incidents(answer))
+    waiting = eventlet.spawn(service._still_open, type("Row", (), {"incident_id": 7})())
+    with eventlet.Timeout(10):
+        assert waiting.wait() is goes

@@ -104,16 +104,25 @@ def test_the_last_failed_attempt_marks_the_delivery_failed(store):
     assert (failed.status, failed.next_attempt_at) == ("failed", None)
 
 
-def test_due_retries_are_the_pending_and_retrying_ones_whose_time_has_come(store):
+def test_due_are_the_pending_and_retrying_ones_whose_time_has_come(store):
     pending, _ = store.claim(page(incident_id=1), T0)  # leased for 60 s
     retrying, _ = store.claim(page(incident_id=2), T0)
     store.record_attempt(retrying, "500", 1.0, T0, T0 + dt.timedelta(seconds=10))
     done, _ = store.claim(page(incident_id=3), T0)
     store.record_attempt(done, None, 1.0, T0, None)
-    with store.due_retries(T0 + dt.timedelta(seconds=10)) as due:
-        assert [row.id for row in due] == [retrying.id]
-    with store.due_retries(T0 + dt.timedelta(seconds=61)) as due:
-        assert sorted(row.id for row in due) == sorted([pending.id, retrying.id])
+    due = store.lease_due(T0 + dt.timedelta(seconds=10), lease_seconds=60)
+    assert [row.id for row in due] == [retrying.id]
+    due = store.lease_due(T0 + dt.timedelta(seconds=61), lease_seconds=60)
+    assert [row.id for row in due] == [pending.id], "the retrying one is leased until 70 s"
+    due = store.lease_due(T0 + dt.timedelta(seconds=70), lease_seconds=60)
+    assert [row.id for row in due] == [retrying.id], "its lease ran out: due again"
+
+
+def test_a_leased_delivery_is_due_to_nobody_else_until_its_lease_ends(store):
+    row, _ = store.claim(page(incident_id=1), T0)
+    assert [r.id for r in store.lease_due(T0 + dt.timedelta(seconds=60), lease_seconds=60)] == [row.id]
+    assert store.lease_due(T0 + dt.timedelta(seconds=119), lease_seconds=60) == []
+    assert [r.id for r in store.lease_due(T0 + dt.timedelta(seconds=120), lease_seconds=60)] == [row.id]
 
 
 def test_list_filters(store):
