@@ -20,11 +20,24 @@ def traced(application):
 
 
 class RequestTracing:
+    """Names each request's span after its route, keeps secrets (an integration key in the
+    query, a calendar's secret path) out of its attributes, and answers `traceresponse`."""
+
+    def process_request(self, req, resp):
+        span = trace.get_current_span()
+        if req.query_string and span.is_recording():
+            query = tracing.hide_query_secrets(req.query_string)
+            span.set_attributes({"http.target": f"{req.path}?{query}", "url.query": query})
+
     def process_resource(self, req, resp, resource, params):
         span = trace.get_current_span()
         if req.uri_template and span.is_recording():
             span.update_name(f"{req.method} {req.uri_template}")
             span.set_attribute("http.route", req.uri_template)
+            if any(tracing.is_secret_name(name) for name in params):
+                query = tracing.hide_query_secrets(req.query_string)
+                target = req.uri_template + (f"?{query}" if query else "")
+                span.set_attributes({"http.target": target, "url.path": req.uri_template})
 
     def process_response(self, req, resp, resource, req_succeeded):
         context = trace.get_current_span().get_span_context()

@@ -12,8 +12,11 @@ import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
 from html import escape
+from urllib.parse import urlsplit
 
 import requests
+from opentelemetry import propagate
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 
 logger = logging.getLogger("klaxon.notifications.log_channel")
 SIGNATURE_HEADER = "X-Klaxon-Signature"
@@ -172,9 +175,18 @@ def sign(secret, body):
 def post(url, body, headers, timeout):
     if not url:
         raise DeliveryFailed("no address to send to")
-    answer = requests.post(url, data=body, headers=headers, timeout=timeout)
+    # The ledger and traces name the host only: a webhook's path can be its credential.
+    # The send's own span (notifications.send) stands for the request, whose span would
+    # record the whole URL; the trace still travels on, in `traceparent`.
+    host = urlsplit(url).netloc.rpartition("@")[2]
+    propagate.inject(headers)
+    try:
+        with suppress_http_instrumentation():
+            answer = requests.post(url, data=body, headers=headers, timeout=timeout)
+    except requests.RequestException as error:  # its text holds the whole URL
+        raise DeliveryFailed(f"{host}: {type(error).__name__}") from None
     if answer.status_code >= 300:
-        raise DeliveryFailed(f"{url} answered {answer.status_code}")
+        raise DeliveryFailed(f"{host} answered {answer.status_code}")
 
 
 def channels_from(config):

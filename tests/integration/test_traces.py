@@ -8,6 +8,7 @@ and all four services, a batch span linked to it, and log records in the same tr
 import json
 
 import pytest
+import requests
 
 from tests.conftest import eventually
 from tests.otlp_peer import otlp_receiver
@@ -62,6 +63,31 @@ def test_one_alert_leaves_one_connected_trace_from_request_to_page(traced_platfo
     assert_logs_in_trace(log, received, trace_id)
     assert_timeline_names(platform, incident_id, trace_id)
     assert_client_errors_are_info(platform, log)
+
+
+def test_no_secret_of_a_request_url_reaches_a_span(traced_platform):
+    platform, received, _ = traced_platform
+    created = platform.api.post(
+        f"{platform.edge}/api/v1/integrations", json={"name": "traced", "kind": "generic"}, timeout=10
+    )
+    key = created.json()["key"]
+    posted = requests.post(f"{platform.edge}/api/v1/alerts?integration_key={key}", json=ALERT, timeout=10)
+    assert posted.status_code == 201, posted.text
+    calendar_secret = "calendar-secret-never-traced"
+    requested = requests.get(f"{platform.edge}/api/v1/calendars/{calendar_secret}.ics", timeout=10)
+    trace_ids = [answer.headers["traceresponse"].split("-")[1] for answer in (posted, requested)]
+
+    def edge_spans():
+        spans = [s for t in trace_ids for s in received.spans_of(t) if s["service"] == "klaxon-edge"]
+        return (
+            spans if {s["trace_id"] for s in spans if s["parent_span_id"] is None} == set(trace_ids) else None
+        )
+
+    roots = {s["trace_id"]: s for s in eventually(edge_spans, timeout=30) if s["parent_span_id"] is None}
+    assert "integration_key=REDACTED" in roots[trace_ids[0]]["attributes"]["http.target"]
+    assert roots[trace_ids[1]]["attributes"]["http.target"] == "/api/v1/calendars/{secret}.ics"
+    exported = json.dumps(received.spans, default=str)
+    assert key not in exported and calendar_secret not in exported
 
 
 def parents_of(span, by_id):

@@ -5,9 +5,11 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import socketserver
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from unittest.mock import call
 
 import eventlet
@@ -15,7 +17,7 @@ import pytest
 from nameko.testing.services import entrypoint_hook, replace_dependencies, worker_factory
 
 from services.notifications.acklinks import AckLinks
-from services.notifications.channels import SIGNATURE_HEADER, channels_from
+from services.notifications.channels import SIGNATURE_HEADER, EmailChannel, Page, channels_from
 from services.notifications.delivery import CLAIM_LEASE_SECONDS, SEND_DEADLINE_SECONDS, Delivery
 from services.notifications.noise import RateLimit
 from services.notifications.requests import parse_notify
@@ -429,3 +431,64 @@ def test_a_delayed_page_goes_unless_its_incident_is_known_to_need_nobody(answer,
     waiting = eventlet.spawn(service._still_open, type("Row", (), {"incident_id": 7})())
     with eventlet.Timeout(10):
         assert waiting.wait() is goes
+
+
+class StallingSmtpPeer(socketserver.ThreadingTCPServer):
+    """An SMTP server that takes a message and then never answers it; records commands."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        self.commands = []
+        self.closed = threading.Event()
+        super().__init__(("127.0.0.1", 0), StallingSmtpHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+class StallingSmtpHandler(socketserver.StreamRequestHandler):
+    ANSWERS = {b"EHLO": b"250-peer\r\n250 OK\r\n", b"MAIL": b"250 OK\r\n", b"RCPT": b"250 OK\r\n"}
+
+    def handle(self):
+        self.wfile.write(b"220 peer ESMTP\r\n")
+        in_data = False
+        for line in iter(self.rfile.readline, b""):
+            if in_data:
+                in_data = line != b".\r\n"  # the message's end: answered never
+                continue
+            verb = line[:4].upper()
+            self.server.commands.append(verb.decode())
+            if verb == b"DATA":
+                self.wfile.write(b"354 go ahead\r\n")
+                in_data = True
+            elif verb in self.ANSWERS:
+                self.wfile.write(self.ANSWERS[verb])
+        self.server.closed.set()
+
+
+def test_an_email_cut_off_by_its_deadline_hangs_up_without_waiting_on_the_server_again():
+    peer = StallingSmtpPeer()
+    try:
+        channel = EmailChannel("127.0.0.1", peer.server_address[1])
+        delivery = Delivery(None, {"email": channel}, None, None, send_deadline_seconds=1)
+        row = SimpleNamespace(
+            channel="email", subject="s", message="m", recipient="a@example.com", address="a@example.com"
+        )
+        error, _ = delivery._send(Page(row, None))
+        assert error == "SendDeadlineExceeded: the send took longer than 1 s"
+        assert peer.closed.wait(5), "the connection was closed"
+        assert peer.commands == ["EHLO", "MAIL", "RCPT", "DATA"], "no QUIT after the cut-off"
+    finally:
+        peer.shutdown()
+        peer.server_close()
+
+
+def test_the_ledger_names_a_failing_webhooks_host_but_not_its_path_which_can_be_its_secret(
+    delivery, receiver
+):
+    receiver.script = [500]
+    entry, _ = delivery.deliver(webhook_page(receiver, address=receiver.url + "/T0/B0/s3cr3t"), T0)
+    host = receiver.url.split("/")[2]
+    assert entry["error"] == f"DeliveryFailed: {host} answered 500"
+    closed = "http://127.0.0.1:1/T0/B0/s3cr3t"  # nobody listens on port 1
+    entry, _ = delivery.deliver(webhook_page(receiver, address=closed, incident_id=10), T0)
+    assert entry["error"] == "DeliveryFailed: 127.0.0.1:1: ConnectionError"
