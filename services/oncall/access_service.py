@@ -95,6 +95,9 @@ class AccessEntrypoints:
     def create_token(self, principal, payload, source=None):
         if principal.get("via") == "token":
             raise Forbidden("an API token cannot make API tokens; sign in, or use `klaxon token create`")
+        if principal.get("must_change_password"):
+            # A token never asks for the password again: made now, it would outlive the change.
+            raise Forbidden("set a new password first: POST /api/v1/auth/password")
         request = parse(TokenRequest, payload)
         return self.accounts.create_token(principal["email"], request, source, self.clock.now())
 

@@ -208,6 +208,10 @@ def test_a_first_sign_in_must_change_the_password_then_acts_with_cookie_and_csrf
     url = f"{platform.edge}/api/v1/incidents/{incident_id}"
     forced = session.patch(url, json={"note": "x"}, headers={"X-CSRF-Token": csrf})
     assert forced.status_code == 403 and "new password" in forced.json()["detail"]
+    minted = session.post(
+        f"{platform.edge}/api/v1/tokens", json={"name": "x"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert minted.status_code == 403 and "new password" in minted.json()["detail"], "no way around the change"
     changed = session.post(
         f"{platform.edge}/api/v1/auth/password",
         json={"current_password": first, "new_password": "correct horse battery"},
