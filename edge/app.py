@@ -6,7 +6,7 @@ import falcon
 
 from edge import errors, events, oidc
 from edge.auth import AccessControl, Authenticator, check_declared
-from edge.ingestion import Ingestion, IntegrationAuth, RateLimiter
+from edge.ingestion import Ingestion, IntegrationAuth
 from edge.queue import AlertPublisher, GroupedPublisher
 from edge.replies import ReplyListener
 from edge.requests import IdConverter
@@ -27,6 +27,7 @@ from edge.resources import (
 from edge.telemetry import RequestMetrics, prime_routes
 from edge.tracing import RequestTracing
 from services.shared import config
+from services.shared.rate_limit import RateLimiter
 
 
 @dataclass(frozen=True)

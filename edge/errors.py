@@ -10,11 +10,11 @@ import logging
 import falcon
 from nameko.exceptions import RemoteError
 
-from edge.ingestion import RateLimited
 from edge.rpc import ServiceUnavailable
 from services.alerts.formats.pagerduty import PagerDutyInvalid
 from services.shared.errors import KlaxonError
 from services.shared.problems import PROBLEM_TYPE, problem_body, problem_of
+from services.shared.rate_limit import RateLimited
 
 logger = logging.getLogger("klaxon.edge")
 

@@ -6,7 +6,6 @@ a revoked key is refused everywhere within `cache_seconds`. While the alerts ser
 cannot answer, a key it accepted before keeps being accepted, so alerts still queue.
 """
 
-import math
 import threading
 import time
 
@@ -14,24 +13,11 @@ from nameko.exceptions import RemoteError
 
 from edge.rpc import ServiceUnavailable
 from services.alerts import contracts as alerts
-from services.alerts.integrations import KEYLESS, key_hash
+from services.alerts.integrations import held_to_kind, key_hash, keyless_integration
 from services.alerts.queue import REPLY_TO, alerts_message
-from services.shared.access import KEY_HEADER, KEY_PARAM, integration_key
-from services.shared.errors import Forbidden, KlaxonError, Unauthorized
+from services.shared.access import KEY_HEADER, KEY_PARAM, KEY_REQUIRED, integration_key
+from services.shared.errors import Forbidden, Unauthorized
 from services.shared.tracing import TRACEPARENT, annotate, current_traceparent
-
-KEYLESS_BUCKET = ("keyless",)  # never equal to an integration id
-
-
-class RateLimited(KlaxonError):
-    def __init__(self, integration, limit, retry_after):
-        super().__init__(integration, limit, retry_after)
-        self.integration = integration
-        self.limit = limit
-        self.retry_after = retry_after
-
-    def __str__(self):
-        return f"integration {self.integration!r} is limited to {self.limit} alerts per minute"
 
 
 def key_from(req):
@@ -44,16 +30,8 @@ class IntegrationAuth:
     def __init__(self, rpc, keyless, cache_seconds=5.0, clock=time.monotonic, keyless_rate_limit=6000):
         self.rpc = rpc
         self.keyless = keyless
-        # Keyless alerts belong to no integration (their dedup keys share one scope); the
-        # edge needs nothing from the database to accept them.
-        self.keyless_integration = {
-            "id": None,
-            "name": KEYLESS,
-            "kind": "any",
-            "default_service": None,
-            "auto_resolve": True,
-            "rate_limit_per_minute": keyless_rate_limit,
-        }
+        # The edge needs nothing from the database to accept keyless alerts.
+        self.keyless_integration = keyless_integration(keyless_rate_limit)
         self.cache_seconds = cache_seconds
         self.clock = clock
         self.cache = {}
@@ -63,10 +41,7 @@ class IntegrationAuth:
         """The integration a key belongs to; no key means the default one, when allowed."""
         if not key:
             if not self.keyless:
-                raise Unauthorized(
-                    f"an integration key is required: send 'Authorization: Bearer <key>', "
-                    f"a {KEY_HEADER} header or ?{KEY_PARAM}=<key>"
-                )
+                raise Unauthorized(KEY_REQUIRED)
             return self.keyless_integration
         return self._cached(key_hash(key), lambda: self.rpc.call(alerts.SERVICE, alerts.AUTHENTICATE, key))
 
@@ -105,29 +80,6 @@ def _unwrap(value):
     return value
 
 
-class RateLimiter:
-    """A token bucket per integration: `rate_limit_per_minute`, bursts of ten seconds' worth."""
-
-    def __init__(self, clock=time.monotonic):
-        self.clock = clock
-        self.buckets = {}
-        self.lock = threading.Lock()
-
-    def take(self, integration, count=1):
-        per_minute = integration["rate_limit_per_minute"]
-        rate = per_minute / 60.0
-        capacity = max(per_minute / 6.0, count)
-        with self.lock:
-            bucket = integration["id"] if integration["id"] is not None else KEYLESS_BUCKET
-            tokens, then = self.buckets.get(bucket, (capacity, self.clock()))
-            now = self.clock()
-            tokens = min(capacity, tokens + (now - then) * rate)
-            if tokens < count:
-                self.buckets[bucket] = (tokens, now)
-                raise RateLimited(integration["name"], per_minute, math.ceil((count - tokens) / rate))
-            self.buckets[bucket] = (tokens - count, now)
-
-
 class Ingestion:
     def __init__(self, auth, limiter, publisher):
         self.auth = auth
@@ -136,12 +88,7 @@ class Ingestion:
 
     def sender(self, req, kind, key=None):
         """The integration posting `req`; a key made for one kind of sender fits no other."""
-        integration = self.auth.integration(key or key_from(req))
-        if integration["kind"] not in ("any", kind):
-            raise Forbidden(
-                f"integration {integration['name']!r} is for {integration['kind']} senders, not {kind}"
-            )
-        return integration
+        return held_to_kind(self.auth.integration(key or key_from(req)), kind)
 
     def enqueue(self, integration, alerts_batch, reply_to=None):
         """Stamp, rate-limit and durably queue alerts; return their ids. With `reply_to`,

@@ -85,3 +85,24 @@ class KeyCache:
 
     def forget(self):
         self.entries.clear()
+
+
+def keyless_integration(rate_limit_per_minute):
+    """Whom a keyless alert comes from: no integration (its dedup keys share one scope),
+    accepting every format, at `rate_limit_per_minute` (KLAXON_KEYLESS_RATE_LIMIT)."""
+    return {
+        "id": None,
+        "name": KEYLESS,
+        "kind": "any",
+        "default_service": None,
+        "auto_resolve": True,
+        "rate_limit_per_minute": rate_limit_per_minute,
+    }
+
+
+def held_to_kind(integration, kind):
+    """`integration`, unless its key was made for another kind of sender (403)."""
+    if integration["kind"] not in ("any", kind):
+        name, made_for = integration["name"], integration["kind"]
+        raise Forbidden(f"integration {name!r} is for {made_for} senders, not {kind}")
+    return integration

@@ -1,6 +1,7 @@
 """The alerts service: normalise, dedup and correlate incoming alerts."""
 
 import logging
+from types import SimpleNamespace
 
 from nameko.dependency_providers import Config
 from nameko.exceptions import serialize
@@ -13,7 +14,7 @@ from services.alerts import contracts, ingest, metrics, monitoring, queue, quiet
 from services.alerts.formats.generic import parse_generic
 from services.alerts.heartbeats import parse_heartbeat, parse_heartbeat_change
 from services.alerts.heartbeats import recovery_alert as heartbeats_recovery_alert
-from services.alerts.integrations import KeyCache, parse_integration
+from services.alerts.integrations import KeyCache, held_to_kind, keyless_integration, parse_integration
 from services.alerts.maintenance import parse_change, parse_window
 from services.alerts.migrations import MIGRATIONS
 from services.alerts.models import db
@@ -21,13 +22,14 @@ from services.alerts.store import AlertStore
 from services.incidents import contracts as incident_contracts
 from services.notifications import contracts as notification_contracts
 from services.oncall import contracts as oncall_contracts
-from services.shared.access import INTEGRATION, KEY_HEADER, KEY_PARAM, READ, integration_key
+from services.shared.access import INTEGRATION, KEY_HEADER, KEY_PARAM, KEY_REQUIRED, READ, integration_key
 from services.shared.batching import consume_batches
 from services.shared.clock import Clock
 from services.shared.errors import KlaxonError, Unauthorized, ValidationFailed
 from services.shared.group_commit import Rounds
 from services.shared.http_api import json_api, json_body, query
 from services.shared.messaging import retried_on_outage
+from services.shared.rate_limit import RateLimiter
 from services.shared.storage import Storage
 from services.shared.ticker import every
 from services.shared.tracing import TRACEPARENT, Tracing, spans_for, traceparent_of
@@ -44,6 +46,20 @@ class IntegrationKeys(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.cache
+
+
+class SenderLimits(DependencyProvider):
+    """One rate limiter per process for this service's own port, as each edge process has;
+    and the keyless sender's limit (KLAXON_KEYLESS_RATE_LIMIT)."""
+
+    def setup(self):
+        self.limits = SimpleNamespace(
+            limiter=RateLimiter(),
+            keyless=keyless_integration(int(self.container.config.get("KEYLESS_RATE_LIMIT", 6000))),
+        )
+
+    def get_dependency(self, worker_ctx):
+        return self.limits
 
 
 class AlertsService(HealthAndMetrics):
@@ -65,6 +81,7 @@ class AlertsService(HealthAndMetrics):
     clock = Clock()
     together = Rounds(max_weight=ingest.SEGMENT_LIMIT)
     keys = IntegrationKeys()
+    limits = SenderLimits()
 
     @rpc
     def ingest(self, alert):
@@ -270,13 +287,17 @@ class AlertsService(HealthAndMetrics):
         return 200, self.get_alert(alert_id)
 
     def _sender(self, request):
-        """The integration id of the request's key; None for keyless senders, when allowed."""
+        """The integration id of the request's key (None for keyless senders, when allowed),
+        held to its kind and its rate limit as on the edge."""
         key = bearer_or_header(request)
         if key:
-            return self.keys.authenticate(key, self.store.integrations.authenticate)["id"]
-        if not self.config.get("KEYLESS_INGEST"):
-            raise Unauthorized("an integration key is required: send 'Authorization: Bearer <key>'")
-        return None
+            integration = self.keys.authenticate(key, self.store.integrations.authenticate)
+        elif self.config.get("KEYLESS_INGEST"):
+            integration = self.limits.keyless
+        else:
+            raise Unauthorized(KEY_REQUIRED)
+        self.limits.limiter.take(held_to_kind(integration, "generic"))
+        return integration["id"]
 
 
 def admitted_alert(alert):

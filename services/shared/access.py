@@ -82,6 +82,10 @@ def lower_role(owner_role, asked_role):
 
 KEY_HEADER = "X-Klaxon-Integration-Key"
 KEY_PARAM = "integration_key"
+KEY_REQUIRED = (
+    "an integration key is required: send 'Authorization: Bearer <key>', "
+    f"a {KEY_HEADER} header or ?{KEY_PARAM}=<key>"
+)
 
 
 def integration_key(authorization, header, param):

@@ -2,6 +2,7 @@
 ports, so both doors answer the same status, title and members for the same mistake."""
 
 from services.shared.errors import Conflict, Forbidden, NotFound, Throttled, Unauthorized, ValidationFailed
+from services.shared.rate_limit import RateLimited
 
 PROBLEM_TYPE = "application/problem+json"
 MAX_BODY_BYTES = 1024 * 1024
@@ -20,9 +21,16 @@ def problem_of(error):
     """(status, title, headers, extra members) of a domain error."""
     for kind, (status, title) in TITLES.items():
         if isinstance(error, kind):
-            extra = {"errors": error.errors} if isinstance(error, ValidationFailed) else {}
-            return status, title, _headers_of(error, status), extra
+            return status, title, _headers_of(error, status), _members_of(error)
     raise TypeError(f"no HTTP problem for {type(error).__name__}")
+
+
+def _members_of(error):
+    if isinstance(error, ValidationFailed):
+        return {"errors": error.errors}
+    if isinstance(error, RateLimited):
+        return {"integration": error.integration, "limit_per_minute": error.limit}
+    return {}
 
 
 def _headers_of(error, status):

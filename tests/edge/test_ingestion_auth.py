@@ -2,9 +2,10 @@
 
 import pytest
 
-from edge.ingestion import IntegrationAuth, RateLimited, RateLimiter
+from edge.ingestion import IntegrationAuth
 from edge.rpc import ServiceUnavailable
 from services.shared.errors import Forbidden, Unauthorized
+from services.shared.rate_limit import RateLimited, RateLimiter
 
 INTEGRATION = {"id": 3, "name": "prom", "kind": "alertmanager", "rate_limit_per_minute": 60}
 
