@@ -17,9 +17,20 @@ CHANNELS = ("log", "email", "webhook", "slack")
 
 
 def ledger_key(request):
-    """One page per (incident, step, recipient, channel); ad-hoc messages key on their id."""
-    if request.get("incident_id") is not None:
+    """One page per (incident, step, recipient, channel) of an escalation; a message asked
+    for by hand (`notify`, POST /api/v1/notify) keys on its request id, so it can neither
+    stand in for an escalation's page nor be swallowed by one."""
+    if request.get("incident_id") is not None and not request.get(ASKED_BY_HAND):
         return (
             f"{request['incident_id']}:{request.get('step', 0)}:{request['recipient']}:{request['channel']}"
         )
-    return f"adhoc:{request['request_id']}"
+    return f"{AD_HOC_PREFIX}{request['request_id']}"
+
+
+def is_ad_hoc(key):
+    """Whether a ledger key is a message asked for by hand (it carries no acknowledge link)."""
+    return key.startswith(AD_HOC_PREFIX)
+
+
+ASKED_BY_HAND = "asked_by_hand"
+AD_HOC_PREFIX = "adhoc:"

@@ -15,6 +15,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from services.notifications import metrics
 from services.notifications.channels import Page
+from services.notifications.contracts import is_ad_hoc
 from services.notifications.noise import RateLimit, summary_of
 from services.notifications.store import notification_dict
 from services.shared.tracing import continuing
@@ -154,9 +155,8 @@ class Delivery:
     def _page(self, row, now, facts=None):
         if row.incident_id is None or row.channel == "log":
             return Page(row, None)
-        ack_url = (
-            self.ack_links.url(row.incident_id, row.recipient, now) if row.channel != "webhook" else None
-        )
+        linked = row.channel != "webhook" and not is_ad_hoc(row.key)
+        ack_url = self.ack_links.url(row.incident_id, row.recipient, now) if linked else None
         incident_url = f"{self.ack_links.base_url}/api/v1/incidents/{row.incident_id}"
         return Page(row, ack_url, facts or self.describe(row.incident_id), incident_url)
 

@@ -53,7 +53,9 @@ class NotificationsService(HealthAndMetrics):
 
     @rpc
     def notify(self, payload):
-        return self._deliver(payload)
+        """A message asked for by hand: sent as asked, but without an acknowledge link,
+        since its recipient and address are whatever the asker wrote."""
+        return self._deliver(payload, by_hand=True)
 
     @rpc
     def list_notifications(self, filters, cursor=None, limit=None):
@@ -111,8 +113,8 @@ class NotificationsService(HealthAndMetrics):
     def http_redeem_ack(self, request, token):
         return 200, self.redeem_ack(token)
 
-    def _deliver(self, payload):
-        request = parse_notify(payload).model_dump()
+    def _deliver(self, payload, by_hand=False):
+        request = {**parse_notify(payload).model_dump(), c.ASKED_BY_HAND: by_hand}
         entry, created = self._delivery().deliver(request, self.clock.now())
         if created and entry["status"] in ("sent", "failed"):
             self._announce(entry)

@@ -492,3 +492,23 @@ def test_the_ledger_names_a_failing_webhooks_host_but_not_its_path_which_can_be_
     closed = "http://127.0.0.1:1/T0/B0/s3cr3t"  # nobody listens on port 1
     entry, _ = delivery.deliver(webhook_page(receiver, address=closed, incident_id=10), T0)
     assert entry["error"] == "DeliveryFailed: 127.0.0.1:1: ConnectionError"
+
+
+def test_a_message_asked_for_by_hand_carries_no_ack_link_and_leaves_the_escalations_page_alone(
+    service_config, container_factory, receiver
+):
+    receiver.script = []
+    container = container_factory(NotificationsService, service_config)
+    incidents = replace_dependencies(container, "incidents")
+    incidents.incident_summary.return_value = {"id": 9, "severity": "high", "service": "s", "status": "open"}
+    container.start()
+    page = webhook_page(receiver, channel="slack", secret=None)  # incident 9, step 0, alice
+    with entrypoint_hook(container, "notify") as notify:
+        by_hand = notify({**page, "message": "written by someone"})
+    with entrypoint_hook(container, "on_notification_requested") as requested:
+        requested(page)
+    texts = [body["text"] for body, _, _ in receiver.received]
+    assert len(texts) == 2, "the escalation's page went out although a hand-written one came first"
+    assert "written by someone" in texts[0] and "Acknowledge as" not in texts[0]
+    assert "Acknowledge as alice@example.com" in texts[1]
+    assert by_hand["key"].startswith("adhoc:")
