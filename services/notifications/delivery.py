@@ -26,6 +26,7 @@ from services.shared.tracing import continuing
 # be paged twice.
 logger = logging.getLogger("klaxon.notifications")
 
+NOT_NEEDED = "not sent: the incident was acknowledged or resolved first"
 CLAIM_LEASE_SECONDS = 60
 SEND_DEADLINE_SECONDS = CLAIM_LEASE_SECONDS / 2
 
@@ -117,12 +118,19 @@ class Delivery:
         return time.monotonic() - leased_at <= CLAIM_LEASE_SECONDS - self.send_deadline_seconds
 
     def _send_held(self, rows, now):
-        """Everything held for one contact method goes out as one summary."""
+        """Everything held for one contact method goes out as one summary; a summary that
+        fails stays one, held until its retry (never split into the pages it holds). Pages
+        whose incident was acknowledged meanwhile are left out, and cancelled."""
+        cancelled = [self.store.cancel(row, NOT_NEEDED) for row in rows if self._no_longer_needed(row)]
+        rows = [row for row in rows if row.id not in {gone.id for gone in cancelled}]
+        if not rows:
+            return cancelled
         error, latency_ms = self._send(Page(summary_of(rows), None))
-        settled = []
+        tries = max(row.attempts for row in rows) + 1
+        retry_at = self.retry_policy.next_attempt(tries, now) if error else None  # one time for all
+        settled = cancelled
         for row in rows:
-            retry_at = self.retry_policy.next_attempt(row.attempts + 1, now) if error else None
-            settled.append(self.store.record_attempt(row, error, latency_ms, now, retry_at))
+            settled.append(self.store.record_attempt(row, error, latency_ms, now, retry_at, waiting="held"))
             metrics.count_attempt(settled[-1])
         return settled
 
@@ -131,9 +139,16 @@ class Delivery:
         return [self._retry_one(row, now)]
 
     def _retry_one(self, row, now):
-        if row.status == "scheduled" and not self.still_needed(row):
-            return self.store.cancel(row, "not sent: the incident was acknowledged or resolved first")
+        if self._no_longer_needed(row):
+            return self.store.cancel(row, NOT_NEEDED)
         return self.attempt(row, now)
+
+    def _no_longer_needed(self, row):
+        """A delayed page, or an escalation's page still to be (re)tried, whose incident
+        was acknowledged or resolved meanwhile: nobody needs waking any more."""
+        if row.status != "scheduled" and (row.incident_id is None or is_ad_hoc(row.key)):
+            return False  # a message asked for by hand goes as asked
+        return not self.still_needed(row)
 
     def _send(self, page):
         """(error or None, latency in ms) of one send."""

@@ -31,10 +31,11 @@ class NotificationStore(BaseStore):
                 key=key, created_at=now, next_attempt_at=due, status=status, **fields
             ), True
 
-    def record_attempt(self, row, error, latency_ms, now, next_attempt_at):
-        """Write one attempt; the row is sent, retrying (until `next_attempt_at`) or failed."""
+    def record_attempt(self, row, error, latency_ms, now, next_attempt_at, waiting="retrying"):
+        """Write one attempt; the row is sent, `waiting` (until `next_attempt_at`: retrying,
+        or held for the next summary) or failed."""
         number = row.attempts + 1
-        status = "sent" if error is None else ("retrying" if next_attempt_at else "failed")
+        status = "sent" if error is None else (waiting if next_attempt_at else "failed")
         with write_transaction(self.db):
             Notification.update(
                 status=status,

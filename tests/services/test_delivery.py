@@ -512,3 +512,49 @@ def test_a_message_asked_for_by_hand_carries_no_ack_link_and_leaves_the_escalati
     assert "written by someone" in texts[0] and "Acknowledge as" not in texts[0]
     assert "Acknowledge as alice@example.com" in texts[1]
     assert by_hand["key"].startswith("adhoc:")
+
+
+def test_a_summary_that_fails_is_retried_as_one_summary_not_as_the_pages_it_holds(make_delivery, receiver):
+    receiver.script = [200, 200, 500]  # the two pages within the limit, then the summary fails
+    delivery = make_delivery(rate_limit=RateLimit(2, 60))
+    for n in range(1, 6):
+        delivery.deliver(webhook_page(receiver, incident_id=n), T0)
+    delivery.retry_due(T0 + dt.timedelta(seconds=60), lambda entry: None)
+    held = [item for item in delivery.store.list({})["items"] if item["status"] != "sent"]
+    assert [(item["status"], item["attempts"]) for item in held] == [("held", 1)] * 3
+    [due] = {dt.datetime.fromisoformat(item["next_attempt_at"]) for item in held}  # one time for all
+    announced = []
+    delivery.retry_due(due, announced.append)
+    subjects = [body["subject"] for body, _, _ in receiver.received[2:]]
+    assert subjects == ["3 pages held back while you were paged often"] * 2, subjects
+    assert sorted(entry["incident_id"] for entry in announced) == [3, 4, 5]
+
+
+def test_a_failed_page_is_not_retried_once_its_incident_needs_nobody(make_delivery, receiver):
+    receiver.script = [500, 500]
+    open_incidents = {1, 2}
+    delivery = make_delivery(still_needed=lambda row: row.incident_id in open_incidents)
+    delivery.deliver(webhook_page(receiver, incident_id=1), T0)
+    delivery.deliver(webhook_page(receiver, incident_id=2), T0)
+    open_incidents.discard(1)  # acknowledged meanwhile
+    delivery.retry_due(T0 + dt.timedelta(minutes=1), lambda entry: None)
+    by_incident = {row["incident_id"]: row for row in delivery.store.list({})["items"]}
+    assert by_incident[1]["status"] == "cancelled" and "acknowledged" in by_incident[1]["error"]
+    assert by_incident[2]["status"] == "sent"
+    assert [body["incident_id"] for body, _, _ in receiver.received] == [1, 2, 2]
+
+
+def test_a_held_page_whose_incident_needs_nobody_is_left_out_of_the_summary(make_delivery, receiver):
+    receiver.script = []
+    open_incidents = {1, 2, 3, 4}
+    delivery = make_delivery(
+        rate_limit=RateLimit(1, 60), still_needed=lambda r: r.incident_id in open_incidents
+    )
+    for n in range(1, 5):
+        delivery.deliver(webhook_page(receiver, incident_id=n), T0)  # 1 sent, 2-4 held
+    open_incidents.discard(3)
+    delivery.retry_due(T0 + dt.timedelta(seconds=60), lambda entry: None)
+    summary = receiver.received[-1][0]
+    assert summary["subject"] == "2 pages held back while you were paged often"
+    statuses = {row["incident_id"]: row["status"] for row in delivery.store.list({})["items"]}
+    assert statuses == {1: "sent", 2: "sent", 3: "cancelled", 4: "sent"}
