@@ -1389,6 +1389,25 @@ OPERATIONS = {
         RPC,
     ),
     ("/api/v1/ack/{token}", "GET"): Op(
+        "previewAcknowledgeLink",
+        "What the link in a page would acknowledge, and as whom, without using it",
+        "Notifications",
+        (
+            Reply(
+                200,
+                "The link's incident and recipient, and whether it was used (browsers: a page, a button)",
+                obj(
+                    {"incident_id": INT, "recipient": STR, "used": BOOL, "title": STR, "status": STR},
+                    ["incident_id", "recipient", "used"],
+                ),
+            ),
+        ),
+        (403, 503),
+        params=(Param("token", description="The signed token of the link", where="path"),),
+        access="public",
+        description="Opening a link changes nothing: mail scanners and chat unfurlers cannot acknowledge.",
+    ),
+    ("/api/v1/ack/{token}", "POST"): Op(
         "acknowledgeLink",
         "Acknowledge an incident from the link in a page",
         "Notifications",

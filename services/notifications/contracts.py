@@ -8,6 +8,7 @@ LIST = "list_notifications"
 PAGE_LOAD = "page_load"  # (since, until, {recipient: time zone}) -> pages and night pages per person
 ATTEMPTS = "attempts"
 REDEEM_ACK = "redeem_ack"
+PREVIEW_ACK = "preview_ack"  # what a link would acknowledge, without using it
 
 # Events
 NOTIFICATION_DELIVERED = "notification_delivered"

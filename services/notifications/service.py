@@ -72,6 +72,20 @@ class NotificationsService(HealthAndMetrics):
         return self.store.attempts(notification_id)
 
     @rpc
+    def preview_ack(self, token):
+        """What the link would acknowledge, and as whom, without using it: opening a link
+        (or a mail scanner or chat unfurler fetching it) must not acknowledge anything."""
+        claims = self._ack_links().verify(token, self.clock.now())
+        incident = self._describe(claims["incident_id"]) or {}
+        return {
+            "incident_id": claims["incident_id"],
+            "recipient": claims["recipient"],
+            "used": self.store.ack_link_used(claims["nonce"]),
+            "title": incident.get("title"),
+            "status": incident.get("status"),
+        }
+
+    @rpc
     def redeem_ack(self, token):
         """Acknowledge the incident of a page's link, as the person it was sent to; once."""
         now = self.clock.now()
@@ -109,6 +123,11 @@ class NotificationsService(HealthAndMetrics):
         return 200, {"items": self.attempts(notification_id)}
 
     @http("GET", "/api/v1/ack/<token>")
+    @json_api(PUBLIC)
+    def http_preview_ack(self, request, token):
+        return 200, self.preview_ack(token)
+
+    @http("POST", "/api/v1/ack/<token>")
     @json_api(PUBLIC)
     def http_redeem_ack(self, request, token):
         return 200, self.redeem_ack(token)

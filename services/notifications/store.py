@@ -110,6 +110,9 @@ class NotificationStore(BaseStore):
         rows = Attempt.select().where(Attempt.notification_id == notification_id).order_by(Attempt.number)
         return [attempt_dict(row) for row in rows]
 
+    def ack_link_used(self, nonce):
+        return UsedAckLink.get_or_none(UsedAckLink.nonce == nonce) is not None
+
     def use_ack_link(self, nonce, incident_id, now):
         """Record a followed acknowledge link; Conflict when it was followed before."""
         with write_transaction(self.db, lock_key=f"ack:{nonce}"):

@@ -394,6 +394,7 @@ def test_every_route_of_the_services_ports_needs_credentials_but_the_exceptions(
         ("GET", "/metrics"),
         ("POST", "/api/v1/alerts"),
         ("GET", "/api/v1/ack/token"),
+        ("POST", "/api/v1/ack/token"),
     }
     checked = 0
     for name, method, path in services_routes():

@@ -95,13 +95,22 @@ def test_an_incident_is_e_mailed_and_its_link_acknowledges_it_once(cluster, smtp
     link = re.search(r"Acknowledge: (\S+)", text).group(1)
     assert link.startswith(f"{edge}/api/v1/ack/")
 
-    forged = requests.get(link[:-3] + ("xyz" if not link.endswith("xyz") else "abc"), timeout=10)
+    forged = requests.post(link[:-3] + ("xyz" if not link.endswith("xyz") else "abc"), timeout=10)
     assert forged.status_code == 403
-    first = requests.get(link, timeout=10)
+    for _ in range(2):  # a mail scanner fetching the link, then the person opening it
+        opened = requests.get(link, timeout=10)
+        assert opened.status_code == 200, opened.text
+        assert (opened.json()["incident_id"], opened.json()["recipient"]) == (incident_id, person)
+        assert opened.json()["used"] is False and opened.json()["status"] == "open", "opening changes nothing"
+    page = requests.get(link, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, timeout=10)
+    assert page.headers["content-type"].startswith("text/html")
+    assert f"Acknowledge as {person}" in page.text and '<form method="post">' in page.text
+    first = requests.post(link, timeout=10)
     assert first.status_code == 200, first.text
     assert first.json() == {"incident_id": incident_id, "status": "acknowledged", "by": person}
-    again = requests.get(link, timeout=10)
+    again = requests.post(link, timeout=10)
     assert again.status_code == 409 and "already used" in again.json()["detail"]
+    assert requests.get(link, timeout=10).json()["used"] is True
 
     found = cluster.api.get(f"{edge}/api/v1/incidents/{incident_id}", timeout=10).json()
     assert found["status"] == "acknowledged" and found["mtta_seconds"] is not None

@@ -272,6 +272,22 @@ def xss_inert(run):
 
 
 @scenario
+def ack_link_page(run):
+    """An acknowledge link opened in a browser shows what it would do, as text, and
+    acknowledges only when its button is pressed; no sign-in needed."""
+    page = run.page
+    incident_id, title = run.get("incident_id"), run.get("title")
+    page.goto(run.get("link"))
+    expect(page.get_by_role("heading", name=f"Incident #{incident_id}")).to_be_visible(timeout=10_000)
+    expect(page.get_by_text(title, exact=True)).to_be_visible()
+    run.found["injected_images"] = page.locator("img").count()
+    run.found["status_shown"] = page.get_by_text("Status:").inner_text()
+    run.screenshot()
+    page.get_by_role("button", name=f"Acknowledge as {run.get('recipient')}").click()
+    expect(page.get_by_role("heading", name=re.compile("is acknowledged"))).to_be_visible(timeout=10_000)
+
+
+@scenario
 def viewer_sees_no_actions(run):
     """A viewer reads everything and is offered no action."""
     page = run.page

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from services.notifications.acklinks import AckLinks
 from tests.platform import running_platform
 
 pytestmark = [
@@ -263,6 +264,28 @@ def test_an_admin_adds_a_heartbeat_monitor_whose_key_beats_and_then_deletes_it(c
     assert after["last_beat_at"] is not None
     console.browse(request, "heartbeat_deleted", "admin", monitor=monitor, service=service)
     assert console.api.get(f"{edge}/api/v1/heartbeats/{made['id']}", timeout=10).status_code == 404
+
+
+def test_an_acknowledge_link_opened_in_a_browser_acknowledges_only_at_the_button(console, request):
+    title = '<img src=x onerror="document.title=1">disk <b>full</b>'
+    incident_id = console.alert(title, service="ack-link-api", severity="high")
+    recipient = console.users["responder"][0]
+    secret_key = (Path(console.platform.env["KLAXON_DATA_DIR"]) / "secret-key").read_text().strip()
+    link = AckLinks(secret_key, console.platform.edge).url(incident_id, recipient, dt.datetime.now(dt.UTC))
+    found = console.browse(
+        request,
+        "ack_link_page",
+        "admin",
+        link=link,
+        incident_id=incident_id,
+        title=title,
+        recipient=recipient,
+    )
+    assert found["status_shown"] == "Status: open", "opening the link acknowledged nothing"
+    assert found["injected_images"] == 0 and found["csp_violations"] == [] and found["page_errors"] == []
+    incident = console.api.get(f"{console.platform.edge}/api/v1/incidents/{incident_id}", timeout=10).json()
+    assert incident["status"] == "acknowledged"
+    assert [e["actor"] for e in incident["timeline"] if e["kind"] == "acknowledged"] == [recipient]
 
 
 def test_axe_finds_no_serious_or_critical_violation_on_any_page(console, request, incident_id, quiet):
