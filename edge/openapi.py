@@ -1397,7 +1397,7 @@ OPERATIONS = {
                 200,
                 "The link's incident and recipient, and whether it was used (browsers: a page, a button)",
                 obj(
-                    {"incident_id": INT, "recipient": STR, "used": BOOL, "title": STR, "status": STR},
+                    {"incident_id": INT, "recipient": STR, "used": BOOL, "title": OPT_STR, "status": OPT_STR},
                     ["incident_id", "recipient", "used"],
                 ),
             ),
