@@ -113,7 +113,10 @@ class EscalationStore:
         return step
 
     def settle_escalation(self, incident_id, state, now):
-        with write_transaction(self.db):
+        """Set the escalation's state; `state` may be a callable, asked under the incident's
+        lock, so that of two settlings at once the later one asks last."""
+        with write_transaction(self.db, lock_key=f"escalation-state:{incident_id}"):
+            state = state() if callable(state) else state
             Escalation.update(state=state, updated_at=now).where(
                 Escalation.incident_id == incident_id
             ).execute()

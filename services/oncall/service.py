@@ -1,7 +1,9 @@
 """The on-call service: schedules, who is on call, routing and escalation."""
 
+import contextlib
 import datetime as dt
 
+import eventlet
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
@@ -29,6 +31,14 @@ from services.shared.validation import count_param, required_id
 from services.shared.web import HealthAndMetrics, HttpMetrics
 
 INCIDENTS = incident_contracts.SERVICE
+# An incident's status -> its escalation's state.
+ESCALATION_STATE = {
+    "open": "active",
+    "acknowledged": "acknowledged",
+    "in_progress": "acknowledged",
+    "resolved": "resolved",
+}
+STATUS_TIMEOUT_SECONDS = 2.0
 
 
 class OncallService(HealthAndMetrics, AccessEntrypoints):
@@ -138,15 +148,29 @@ class OncallService(HealthAndMetrics, AccessEntrypoints):
 
     @handles(INCIDENTS, incident_contracts.INCIDENT_ACKNOWLEDGED)
     def on_incident_acknowledged(self, event):
-        self.store.settle_escalation(event["incident_id"], "acknowledged", self.clock.now())
+        self._settle(event["incident_id"], "acknowledged")
 
     @handles(INCIDENTS, incident_contracts.INCIDENT_RESOLVED)
     def on_incident_resolved(self, event):
-        self.store.settle_escalation(event["incident_id"], "resolved", self.clock.now())
+        self._settle(event["incident_id"], "resolved")
 
     @handles(INCIDENTS, incident_contracts.INCIDENT_REOPENED)
     def on_incident_reopened(self, event):
-        self.store.settle_escalation(event["incident_id"], "active", self.clock.now())
+        self._settle(event["incident_id"], "active")
+
+    def _settle(self, incident_id, told):
+        """The escalation follows the incident's status as it is now, not as the event
+        told it: one incident's events can arrive out of order (handlers run at once, a
+        failed one is retried later), and a resolve applied after the reopen that followed
+        it would leave an open incident that escalates to nobody. Without an answer in
+        time, the event's word stands."""
+
+        def state_now():
+            with contextlib.suppress(Exception), eventlet.Timeout(STATUS_TIMEOUT_SECONDS, False):
+                return ESCALATION_STATE[self.incidents.incident_summary(incident_id)["status"]]
+            return told
+
+        self.store.settle_escalation(incident_id, state_now, self.clock.now())
 
     # -- this service's own port: the same API as the edge's (SPEC §7) ----------------
     @http("GET", "/api/v1/schedules")

@@ -1,14 +1,17 @@
 """The escalation engine on real SQLite and PostgreSQL, with a clock the test moves."""
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
+from nameko.testing.services import worker_factory
 
 from services.oncall import contracts as c
 from services.oncall import engine, paging
 from services.oncall.models import Escalation
 from services.oncall.policy import parse_policy
 from services.oncall.requests import parse_schedule
+from services.oncall.service import OncallService
 from services.oncall.store import OncallStore
 from services.shared.errors import Conflict, NotFound, ValidationFailed
 
@@ -269,3 +272,37 @@ def test_pages_go_to_every_contact_method_with_its_delay(store, recorder):
         ("email", "alice@example.com", 0),
         ("slack", "https://hooks.slack.example/T/B/x", 2),
     ]
+
+
+class IncidentNow:
+    """The incidents service as the on-call service asks it: the status as it is now."""
+
+    def __init__(self, status):
+        self.status = status
+
+    def incident_summary(self, incident_id):
+        if self.status is None:
+            raise RuntimeError("RemoteError: the incidents service is down")
+        return {"id": incident_id, "status": self.status}
+
+
+def oncall_worker(store, status):
+    clock = SimpleNamespace(now=lambda: minutes(2))
+    return worker_factory(OncallService, store=store, incidents=IncidentNow(status), clock=clock)
+
+
+def test_events_applied_out_of_order_leave_the_escalation_as_the_incident_is_now(store, recorder):
+    store.save_policy(parse_policy({"team": TEAM, "steps": TWO_STEPS}), T0)
+    open_incident(store, recorder, 1)
+    # Resolved, then reopened: the reopen's event is handled first, the resolve's last.
+    worker = oncall_worker(store, "open")
+    worker.on_incident_reopened({"incident_id": 1})
+    worker.on_incident_resolved({"incident_id": 1})
+    assert Escalation.get_by_id(1).state == "active", "the open incident still escalates"
+    assert engine.tick(store, recorder, minutes(30)) == 1
+
+
+def test_without_the_incidents_service_the_events_word_stands(store, recorder):
+    open_incident(store, recorder, 1)
+    oncall_worker(store, None).on_incident_acknowledged({"incident_id": 1})
+    assert Escalation.get_by_id(1).state == "acknowledged"
