@@ -9,7 +9,7 @@ its alert's trace.
 from opentelemetry import trace
 from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
 
-from services.shared import tracing
+from services.shared import redaction, tracing
 
 
 def traced(application):
@@ -26,7 +26,7 @@ class RequestTracing:
     def process_request(self, req, resp):
         span = trace.get_current_span()
         if req.query_string and span.is_recording():
-            query = tracing.hide_query_secrets(req.query_string)
+            query = redaction.hide_query_secrets(req.query_string)
             span.set_attributes({"http.target": f"{req.path}?{query}", "url.query": query})
 
     def process_resource(self, req, resp, resource, params):
@@ -34,8 +34,8 @@ class RequestTracing:
         if req.uri_template and span.is_recording():
             span.update_name(f"{req.method} {req.uri_template}")
             span.set_attribute("http.route", req.uri_template)
-            if any(tracing.is_secret_name(name) for name in params):
-                query = tracing.hide_query_secrets(req.query_string)
+            if any(redaction.is_secret_name(name) for name in params):
+                query = redaction.hide_query_secrets(req.query_string)
                 target = req.uri_template + (f"?{query}" if query else "")
                 span.set_attributes({"http.target": target, "url.path": req.uri_template})
 

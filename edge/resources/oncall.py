@@ -116,7 +116,7 @@ class PersonResource:
         self.rpc = rpc
 
     def on_get(self, req, resp, email):
-        resp.media = self.rpc.call(c.SERVICE, c.GET_PERSON, email)
+        resp.media = self.rpc.call(c.SERVICE, c.GET_PERSON, email, principal(req))
 
     def on_patch(self, req, resp, email):
         """A person's own name, time zone and contact methods (an admin: anyone's)."""

@@ -7,6 +7,7 @@ from services.notifications.contracts import ledger_key
 from services.notifications.models import Attempt, Notification, UsedAckLink
 from services.shared.db import for_update, insert_rows, write_transaction
 from services.shared.paging import equality_filters, keyset_page, page_limit
+from services.shared.redaction import masked_address
 from services.shared.store import BaseStore
 
 FILTERS = ("incident_id", "recipient", "channel", "status")
@@ -154,7 +155,7 @@ def notification_dict(row):
         "latency_ms": row.latency_ms,
         "created_at": row.created_at.isoformat(),
         "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,
-        "address": row.address,
+        "address": masked_address(row.address),  # a webhook's path can be its credential
         "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
     }
 

@@ -49,13 +49,17 @@ class Member(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
     role: Literal["primary", "secondary"] = "primary"
-    time_zone: str = Field(default="UTC", max_length=64, description="IANA zone of the person")
-    contact_methods: list[ContactMethod] = Field(default_factory=list, max_length=20)
+    # Left out: what the person has stays (their profile's zone and methods; UTC and none
+    # for someone new), so adding a person to a team never wipes how they are paged.
+    time_zone: str | None = Field(default=None, max_length=64, description="IANA zone of the person")
+    contact_methods: list[ContactMethod] | None = Field(
+        default=None, max_length=20, description="Left out: the person's own stay as they are"
+    )
 
     @field_validator("time_zone")
     @classmethod
     def known_zone(cls, value):
-        return known_time_zone(value)
+        return value if value is None else known_time_zone(value)
 
 
 class ScheduleRequest(BaseModel):
@@ -70,8 +74,10 @@ class ScheduleRequest(BaseModel):
     time_zone: str = Field(default="UTC", max_length=64, description="IANA zone, e.g. Europe/Paris")
     start_date: dt.date = Field(default=DEFAULT_START, description="First shift starts this day")
     members: list[Member] = Field(min_length=1)
-    default_contact_methods: list[ContactMethod] = Field(
-        default_factory=list, max_length=20, description="For members without contact methods of their own"
+    default_contact_methods: list[ContactMethod] | None = Field(
+        default=None,
+        max_length=20,
+        description="For members without contact methods of their own; left out: the team's stay",
     )
     services: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, description="Services this team answers for"

@@ -114,8 +114,11 @@ class OncallService(HealthAndMetrics, AccessEntrypoints):
         return {service: self.store.team_for_service(service) for service in services}
 
     @rpc
-    def get_person(self, email):
-        return self.store.person(email)
+    def get_person(self, email, viewer=None):
+        """A person; the addresses of their webhook and Slack methods in full only to
+        themself and to admins."""
+        reveal = viewer is not None and (viewer["email"] == email or viewer["role"] == "admin")
+        return self.store.person(email, reveal)
 
     @rpc
     def person_upcoming(self, email, at=None, count=5):
@@ -196,7 +199,7 @@ class OncallService(HealthAndMetrics, AccessEntrypoints):
     @http("GET", "/api/v1/people/<email>")
     @json_api(READ)
     def http_get_person(self, request, email):
-        return 200, self.get_person(email)
+        return 200, self.get_person(email, principal(request))
 
     @http("PATCH", "/api/v1/people/<email>")
     @json_api(RESPOND)

@@ -19,6 +19,7 @@ from services.oncall.models import (
 from services.oncall.rotation import Rotation, covering, keep_turn, on_call, shift_index, upcoming_shifts
 from services.shared.db import write_transaction
 from services.shared.errors import NotFound
+from services.shared.redaction import masked_address
 from services.shared.store import BaseStore
 
 
@@ -34,10 +35,13 @@ class OncallStore(EscalationStore, BaseStore):
             team, _ = Team.get_or_create(name=request.team)
             standing = self._standing(team, now)
             schedule = self._upsert_schedule(team, request, now)
-            team_fields = {"default_contact_methods": methods_json(request.default_contact_methods)}
+            team_fields = {}
+            if request.default_contact_methods is not None:
+                team_fields["default_contact_methods"] = methods_json(request.default_contact_methods)
             if request.managers is not None:
                 team_fields["managers"] = json.dumps(sorted(set(request.managers)))
-            Team.update(**team_fields).where(Team.id == team.id).execute()
+            if team_fields:
+                Team.update(**team_fields).where(Team.id == team.id).execute()
             self._replace_members(schedule, request)
             if standing:
                 self._keep_turns(schedule, standing, now)
@@ -99,14 +103,18 @@ class OncallStore(EscalationStore, BaseStore):
         return Schedule.get_by_id(schedule.id)
 
     def _upsert_person(self, member):
-        fields = {
-            "name": member.name,
-            "time_zone": member.time_zone,
-            "contact_methods": methods_json(member.contact_methods),
-        }
+        """The member's person, with what the schedule says of them; what it leaves out
+        stays as the person has it."""
+        fields = {"name": member.name}
+        if member.time_zone is not None:
+            fields["time_zone"] = member.time_zone
+        if member.contact_methods is not None:
+            fields["contact_methods"] = methods_json(member.contact_methods)
         person = Person.get_or_none(Person.email == member.email)
         if person is None:
-            return Person.create(email=member.email, **fields)
+            return Person.create(
+                email=member.email, **{"time_zone": "UTC", "contact_methods": "[]", **fields}
+            )
         Person.update(**fields).where(Person.id == person.id).execute()
         return person
 
@@ -120,8 +128,9 @@ class OncallStore(EscalationStore, BaseStore):
         team = Team.get_or_none(Team.name == team_name)
         return json.loads(team.default_contact_methods or "[]") if team else []
 
-    def person(self, email):
-        """A person with their contact methods and the teams and layers they rotate in."""
+    def person(self, email, reveal=False):
+        """A person with their contact methods (see shown_methods for `reveal`) and the
+        teams and layers they rotate in."""
         person = Person.get_or_none(Person.email == email)
         if person is None:
             raise NotFound("person", email)
@@ -131,7 +140,7 @@ class OncallStore(EscalationStore, BaseStore):
             for layer in c.LAYERS
             if any(member.id == person.id for member in self._layer(schedule, layer))
         ]
-        return {**person_profile(person), "rotations": rotations}
+        return {**person_profile(person, reveal), "rotations": rotations}
 
     def schedule(self, team_name):
         team, schedule = self._team_schedule(team_name)
@@ -141,7 +150,7 @@ class OncallStore(EscalationStore, BaseStore):
             for layer in c.LAYERS
             for person in self._layer(schedule, layer)
         ]
-        body["default_contact_methods"] = shown_methods(team.default_contact_methods)
+        body["default_contact_methods"] = shown_methods(team.default_contact_methods, reveal=False)
         body["managers"] = team_managers(team)
         body["services"] = [
             route.service for route in ServiceRoute.select().where(ServiceRoute.team_id == team.id)
@@ -355,16 +364,22 @@ def methods_json(methods):
     return json.dumps([method.model_dump(exclude_none=True) for method in methods])
 
 
-def shown_methods(text):
-    # A webhook's signing secret is written, never read back.
-    return [{k: v for k, v in method.items() if k != "secret"} for method in json.loads(text or "[]")]
+def shown_methods(text, reveal=True):
+    """Contact methods as they may be read: a webhook's signing secret never, and unless
+    `reveal` (the person themself, an admin) a URL's path neither: a Slack webhook's
+    address is its credential."""
+    methods = [{k: v for k, v in method.items() if k != "secret"} for method in json.loads(text or "[]")]
+    if not reveal:
+        for method in methods:
+            method["address"] = masked_address(method.get("address"))
+    return methods
 
 
-def person_profile(person):
+def person_profile(person, reveal=False):
     return {
         **person_dict(person),
         "time_zone": person.time_zone,
-        "contact_methods": shown_methods(person.contact_methods),
+        "contact_methods": shown_methods(person.contact_methods, reveal),
     }
 
 

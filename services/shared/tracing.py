@@ -16,7 +16,6 @@ import contextlib
 import contextvars
 import logging
 import os
-from urllib.parse import parse_qsl, urlencode
 
 from nameko.events import EventDispatcher as NamekoEventDispatcher
 from nameko.extensions import DependencyProvider
@@ -98,21 +97,6 @@ def _instrument_libraries():
     # psycopg2-binary is psycopg2 under another distribution name.
     Psycopg2Instrumentor().instrument(skip_dep_check=True)
     RequestsInstrumentor().instrument()
-
-
-# What a span may say of a URL: a query can carry an integration key.
-HIDDEN = "REDACTED"
-SECRET_QUERY_WORDS = ("key", "token", "secret", "password", "signature", "code")
-
-
-def hide_query_secrets(query):
-    """`query` with the values of its secret-looking parameters (integration_key...) hidden."""
-    pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode([(name, HIDDEN if is_secret_name(name) else value) for name, value in pairs], safe="/")
-
-
-def is_secret_name(name):
-    return any(word in name.lower() for word in SECRET_QUERY_WORDS)
 
 
 # -- reading and carrying the current trace ------------------------------------------------

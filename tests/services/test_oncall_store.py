@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 
 import eventlet
 import pytest
+from nameko.testing.services import worker_factory
 
 from services.oncall.models import Escalation, Person, RotationMember, Schedule, ServiceRoute, Team
 from services.oncall.requests import parse_schedule
 from services.oncall.rotation import Rotation, on_call
+from services.oncall.service import OncallService
 from services.oncall.store import OncallStore
 from services.shared.errors import Conflict, NotFound
 from tests.conftest import close_pool
@@ -379,10 +381,14 @@ def test_people_keep_their_time_zone_and_contact_methods(store):
     )
     [listed] = saved["members"]
     expected = [{**method, "delay_minutes": 0} for method in member["contact_methods"]]
-    assert (listed["time_zone"], listed["contact_methods"]) == ("Europe/Paris", expected)
+    shown = [expected[0], {**expected[1], "address": "https://hooks.slack.example/…"}]
+    assert (listed["time_zone"], listed["contact_methods"]) == ("Europe/Paris", shown), (
+        "a URL is a credential"
+    )
     person = store.person("ada@example.com")
     assert person["rotations"] == [{"team": "ops", "layer": "primary"}]
-    assert person["contact_methods"][1]["type"] == "slack"
+    assert person["contact_methods"] == shown
+    assert store.person("ada@example.com", reveal=True)["contact_methods"] == expected
     with pytest.raises(NotFound):
         store.person("nobody@example.com")
 
@@ -405,9 +411,49 @@ def test_members_without_contact_methods_get_the_teams_defaults_secrets_stay_ins
     saved = store.save_schedule(parse_schedule(payload), T0)
     assert saved["default_contact_methods"][1] == {
         "type": "webhook",
-        "address": "https://hooks.example/ops",
+        "address": "https://hooks.example/…",
         "delay_minutes": 2,
     }
     assert store.contact_methods("ada@example.com", "ops") == [{"type": "email", "delay_minutes": 0}]
     assert store.contact_methods("bo@example.com", "ops")[1]["secret"] == "s3"
     assert store.contact_methods("bo@example.com") == []
+
+
+def test_a_schedule_that_leaves_out_a_members_zone_and_methods_keeps_what_the_person_has(store):
+    methods = [{"type": "webhook", "address": "https://hooks.example/ada", "secret": "s3"}]
+    ada = {"name": "Ada", "email": "ada@example.com", "time_zone": "Asia/Tokyo", "contact_methods": methods}
+    defaults = [{"type": "email"}]
+    first = {"team": "ops", "rotation_type": "daily", "members": [ada], "default_contact_methods": defaults}
+    store.save_schedule(parse_schedule(first), T0)
+    # Saved again as the console does: members by name, e-mail and role only.
+    again = {
+        "team": "ops",
+        "rotation_type": "daily",
+        "members": [{"name": "Ada", "email": "ada@example.com"}],
+    }
+    store.save_schedule(parse_schedule(again), T0)
+    assert store.contact_methods("ada@example.com") == [{**methods[0], "delay_minutes": 0}], "secret and all"
+    assert store.person("ada@example.com", reveal=True)["time_zone"] == "Asia/Tokyo"
+    assert store.contact_methods("bo@example.com", "ops") == [{"type": "email", "delay_minutes": 0}]
+    new = {"team": "ops", "rotation_type": "daily", "members": [{"name": "Bo", "email": "bo@example.com"}]}
+    store.save_schedule(parse_schedule(new), T0)
+    bo = store.person("bo@example.com")
+    assert (bo["time_zone"], bo["contact_methods"]) == ("UTC", [])
+
+
+@pytest.mark.parametrize(
+    ("viewer", "shown"),
+    [
+        ({"email": "ada@example.com", "role": "viewer"}, "https://hooks.slack.example/T1/B2/c3"),
+        ({"email": "root@example.com", "role": "admin"}, "https://hooks.slack.example/T1/B2/c3"),
+        ({"email": "bo@example.com", "role": "responder"}, "https://hooks.slack.example/…"),
+        (None, "https://hooks.slack.example/…"),
+    ],
+    ids=["themself", "an-admin", "someone-else", "nobody-named"],
+)
+def test_a_persons_webhook_address_is_shown_in_full_only_to_themself_and_admins(store, viewer, shown):
+    slack = {"type": "slack", "address": "https://hooks.slack.example/T1/B2/c3"}
+    member = {"name": "Ada", "email": "ada@example.com", "contact_methods": [slack]}
+    store.save_schedule(parse_schedule({"team": "ops", "rotation_type": "daily", "members": [member]}), T0)
+    person = worker_factory(OncallService, store=store).get_person("ada@example.com", viewer)
+    assert person["contact_methods"][0]["address"] == shown

@@ -288,6 +288,19 @@ def ack_link_page(run):
 
 
 @scenario
+def schedule_saved(run):
+    """An admin opens a team's schedule editor and saves it unchanged."""
+    page = run.page
+    run.sign_in()
+    run.goto(f"/teams/{run.get('team')}", run.get("team"))
+    run.loaded()
+    page.get_by_role("button", name="Edit schedule").click()
+    page.get_by_role("button", name="Save schedule").click()
+    expect(page.get_by_role("button", name="Edit schedule")).to_be_visible(timeout=10_000)
+    run.screenshot()
+
+
+@scenario
 def viewer_sees_no_actions(run):
     """A viewer reads everything and is offered no action."""
     page = run.page

@@ -288,6 +288,24 @@ def test_an_acknowledge_link_opened_in_a_browser_acknowledges_only_at_the_button
     assert [e["actor"] for e in incident["timeline"] if e["kind"] == "acknowledged"] == [recipient]
 
 
+def test_saving_a_schedule_in_the_console_keeps_its_members_zones_and_contact_methods(console, request):
+    edge, tag = console.platform.edge, uuid.uuid4().hex[:6]
+    email, team = f"kept-{tag}@example.com", f"kept-{tag}"
+    member = {"name": "Kept", "email": email}
+    made = console.api.post(
+        f"{edge}/api/v1/schedules",
+        json={"team": team, "rotation_type": "weekly", "members": [member]},
+        timeout=30,
+    )
+    made.raise_for_status()
+    slack = {"type": "slack", "address": f"https://hooks.slack.example/T0/B0/{tag}", "delay_minutes": 0}
+    profile = {"time_zone": "Asia/Tokyo", "contact_methods": [slack]}
+    console.api.patch(f"{edge}/api/v1/people/{email}", json=profile, timeout=30).raise_for_status()
+    console.browse(request, "schedule_saved", "admin", team=team)
+    kept = console.api.get(f"{edge}/api/v1/people/{email}", timeout=30).json()
+    assert (kept["time_zone"], kept["contact_methods"]) == ("Asia/Tokyo", [slack])
+
+
 def test_axe_finds_no_serious_or_critical_violation_on_any_page(console, request, incident_id, quiet):
     found = console.browse(request, "accessibility", "admin", incident_id=incident_id, team=TEAM)
     assert found["violations"] == {}

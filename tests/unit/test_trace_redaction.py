@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.shared.tracing import hide_query_secrets
+from services.shared.redaction import hide_query_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,9 +5,12 @@ import { useData, ErrorBox, Loading, Empty, Field, canManage, isAdmin } from "..
 
 const clone = (x) => JSON.parse(JSON.stringify(x));
 
+// Members go back by name, e-mail and role only: their zones and contact methods are
+// theirs (the profile page), and what a schedule leaves out the server keeps. The team's
+// default contact methods are shown without their secrets, so they are not sent back.
 function scheduleBody(s) {
-  const { id, ...body } = s; // eslint-disable-line no-unused-vars
-  return body;
+  const { id, default_contact_methods, ...body } = s; // eslint-disable-line no-unused-vars
+  return { ...body, members: s.members.map(({ name, email, role }) => ({ name, email, role })) };
 }
 
 function Input({ label, value, onInput, error, type = "text", ...rest }) {
