@@ -126,6 +126,7 @@ def nameko_config(service):
         "CORRELATION_WINDOW_SECONDS": int(env("KLAXON_CORRELATION_WINDOW_SECONDS", 300)),
         "DEFAULT_TEAM": env("KLAXON_DEFAULT_TEAM"),
         "KEYLESS_INGEST": env_flag("KLAXON_KEYLESS_INGEST"),
+        "KEYLESS_RATE_LIMIT": int(env("KLAXON_KEYLESS_RATE_LIMIT", 6000)),  # per minute, as on the edge
         # How long the alerts service's own port trusts a key it checked (as the edge does).
         "INTEGRATION_CACHE_SECONDS": float(env("KLAXON_INTEGRATION_CACHE_SECONDS", 5)),
         "BATCH_SIZE": int(env("KLAXON_BATCH_SIZE", 200)),

@@ -203,3 +203,10 @@ def test_max_workers_per_service(monkeypatch):
     monkeypatch.setenv("KLAXON_ALERTS_MAX_WORKERS", "100")
     assert config.nameko_config("alerts")["max_workers"] == 100
     assert config.nameko_config("incidents")["max_workers"] == 20
+
+
+def test_the_keyless_rate_limit_reaches_the_alerts_service_as_it_does_the_edge(monkeypatch):
+    monkeypatch.setenv("KLAXON_SECRET_KEY", "k" * 32)
+    assert config.nameko_config("alerts")["KEYLESS_RATE_LIMIT"] == 6000
+    monkeypatch.setenv("KLAXON_KEYLESS_RATE_LIMIT", "120")
+    assert config.nameko_config("alerts")["KEYLESS_RATE_LIMIT"] == 120
