@@ -1,7 +1,8 @@
 """Sending through the ledger: claim, try, record; failed tries come back with backoff.
 
 A request is claimed once (keyed by incident, step, recipient and channel), so a
-redelivered request never pages twice. Every try is written down with its error and
+redelivered request never pages twice; every try, first or retry, holds its delivery on
+a lease and ends before the lease does. Every try is written down with its error and
 latency; a failed one is retried after an exponential, jittered pause, and after the
 last try the delivery is marked failed.
 """
@@ -20,13 +21,13 @@ from services.notifications.noise import RateLimit, summary_of
 from services.notifications.store import notification_dict
 from services.shared.tracing import continuing
 
-# A claimed page is taken over by the retry loop once its lease runs out, so a first send
-# must end well inside it: the channels' own timeouts bound each read or write, not the
-# whole send, and a peer answering a byte at a time would otherwise outlast the lease and
-# be paged twice.
 logger = logging.getLogger("klaxon.notifications")
 
 NOT_NEEDED = "not sent: the incident was acknowledged or resolved first"
+# A claimed page is taken over by the retry loop once its lease runs out, so a send must
+# end well inside it: the channels' own timeouts bound each read or write, not the whole
+# send, and a peer answering a byte at a time would otherwise outlast the lease and be
+# paged twice.
 CLAIM_LEASE_SECONDS = 60
 SEND_DEADLINE_SECONDS = CLAIM_LEASE_SECONDS / 2
 
