@@ -157,12 +157,14 @@ def test_an_unrouted_service_says_so_in_the_timeline(platform):
 
 
 def test_a_repeated_page_request_is_delivered_once(platform):
+    # A notification asked for by hand is one per request id: the same id again is the same one.
     request = {
         "incident_id": 1,
         "step": 0,
         "recipient": "alice@example.com",
         "channel": "log",
         "message": "m",
+        "request_id": "retried-by-its-sender",
     }
     with ServiceRpcProxy("notifications", platform) as notifications:
         first = notifications.notify(request)

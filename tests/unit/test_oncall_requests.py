@@ -75,7 +75,8 @@ def test_full_schedule():
     assert parsed.start_date == dt.date(2026, 3, 2)
     assert parsed.services == ["checkout", "payments"]
     assert parsed.members[0].role == "primary"
-    assert parsed.members[0].time_zone == "UTC"
+    assert parsed.members[0].time_zone is None, "left out: the person keeps their own"
+    assert parsed.members[0].contact_methods is None and parsed.default_contact_methods is None
 
 
 @pytest.mark.parametrize(
