@@ -287,14 +287,22 @@ def test_another_contact_method_has_its_own_limit(make_delivery, receiver):
     assert (first["status"], other["status"]) == ("sent", "sent")
 
 
+def started_service(service_config, container_factory, incident_id, severity):
+    """The notifications service running, its incidents service a stand-in that describes
+    one open incident."""
+    container = container_factory(NotificationsService, service_config)
+    incidents = replace_dependencies(container, "incidents")
+    summary = {"id": incident_id, "severity": severity, "service": "s", "status": "open"}
+    incidents.incident_summary.return_value = summary
+    container.start()
+    return container, incidents
+
+
 def test_the_service_pages_from_the_requests_facts_without_asking_incidents(
     service_config, container_factory, receiver
 ):
     receiver.script = []
-    container = container_factory(NotificationsService, service_config)
-    incidents = replace_dependencies(container, "incidents")
-    incidents.incident_summary.return_value = {"id": 10, "severity": "low", "service": "s", "status": "open"}
-    container.start()
+    container, incidents = started_service(service_config, container_factory, 10, "low")
     facts = {"id": 9, "title": "5xx", "service": "checkout", "severity": "high", "status": "open"}
     page = webhook_page(receiver, channel="slack", secret=None, incident={**facts, "assignee": "Alice"})
     with entrypoint_hook(container, "on_notification_requested") as requested:
@@ -498,10 +506,7 @@ def test_a_message_asked_for_by_hand_carries_no_ack_link_and_leaves_the_escalati
     service_config, container_factory, receiver
 ):
     receiver.script = []
-    container = container_factory(NotificationsService, service_config)
-    incidents = replace_dependencies(container, "incidents")
-    incidents.incident_summary.return_value = {"id": 9, "severity": "high", "service": "s", "status": "open"}
-    container.start()
+    container, _ = started_service(service_config, container_factory, 9, "high")
     page = webhook_page(receiver, channel="slack", secret=None)  # incident 9, step 0, alice
     with entrypoint_hook(container, "notify") as notify:
         by_hand = notify({**page, "message": "written by someone"})
