@@ -87,10 +87,17 @@ class AdminApi:
 class Platform(AdminApi):
     """A running `klaxon run`: `urls[name]` for edge and services, `env` it was started with."""
 
-    def __init__(self, urls, env, process):
+    def __init__(self, urls, env, process, log_path=None):
         self.urls = urls
         self.env = env
         self.process = process
+        self.log_path = log_path
+
+    def log_tail(self, lines=60):
+        """The last lines the platform printed, for a failing test's message."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     @property
     def edge(self):
@@ -142,7 +149,8 @@ def running_platform(tmp_path, database="sqlite", extra_env=None, command=("run"
     prefix = f"e{uuid.uuid4().hex[:8]}_"
     with vhost() as name:
         env, urls = platform_env(name, tmp_path, database, prefix, extra_env)
-        with open(tmp_path / "platform.log", "w") as log:
+        log_path = tmp_path / "platform.log"
+        with open(log_path, "w") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "klaxon.cli", *command],
                 env=env,
@@ -150,7 +158,7 @@ def running_platform(tmp_path, database="sqlite", extra_env=None, command=("run"
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-            platform = Platform(urls, env, process)
+            platform = Platform(urls, env, process, log_path)
             try:
                 yield platform
             finally:

@@ -14,6 +14,7 @@ import argparse
 import json
 import re
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -65,6 +66,16 @@ class Run:
         page.on("console", self._console)
         page.on("dialog", self._dialog)
         page.on("pageerror", lambda error: self.found["page_errors"].append(str(error)))
+        # What the page asked of the API and when, printed when a scenario fails.
+        self.started = time.monotonic()
+        self.network = []
+        page.on("request", lambda r: self._note("asked", r.method, r.url))
+        page.on("response", lambda r: self._note(f"answered {r.status}", r.request.method, r.url))
+        page.on("requestfailed", lambda r: self._note(f"failed {r.failure}", r.method, r.url))
+
+    def _note(self, what, method, url):
+        if "/api/" in url:
+            self.network.append(f"{time.monotonic() - self.started:7.2f}s {what} {method} {url}")
 
     def _console(self, message):
         if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
@@ -139,6 +150,31 @@ def sign_in_form(run):
     page.get_by_label("Password", exact=True).fill(run.get("new_password"))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible(timeout=10_000)
+
+
+# Preact runs effects after the next frame, or after 35 ms without one: these make it 1.5 s.
+SLOW_EFFECTS = ("setTimeout(r,35)", "setTimeout(r,1500)")
+
+
+@scenario
+def live_indicator_with_slow_effects(run):
+    """The stream opens before the indicator's effect runs: the indicator still says Live."""
+    page = run.page
+    run.sign_in()
+    page.add_init_script("window.requestAnimationFrame = () => 0;")
+
+    def slow_hooks(route):
+        script = route.fetch().text()
+        assert SLOW_EFFECTS[0] in script, "the vendored hooks no longer time their effects this way"
+        route.fulfill(body=script.replace(*SLOW_EFFECTS), content_type="text/javascript")
+
+    page.route("**/vendor/hooks.module.js", slow_hooks)
+    with page.expect_response("**/api/v1/events") as opened:
+        page.reload()
+    assert opened.value.status == 200
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible(timeout=10_000)
+    expect(page.locator(".live-live")).to_be_visible(timeout=10_000)
+    run.screenshot()
 
 
 @scenario
@@ -492,7 +528,11 @@ def main(argv=None):
             bypass = options.scenario == "accessibility"
             context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=bypass)
             run = Run(context.new_page(), options)
-            SCENARIOS[options.scenario](run)
+            try:
+                SCENARIOS[options.scenario](run)
+            except Exception:
+                print("the page's API requests:", *run.network[-80:], sep="\n", file=sys.stderr)
+                raise
         finally:
             browser.close()
     print(json.dumps(run.found))

@@ -82,7 +82,10 @@ class Console:
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, timeout=150, cwd=ROOT)
         if done.returncode != 0:
-            pytest.fail(f"browser scenario {scenario} failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")
+            pytest.fail(
+                f"browser scenario {scenario} failed:\n{done.stdout[-3000:]}\n{done.stderr[-10000:]}"
+                f"\nthe platform's last lines:\n{self.platform.log_tail()}"
+            )
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -145,6 +148,10 @@ def test_a_new_incident_appears_on_the_dashboard_without_a_reload(console, reque
     found = console.browse(request, "live_dashboard", "responder", title=title)
     incident = console.api.get(f"{console.platform.edge}/api/v1/incidents/{found['incident_id']}", timeout=10)
     assert incident.json()["title"] == title
+
+
+def test_the_live_indicator_says_live_when_the_stream_opens_before_its_first_effect(console, request):
+    console.browse(request, "live_indicator_with_slow_effects", "responder")
 
 
 def test_without_the_event_stream_the_dashboard_falls_back_to_polling(console, request):

@@ -58,6 +58,8 @@ function LiveIndicator() {
   const [mode, setMode] = useState(liveStatus.mode);
   useEffect(() => {
     liveStatus.listeners.add(setMode);
+    // The stream may have opened between the first render and this effect: read it again.
+    setMode(liveStatus.mode);
     return () => liveStatus.listeners.delete(setMode);
   }, []);
   const text = { live: "Live", polling: "Refreshing every 5 s", connecting: "Connecting…" }[mode];

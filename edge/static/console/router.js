@@ -15,6 +15,7 @@ export function useLocation() {
     const update = () => setLoc({ path: location.pathname, search: location.search });
     listeners.add(update);
     window.addEventListener("popstate", update);
+    update(); // a navigation between the first render and this effect is not missed
     return () => {
       listeners.delete(update);
       window.removeEventListener("popstate", update);
