@@ -17,6 +17,7 @@ threads = int(_klaxon.env("KLAXON_EDGE_THREADS", 16))
 timeout = 30
 graceful_timeout = 10
 accesslog = "-" if _klaxon.env_flag("KLAXON_ACCESS_LOG") else None
+logger_class = "edge.access_log.AccessLogger"  # no credential in an access line
 
 
 def child_exit(server, worker):

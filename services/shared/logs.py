@@ -15,6 +15,7 @@ import time
 
 from services.shared.config import env, env_flag
 from services.shared.errors import KlaxonError
+from services.shared.redaction import hide_targets_in
 from services.shared.tracing import current_span_id, current_trace_id
 
 
@@ -54,6 +55,15 @@ class ClientErrorsAreInfo(logging.Filter):
         return True
 
 
+class RequestSecretsHidden(logging.Filter):
+    """A port's access line names the request target, which can hold a credential (an
+    `?integration_key=`, an acknowledge link's token): it is written with them hidden."""
+
+    def filter(self, record):
+        record.msg, record.args = hide_targets_in(record.getMessage()), ()
+        return True
+
+
 def _worker_of(record):
     args = record.args if isinstance(record.args, tuple) else ()
     return args[0] if args else "a worker"
@@ -69,4 +79,7 @@ def setup_logging(service):
     # A line per request costs a service's port more CPU than parsing the request does,
     # and the edge writes none either; the request metrics count and time every one.
     access = logging.INFO if env_flag("KLAXON_ACCESS_LOG") else logging.WARNING
-    logging.getLogger("nameko.web.server").setLevel(access)
+    server = logging.getLogger("nameko.web.server")
+    server.setLevel(access)
+    if not any(isinstance(found, RequestSecretsHidden) for found in server.filters):
+        server.addFilter(RequestSecretsHidden())

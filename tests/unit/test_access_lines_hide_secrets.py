@@ -1,0 +1,70 @@
+"""The edge's access logger hides credentials in every atom a log format can name."""
+
+import datetime as dt
+
+from gunicorn.config import Config
+
+from edge.access_log import AccessLogger
+from services.shared.redaction import hidden_url, hide_targets_in
+
+SECRET = "t0ps3cret"  # pragma: allowlist secret
+
+
+class Response:
+    status, headers, sent = "200 OK", [("Content-Type", "application/json")], 2
+
+
+def atoms(environ, headers=()):
+    return AccessLogger(Config()).atoms(Response(), list(headers), environ, dt.timedelta(milliseconds=3))
+
+
+def test_the_request_line_query_and_referer_hide_their_secrets():
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/api/v1/incidents?token={SECRET}&status=open",
+        "PATH_INFO": "/api/v1/incidents",
+        "QUERY_STRING": f"token={SECRET}&status=open",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": f"http://k.example/api/v1/calendars/{SECRET}.ics",
+    }
+    found = atoms(environ)
+    assert found["r"] == "GET /api/v1/incidents?token=REDACTED&status=open HTTP/1.1"
+    assert found["q"] == "token=REDACTED&status=open"
+    assert found["f"] == "http://k.example/api/v1/calendars/REDACTED.ics"
+    assert SECRET not in repr(found)
+
+
+def test_credential_headers_are_hidden_in_both_header_and_environ_atoms():
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": f"/api/v1/ack/{SECRET}",
+        "PATH_INFO": f"/api/v1/ack/{SECRET}",
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_AUTHORIZATION": f"Bearer {SECRET}",
+        "HTTP_X_KLAXON_INTEGRATION_KEY": SECRET,
+    }
+    headers = [("AUTHORIZATION", f"Bearer {SECRET}"), ("COOKIE", f"klaxon_session={SECRET}")]
+    found = atoms(environ, headers)
+    assert found["r"] == "POST /api/v1/ack/REDACTED HTTP/1.1"
+    assert found["U"] == "/api/v1/ack/REDACTED"
+    assert found["{authorization}i"] == found["{cookie}i"] == "REDACTED"
+    assert found["{http_authorization}e"] == found["{http_x_klaxon_integration_key}e"] == "REDACTED"
+    assert SECRET not in repr(found)
+
+
+def test_a_services_access_line_hides_the_targets_in_it():
+    request = f"POST /api/v1/alerts?integration_key={SECRET}&x=1 HTTP/1.1"
+    line = f'127.0.0.1 - - [06/Dec/2026 22:00:00] "{request}" 201'
+    assert hide_targets_in(line) == line.replace(SECRET, "REDACTED")
+    assert (
+        hide_targets_in('"GET /api/v1/incidents?status=open HTTP/1.1"')
+        == '"GET /api/v1/incidents?status=open HTTP/1.1"'
+    )
+
+
+def test_a_url_without_secrets_is_left_as_it_is():
+    assert (
+        hidden_url("https://k.example/incidents/7?status=open") == "https://k.example/incidents/7?status=open"
+    )
+    assert hidden_url("-") == "-"
