@@ -41,6 +41,9 @@ class OidcSettings:
     groups_claim: str = "groups"
     # {group: role}; the highest role any of a person's groups maps to applies.
     role_of_group: dict = field(default_factory=dict)
+    # A provider that never sends `email_verified` (Azure AD) but whose addresses its
+    # admins assign: its e-mail may link a Klaxon user who has not signed in through it yet.
+    trust_email: bool = False
 
     @classmethod
     def from_env(cls, public_url):
@@ -55,6 +58,7 @@ class OidcSettings:
             scopes=config.env("KLAXON_OIDC_SCOPES", "openid email profile"),
             groups_claim=config.env("KLAXON_OIDC_GROUPS_CLAIM", "groups"),
             role_of_group=parse_role_groups(config.env("KLAXON_OIDC_ROLE_GROUPS", "")),
+            trust_email=config.env_flag("KLAXON_OIDC_TRUST_EMAIL"),
         )
 
     @property
@@ -196,7 +200,8 @@ class OidcCallback:
         claims = self._claims(req, flow)
         groups = claims.get(self.client.settings.groups_claim)
         role = role_from_groups(groups, self.client.settings.role_of_group)
-        opened = self.rpc.call(c.SERVICE, c.SSO_LOGIN, sso_claims(claims), role, source(req))
+        verified = claims.get("email_verified") is True or self.client.settings.trust_email
+        opened = self.rpc.call(c.SERVICE, c.SSO_LOGIN, sso_claims(claims, verified), role, source(req))
         self.cookie.set(resp, opened["session"])
         resp.unset_cookie(FLOW_COOKIE, path="/api/v1/auth/oidc")
         resp.status = falcon.HTTP_302
@@ -213,8 +218,15 @@ class OidcCallback:
         return claims
 
 
-def sso_claims(claims):
-    return {"sub": claims["sub"], "email": claims["email"], "name": claims.get("name")}
+def sso_claims(claims, email_verified):
+    """What the on-call service needs of an ID token: `email_verified` says whether its
+    e-mail may link a user who has not signed in through this provider before."""
+    return {
+        "sub": claims["sub"],
+        "email": claims["email"],
+        "name": claims.get("name"),
+        "email_verified": email_verified,
+    }
 
 
 class AuthProviders:

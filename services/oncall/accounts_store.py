@@ -199,7 +199,8 @@ class AccountStore(CredentialStore, BaseStore):
 
     def sso_login(self, claims, role, source, now):
         """The session of the person an OpenID provider vouched for; their first SSO login links
-        their subject. `role` (from the groups claim, or None) is applied when given."""
+        their subject, if the provider verified their e-mail (`claims["email_verified"]`).
+        `role` (from the groups claim, or None) is applied when given."""
         email = (claims.get("email") or "").strip()
         with write_transaction(self.db, lock_key=f"person:{email}"):
             person = self._sso_person(email, claims, role)
@@ -221,6 +222,12 @@ class AccountStore(CredentialStore, BaseStore):
             raise Forbidden(f"{email} is disabled")
         if person.oidc_subject not in (None, claims["sub"]):
             raise Forbidden(f"{email} is linked to another single sign-on account")
+        if person.oidc_subject is None and not claims.get("email_verified"):
+            # Anyone may claim any address at some providers: only a verified one takes over a user.
+            raise Forbidden(
+                f"the identity provider did not say it verified {email}, so it cannot be linked to "
+                "the Klaxon user of that address (KLAXON_OIDC_TRUST_EMAIL=true trusts its addresses)"
+            )
         return person
 
     def authenticate(self, credentials, now):

@@ -304,6 +304,8 @@ def sso(tmp_path_factory):
     accounts = {
         "ada": {"email": f"ada-{run}@example.com", "email_verified": True, "name": "Ada", "groups": ["sre"]},
         "eve": {"email": f"eve-{run}@example.com", "email_verified": True, "name": "Eve", "groups": []},
+        # Claims an address it has not verified (some providers let anyone type any).
+        "mal": {"email": f"max-{run}@example.com", "name": "Max", "groups": ["sre"]},
     }
     with oidc_provider(workdir, clients, accounts) as idp:
         extra = {
@@ -347,6 +349,16 @@ def test_an_sso_account_klaxon_does_not_know_is_refused(sso):
     browser, landed = sso_sign_in(sso, "eve")
     assert landed.status_code == 403 and "no Klaxon user" in landed.json()["detail"]
     assert browser.get(f"{sso.edge}/api/v1/me").status_code == 401
+
+
+def test_an_unverified_email_does_not_take_over_the_klaxon_user_of_that_address(sso):
+    email = sso.accounts["mal"]["email"]
+    klaxon(sso.env, "user", "create", email, "--role", "admin")
+    browser, landed = sso_sign_in(sso, "mal")
+    assert landed.status_code == 403 and "did not say it verified" in landed.json()["detail"], landed.text
+    assert browser.get(f"{sso.edge}/api/v1/me").status_code == 401
+    users = {u["email"]: u for u in sso.api.get(f"{sso.edge}/api/v1/users").json()["items"]}
+    assert users[email]["role"] == "admin", "a linked sign-in would have applied the groups (responder)"
 
 
 def test_a_callback_without_the_flow_it_started_is_refused(sso):

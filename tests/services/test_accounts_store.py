@@ -7,7 +7,7 @@ import pytest
 from services.oncall import accounts
 from services.oncall.access_requests import NewUser, PasswordChange, TokenRequest, UserChange
 from services.oncall.accounts_store import AccountStore
-from services.oncall.models import AuthSession
+from services.oncall.models import AuthSession, Person
 from services.shared.errors import Conflict, Forbidden, Throttled, Unauthorized
 
 NOW = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
@@ -196,7 +196,7 @@ def test_a_person_on_a_rotation_becomes_a_user_keeping_their_record(store):
 
 def test_single_sign_on_links_a_known_email_once(store):
     new_user(store)
-    claims = {"sub": "idp-1", "email": "ada@example.com", "name": "Ada"}
+    claims = {"sub": "idp-1", "email": "ada@example.com", "name": "Ada", "email_verified": True}
     opened = store.sso_login(claims, None, "", NOW)
     assert store.authenticate({"session": opened["session"]}, NOW)["email"] == "ada@example.com"
     with pytest.raises(Forbidden):
@@ -205,3 +205,19 @@ def test_single_sign_on_links_a_known_email_once(store):
         store.sso_login({"sub": "idp-3", "email": "stranger@example.com"}, None, "", NOW)
     made = store.sso_login({"sub": "idp-4", "email": "new@example.com", "name": "New"}, "viewer", "", NOW)
     assert made["principal"]["role"] == "viewer"
+
+
+def test_an_unverified_email_links_no_user_but_signs_in_the_one_it_linked(store):
+    new_user(store)
+    claims = {"sub": "idp-1", "email": "ada@example.com", "name": "Ada", "email_verified": False}
+    with pytest.raises(Forbidden, match="did not say it verified"):
+        store.sso_login(claims, None, "", NOW)
+    with pytest.raises(Forbidden, match="did not say it verified"):
+        store.sso_login(
+            {key: value for key, value in claims.items() if key != "email_verified"}, None, "", NOW
+        )
+    assert Person.get(Person.email == "ada@example.com").oidc_subject is None
+    store.sso_login({**claims, "email_verified": True}, None, "", NOW)
+    # Linked by its subject now: a later token without the claim still signs the same person in.
+    opened = store.sso_login(claims, None, "", NOW)
+    assert store.authenticate({"session": opened["session"]}, NOW)["email"] == "ada@example.com"
