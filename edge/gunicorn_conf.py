@@ -23,3 +23,9 @@ logger_class = "edge.access_log.AccessLogger"  # no credential in an access line
 def child_exit(server, worker):
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    from edge import response
+
+    response.install()  # a response's head and body in one send (edge/response.py)
