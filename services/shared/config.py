@@ -150,7 +150,7 @@ def nameko_config(service):
         "DEFAULT_CHANNEL": env("KLAXON_DEFAULT_CHANNEL", "log"),
         "NOTIFY_RATE_LIMIT": int(env("KLAXON_NOTIFY_RATE_LIMIT", 5)),
         "NOTIFY_RATE_WINDOW_SECONDS": float(env("KLAXON_NOTIFY_RATE_WINDOW_SECONDS", 60)),
-        "BATCH_LINGER_SECONDS": float(env("KLAXON_BATCH_LINGER_MS", 10)) / 1000,
+        "BATCH_LINGER_SECONDS": float(env("KLAXON_BATCH_LINGER_MS", 100)) / 1000,
         "BATCH_CONCURRENCY": int(env("KLAXON_BATCH_CONCURRENCY", 2)),
         **access_config(),
     }
