@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -289,7 +290,12 @@ def check_figures(cluster, prometheus, teams, opened):
     assert any(n["step"] == 1 for n in sent), "the escalation's step paged"
 
     # 30 alerts would read 60 if the services wrote into the edge's multiprocess directory.
-    received = value(prometheus, f'sum(alerts_received_total{{service=~"{"|".join(teams.values())}"}})')
+    # Read from a scrape of the alerts service made after every alert was counted: the
+    # whole scenario can take less than a few scrape intervals.
+    counted = time.time()
+    eventually(lambda: scraped_at(prometheus, "alerts") > counted, timeout=30)
+    at = scraped_at(prometheus, "alerts")
+    received = value(prometheus, f'sum(alerts_received_total{{service=~"{"|".join(teams.values())}"}})', at)
     assert received == len(opened)
     edge_text = requests.get(f"{edge}/metrics", timeout=10).text
     assert "alerts_received_total" not in edge_text and "process_resident_memory_bytes" in edge_text
