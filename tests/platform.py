@@ -83,6 +83,13 @@ class AdminApi:
             self._api = session_with(api_token(self.env))
         return self._api
 
+    def integration_key(self, kind="generic", name=None):
+        """The key of a new integration of `kind`, made through the edge by the admin."""
+        body = {"name": name or f"{kind}-{uuid.uuid4().hex[:8]}", "kind": kind}
+        created = self.api.post(f"{self.urls['edge']}/api/v1/integrations", json=body, timeout=10)
+        assert created.status_code == 201, created.text
+        return created.json()["key"]
+
 
 class Platform(AdminApi):
     """A running `klaxon run`: `urls[name]` for edge and services, `env` it was started with."""

@@ -24,23 +24,13 @@ def platform(tmp_path_factory):
         yield running
 
 
-def integration_key(platform):
-    created = platform.api.post(
-        f"{platform.edge}/api/v1/integrations",
-        json={"name": f"access-log-{uuid.uuid4().hex[:8]}", "kind": "generic"},
-        timeout=10,
-    )
-    assert created.status_code == 201, created.text
-    return created.json()["key"]
-
-
 def logged(platform):
     return platform.log_path.read_text(errors="replace")
 
 
 @pytest.mark.parametrize("port", ["edge", "alerts"])
 def test_an_integration_key_in_the_query_is_not_written(platform, port):
-    key = integration_key(platform)
+    key = platform.integration_key()
     marker = f"log-{uuid.uuid4().hex[:8]}"
     answer = requests.post(
         f"{platform.urls[port]}/api/v1/alerts",

@@ -67,10 +67,7 @@ def test_one_alert_leaves_one_connected_trace_from_request_to_page(traced_platfo
 
 def test_no_secret_of_a_request_url_reaches_a_span(traced_platform):
     platform, received, _ = traced_platform
-    created = platform.api.post(
-        f"{platform.edge}/api/v1/integrations", json={"name": "traced", "kind": "generic"}, timeout=10
-    )
-    key = created.json()["key"]
+    key = platform.integration_key(name="traced")
     posted = requests.post(f"{platform.edge}/api/v1/alerts?integration_key={key}", json=ALERT, timeout=10)
     assert posted.status_code == 201, posted.text
     calendar_secret = "calendar-secret-never-traced"
