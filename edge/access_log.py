@@ -2,8 +2,9 @@
 
 A request can carry a credential where an access line would print it: an integration
 key in the query (`?integration_key=`), a calendar feed's secret or an acknowledge link's
-token in the path, a bearer token, a key or a session cookie in a header. Every atom a
-log format can name shows them as REDACTED, whatever `access_log_format` says.
+token in the path, a bearer token, a key or a session cookie in a header. A response
+can too: the session cookie a sign-in sets, a redirect's Location. Every atom a log
+format can name shows them as REDACTED, whatever `access_log_format` says.
 """
 
 from gunicorn import glogging
@@ -18,6 +19,12 @@ SECRET_HEADERS = (
     "proxy-authorization",
 )
 SECRET_ENVIRON = {"http_" + name.replace("-", "_") for name in SECRET_HEADERS}
+# How each response header that can hold a credential is shown: a sign-in sets the
+# session cookie; a redirect (single sign-on's, say) can carry a code in its query.
+RESPONSE_HEADER_SHOWN_AS = {
+    "set-cookie": lambda value: HIDDEN,
+    "location": hidden_url,
+}
 
 
 class AccessLogger(glogging.Logger):
@@ -30,11 +37,12 @@ class AccessLogger(glogging.Logger):
         atoms["U"] = hidden_path(environ.get("PATH_INFO"))
         atoms["q"] = hide_query_secrets(environ.get("QUERY_STRING") or "")
         atoms["f"] = hidden_url(environ.get("HTTP_REFERER", "-"))
-        return {**atoms, **hidden_headers(atoms), **hidden_environ(atoms)}
+        return {**atoms, **hidden_headers(atoms), **hidden_response_headers(atoms), **hidden_environ(atoms)}
 
 
 def atom(name, kind):
-    """The key of a header's (`i`) or an environ variable's (`e`) atom."""
+    """The key of a request header's (`i`), a response header's (`o`) or an environ
+    variable's (`e`) atom."""
     return "{" + name + "}" + kind
 
 
@@ -53,10 +61,20 @@ ENVIRON_SHOWN_AS = {
 }
 
 
+def hidden_response_headers(atoms):
+    """The `{name}o` atoms that would show a credential, hidden."""
+    return hidden_atoms(atoms, "o", RESPONSE_HEADER_SHOWN_AS)
+
+
 def hidden_environ(atoms):
     """The `{name}e` atoms that would show a credential, hidden."""
+    return hidden_atoms(atoms, "e", ENVIRON_SHOWN_AS)
+
+
+def hidden_atoms(atoms, kind, shown_as):
+    """Each atom of this kind that `shown_as` names, shown as it says."""
     return {
-        atom(name, "e"): shown(atoms[atom(name, "e")])
-        for name, shown in ENVIRON_SHOWN_AS.items()
-        if atom(name, "e") in atoms
+        atom(name, kind): shown(atoms[atom(name, kind)])
+        for name, shown in shown_as.items()
+        if atom(name, kind) in atoms
     }

@@ -11,11 +11,15 @@ SECRET = "t0ps3cret"  # pragma: allowlist secret
 
 
 class Response:
-    status, headers, sent = "200 OK", [("Content-Type", "application/json")], 2
+    status, sent = "200 OK", 2
+
+    def __init__(self, headers=()):
+        self.headers = [("Content-Type", "application/json"), *headers]
 
 
-def atoms(environ, headers=()):
-    return AccessLogger(Config()).atoms(Response(), list(headers), environ, dt.timedelta(milliseconds=3))
+def atoms(environ, headers=(), response_headers=()):
+    response = Response(response_headers)
+    return AccessLogger(Config()).atoms(response, list(headers), environ, dt.timedelta(milliseconds=3))
 
 
 def test_the_request_line_query_and_referer_hide_their_secrets():
@@ -51,6 +55,32 @@ def test_credential_headers_are_hidden_in_both_header_and_environ_atoms():
     assert found["{authorization}i"] == found["{cookie}i"] == "REDACTED"
     assert found["{http_authorization}e"] == found["{http_x_klaxon_integration_key}e"] == "REDACTED"
     assert SECRET not in repr(found)
+
+
+def test_a_session_cookie_set_and_a_redirects_secrets_are_hidden_in_response_header_atoms():
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/api/v1/auth/oidc/login",
+        "PATH_INFO": "/api/v1/auth/oidc/login",
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    redirect = f"https://idp.example/authorize?client_id=klaxon&code_challenge={SECRET}&scope=openid"
+    response_headers = [
+        ("Set-Cookie", f"klaxon_session={SECRET}; HttpOnly; Path=/"),
+        ("Location", redirect),
+    ]
+    found = atoms(environ, response_headers=response_headers)
+    assert found["{set-cookie}o"] == "REDACTED"
+    assert found["{location}o"] == redirect.replace(SECRET, "REDACTED")
+    assert found["{content-type}o"] == "application/json"
+    assert SECRET not in repr(found)
+
+
+def test_a_redirect_within_klaxon_hides_the_credential_in_its_path():
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/", "SERVER_PROTOCOL": "HTTP/1.1"}
+    found = atoms(environ, response_headers=[("Location", f"/api/v1/ack/{SECRET}?next=/")])
+    assert found["{location}o"] == "/api/v1/ack/REDACTED?next=/"
 
 
 def test_a_services_access_line_hides_the_targets_in_it():
