@@ -46,8 +46,16 @@ def atom(name, kind):
     return "{" + name + "}" + kind
 
 
+# How each request header that can hold a credential is shown: the Referer as `f` is.
+REQUEST_HEADER_SHOWN_AS = {
+    "referer": hidden_url,
+    **{name: lambda value: HIDDEN for name in SECRET_HEADERS},
+}
+
+
 def hidden_headers(atoms):
-    return {atom(name, "i"): HIDDEN for name in SECRET_HEADERS if atom(name, "i") in atoms}
+    """The `{name}i` atoms that would show a credential, hidden."""
+    return hidden_atoms(atoms, "i", REQUEST_HEADER_SHOWN_AS)
 
 
 # How each environ variable that can hold a credential is shown.
