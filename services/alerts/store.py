@@ -12,10 +12,11 @@ from services.alerts.heartbeat_store import HeartbeatStore
 from services.alerts.integrations import key_hash, new_key
 from services.alerts.maintenance_store import WindowStore, ends_now, window_lock
 from services.alerts.models import Alert, Integration
-from services.shared.compiled import CompiledQuery, slots
+from services.shared.compiled import CompiledQuery, padded, slots
 from services.shared.db import (
     flushed_by_the_next_commit,
     insert_rows,
+    read_after_commit,
     send_query_with_next,
     utcnow,
     write_transaction,
@@ -111,21 +112,14 @@ class AlertStore(BaseStore):
         window_locks = sorted({window_lock(hold.window_id) for hold in held.values()})
         with write_transaction(self.db, lock_keys=[*lock_keys, *window_locks]):
             for chunk in peewee.chunked(links, 500):
-                change = {
-                    # Cast: a chunk of suppressed alerts only has NULLs, which PostgreSQL reads as text.
-                    "incident_id": peewee.Case(
-                        Alert.alert_id, [(a, incident) for a, incident, _ in chunk]
-                    ).cast("INTEGER"),
-                    "suppressed_until": None,
-                }
-                actions = [(alert_id, action) for alert_id, _, action in chunk if action]
-                if actions:
-                    change["action"] = peewee.Case(Alert.alert_id, actions, Alert.action)
-                send_query_with_next(
-                    Alert.update(**change).where(Alert.alert_id.in_([alert_id for alert_id, _, _ in chunk]))
-                )
+                send_query_with_next(link_update(chunk))
             hold_many(within_their_windows(held))
-            return resolved_among([alert_id for alert_id, _, _ in links])
+            # Read with the COMMIT, in its round trip. A resolve of any of these alerts
+            # needs their dedup-key locks: it committed before this link took them, and
+            # this read sees it, or it comes after the link and sees the link. When both
+            # see each other, both ask the incidents service, which resolves once.
+            resolved = resolved_after_commit([alert_id for alert_id, _, _ in links])
+        return {alert_id for (alert_id,) in resolved.rows}
 
     # -- maintenance windows' replay -----------------------------------------------------
     def suppressed_due(self, now, limit):
@@ -241,11 +235,29 @@ RESOLVED_BY_ID = CompiledQuery(
 )
 
 
-def resolved_among(alert_ids):
-    resolved = set()
-    for chunk in peewee.chunked(alert_ids, 500):
-        resolved.update(row.alert_id for row in RESOLVED_BY_ID.rows_in(Alert, chunk))
-    return resolved
+def link_update(links):
+    """The UPDATE that sets (alert_id, incident_id, action) triples; an action of None
+    leaves the alert's action as it is."""
+    change = {
+        # Cast: a chunk of suppressed alerts only has NULLs, which PostgreSQL reads as text.
+        "incident_id": peewee.Case(Alert.alert_id, [(a, incident) for a, incident, _ in links]).cast(
+            "INTEGER"
+        ),
+        "suppressed_until": None,
+    }
+    actions = [(alert_id, action) for alert_id, _, action in links if action]
+    if actions:
+        change["action"] = peewee.Case(Alert.alert_id, actions, Alert.action)
+    return Alert.update(**change).where(Alert.alert_id.in_([alert_id for alert_id, _, _ in links]))
+
+
+def resolved_after_commit(alert_ids):
+    """Which of `alert_ids` are resolved, read with the transaction's COMMIT; an
+    `AfterCommit` whose rows are (alert id,) tuples."""
+    items = padded(alert_ids)
+    database = Alert._meta.database
+    sql, params = RESOLVED_BY_ID.sql(getattr(database, "obj", database), (len(items),), {"items": items})
+    return read_after_commit(database, sql, params)
 
 
 def dedup_scope(alert):

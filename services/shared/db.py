@@ -153,17 +153,37 @@ class TrustingRecentPool(PooledPostgresqlDatabase):
             sql = "; ".join([*(text.replace("%", "%%") for text in queued), sql])
         return super().execute_sql(sql, params)
 
+    def read_after_commit(self, sql, params, holder):
+        """Queue a read to travel after this transaction's COMMIT (`read_after_commit`);
+        False when there is no transaction or a read is queued already: a round trip
+        answers one read."""
+        if not self.in_transaction() or getattr(self._state, "after_commit", None):
+            return False
+        self._state.after_commit = (self.cursor().mogrify(sql, params or ()).decode(), holder)
+        return True
+
     def commit(self):
         queued = self._take_queued()
+        after, self._state.after_commit = getattr(self._state, "after_commit", None), None
         if queued == ["BEGIN"]:
-            return None  # nothing ran
-        if not queued:
+            if after is None:
+                return None  # nothing ran
+            statements = [after[0]]  # no transaction to end
+        elif queued:
+            statements = [*queued, "COMMIT", *([after[0]] if after else ())]
+        elif after is None:
             return super().commit()
+        else:
+            statements = ["COMMIT", after[0]]
         with peewee.__exception_wrapper__:
-            self.cursor().execute("; ".join([*queued, "COMMIT"]))
+            cursor = self.cursor()
+            cursor.execute("; ".join(statements))
+            if after:
+                after[1].rows = cursor.fetchall()
         return None
 
     def rollback(self):
+        self._state.after_commit = None
         queued = self._take_queued()
         if queued and queued[0] == "BEGIN":
             return None  # the server never heard of this transaction
@@ -183,6 +203,24 @@ def send_with_next(database, sql, params=None):
         database.execute_sql(sql, params)
     else:
         queue(sql, params)
+
+
+class AfterCommit:
+    """The rows of a read sent with a transaction's COMMIT; set once it has committed."""
+
+    rows = None
+
+
+def read_after_commit(database, sql, params=None):
+    """A read that needs none of the transaction's locks and should see what it wrote:
+    on PostgreSQL it travels with the COMMIT, in the same round trip, and reads right
+    after it. Elsewhere (SQLite, no transaction, a read queued already) it runs at once,
+    inside the transaction, which sees as much. Returns an `AfterCommit`."""
+    holder = AfterCommit()
+    queue = getattr(database, "read_after_commit", None)
+    if queue is None or not queue(sql, params, holder):
+        holder.rows = database.execute_sql(sql, params).fetchall()
+    return holder
 
 
 def send_query_with_next(query):

@@ -17,6 +17,7 @@ from services.incidents.store import IncidentStore
 from services.shared.clock import SystemClock
 from services.shared.db import is_sqlite, utcnow
 from services.shared.errors import ValidationFailed
+from tests.services.test_connection_pool import StatementLog
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 20, 3, 0, 0, tzinfo=UTC)
@@ -425,6 +426,22 @@ def test_link_many_without_an_action_keeps_the_action(alert_store):
         (8, "new_incident"),
         (8, None),
     ]
+
+
+def test_a_link_and_its_check_for_resolves_are_one_round_trip_on_postgresql(
+    alerts_db, alert_store, monkeypatch
+):
+    if is_sqlite(alerts_db):
+        pytest.skip("statements travel together on PostgreSQL only")
+    alert_store.admit_many([alert("a-1", dedup_key="K"), alert("a-2")])
+    alert_store.admit_many([alert("r-1", dedup_key="K", status="resolved")])  # resolves a-1 before the link
+    log = StatementLog(alerts_db.obj, monkeypatch)
+    resolved = alert_store.link_many(
+        [("a-1", 7, "new_incident"), ("a-2", 7, "attached_to_existing_incident")]
+    )
+    assert resolved == {"a-1"}
+    assert len(log.sent) == 1 and log.sent[0].startswith("BEGIN; ")
+    assert [alert_store.get(a)["incident_id"] for a in ("a-1", "a-2")] == [7, 7]
 
 
 def test_admit_many_scopes_a_shared_dedup_key_per_integration(alert_store):

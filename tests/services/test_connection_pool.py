@@ -9,7 +9,7 @@ import peewee
 import psycopg2
 import pytest
 
-from services.shared.db import open_database, send_with_next
+from services.shared.db import open_database, read_after_commit, send_with_next
 from tests.conftest import PG_URL, eventually
 
 
@@ -187,3 +187,57 @@ def test_a_write_held_back_after_a_statement_ran_goes_with_the_next_one(pool, pr
         pool.execute_sql("SELECT 1")
         send_with_next(pool, "INSERT INTO pool_probe VALUES (%s, %s)", (3, "later"))
     assert log.sent == ["BEGIN; SELECT 1", "INSERT INTO pool_probe VALUES (3, 'later'); COMMIT"]
+
+
+def test_a_read_after_commit_travels_with_the_commit_and_sees_what_was_written(
+    pool, probe_table, monkeypatch
+):
+    log = StatementLog(pool, monkeypatch)
+    with pool.connection_context(), pool.atomic():
+        send_with_next(pool, "INSERT INTO pool_probe VALUES (%s, %s)", (4, "read back"))
+        after = read_after_commit(pool, "SELECT n, label FROM pool_probe WHERE n = %s", (4,))
+        assert after.rows is None  # nothing sent yet
+    assert after.rows == [(4, "read back")]
+    assert log.sent == [
+        "BEGIN; INSERT INTO pool_probe VALUES (4, 'read back'); COMMIT;"
+        " SELECT n, label FROM pool_probe WHERE n = 4"
+    ]
+
+
+def test_a_read_after_commit_runs_after_the_transaction_has_committed(pool, probe_table):
+    """The read is outside the transaction: a lock it took is free by then."""
+    with pool.connection_context(), pool.atomic():
+        send_with_next(pool, "SELECT pg_advisory_xact_lock(%s)", (4343,))
+        pool.execute_sql("SELECT 1")
+        after = read_after_commit(
+            pool, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4343"
+        )
+    assert after.rows == [(0,)]
+
+
+def test_a_second_read_after_commit_runs_at_once_inside_the_transaction(pool, probe_table, monkeypatch):
+    log = StatementLog(pool, monkeypatch)
+    with pool.connection_context(), pool.atomic():
+        first = read_after_commit(pool, "SELECT 1")
+        second = read_after_commit(pool, "SELECT pg_current_xact_id() IS NOT NULL")
+        assert second.rows == [(True,)]  # one round trip answers one read: this one went now
+    assert first.rows == [(1,)]
+    assert log.sent == ["BEGIN; SELECT pg_current_xact_id() IS NOT NULL", "COMMIT; SELECT 1"]
+
+
+def test_a_read_after_commit_outside_a_transaction_runs_at_once(pool):
+    with pool.connection_context():
+        assert read_after_commit(pool, "SELECT 2").rows == [(2,)]
+
+
+def test_a_rolled_back_transaction_forgets_its_read_after_commit(pool, probe_table, monkeypatch):
+    with pool.connection_context():
+        with pytest.raises(RuntimeError), pool.atomic():
+            pool.execute_sql("INSERT INTO pool_probe VALUES (5, 'undone')")
+            after = read_after_commit(pool, "SELECT count(*) FROM pool_probe")
+            raise RuntimeError("undo")
+        log = StatementLog(pool, monkeypatch)
+        with pool.atomic():
+            pool.execute_sql("SELECT 1")
+    assert after.rows is None
+    assert log.sent == ["BEGIN; SELECT 1", "COMMIT"]
