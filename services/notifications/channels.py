@@ -107,15 +107,32 @@ class SlackChannel:
         self.timeout = timeout
 
     def send(self, page):
-        row = page.row
-        lines = [f"*{row.subject}*" if row.subject else "", row.message, page.facts]
-        links = [f"<{page.incident_url}|Incident #{row.incident_id}>"] if page.incident_url else []
-        if page.ack_url:
-            links.append(f"<{page.ack_url}|Acknowledge as {row.recipient}>")
-        lines.append(" · ".join(links))
-        text = "\n".join(line for line in lines if line)
-        body = json.dumps({"text": text}).encode()
-        post(row.address, body, {"Content-Type": "application/json"}, self.timeout)
+        body = json.dumps({"text": slack_text(page)}).encode()
+        post(page.row.address, body, {"Content-Type": "application/json"}, self.timeout)
+
+
+def slack_text(page):
+    """The page in Slack's mrkdwn: what came from the alert as plain text, Klaxon's links as links."""
+    row = page.row
+    subject, message, facts = (slack_escaped(text) for text in (row.subject, row.message, page.facts))
+    lines = [f"*{subject}*" if subject else "", message, facts, " · ".join(slack_links(page))]
+    return "\n".join(line for line in lines if line)
+
+
+def slack_links(page):
+    row = page.row
+    links = [f"<{page.incident_url}|Incident #{row.incident_id}>"] if page.incident_url else []
+    if page.ack_url:
+        links.append(f"<{page.ack_url}|Acknowledge as {slack_escaped(row.recipient)}>")
+    return links
+
+
+def slack_escaped(text):
+    """`text` as Slack shows it literally: &, < and > escaped, as Slack documents
+    (https://api.slack.com/reference/surfaces/formatting#escaping). Whoever holds an
+    integration key writes an alert's text; escaped, it cannot mention @channel or
+    show a link of its own, such as a forged Acknowledge."""
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class EmailChannel:

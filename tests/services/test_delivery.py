@@ -212,6 +212,27 @@ def test_a_slack_page_is_readable_and_carries_the_acknowledge_link(make_delivery
     assert lines[3].endswith("|Acknowledge as alice@example.com>")
 
 
+def test_a_slack_page_shows_an_alerts_text_as_text_and_only_klaxons_links_as_links(make_delivery, receiver):
+    receiver.script = []
+    forged = "<!channel> <https://evil.example|Acknowledge> & more"
+    escaped = "&lt;!channel&gt; &lt;https://evil.example|Acknowledge&gt; &amp; more"
+    incident = {"id": 9, "severity": "high", "service": "<!here>", "assignee": "A & B", "title": "5xx"}
+    delivery = make_delivery(describe=lambda incident_id: incident)
+    page = webhook_page(receiver, channel="slack", secret=None, subject=f"[HIGH] {forged}", message=forged)
+    delivery.deliver(page, T0)
+    [(body, _, status)] = receiver.received
+    assert status == 200
+    lines = body["text"].splitlines()
+    assert lines[:3] == [
+        f"*[HIGH] {escaped}*",
+        escaped,
+        "Severity: high · Service: &lt;!here&gt; · Assignee: A &amp; B",
+    ]
+    assert lines[3].startswith("<http://x/api/v1/incidents/9|Incident #9> · <http://x/api/v1/ack/")
+    assert lines[3].endswith("|Acknowledge as alice@example.com>")
+    assert body["text"].count("<") == 2, "a link or mention other than Klaxon's two links"
+
+
 def test_a_page_goes_out_without_its_facts_when_the_incident_cannot_be_described(make_delivery, receiver):
     receiver.script = []
     make_delivery(describe=lambda incident_id: None).deliver(
