@@ -4,6 +4,7 @@ The on-call service owns people, so it owns their logins too: the person who is 
 is paged and acknowledges is the one who signs in.
 """
 
+import hmac
 import json
 
 from services.oncall import accounts
@@ -242,7 +243,7 @@ class AccountStore(CredentialStore, BaseStore):
             raise Unauthorized("the session has ended; sign in again")
         if not self.sessions.alive(session.last_seen_at, session.expires_at, now):
             raise Unauthorized("the session has expired; sign in again")
-        if credentials.get("unsafe") and credentials.get("csrf") != session.csrf_token:
+        if credentials.get("unsafe") and not csrf_matches(credentials.get("csrf"), session.csrf_token):
             raise Forbidden("a change made with a session cookie needs its X-CSRF-Token header")
         person = Person.get_or_none(Person.id == session.person_id)
         if person is None or person.disabled:
@@ -312,3 +313,12 @@ def user_dict(person, managed_teams):
         "must_change_password": bool(person.must_change_password),
         "managed_teams": managed_teams,
     }
+
+
+def csrf_matches(given, expected):
+    """Whether a request's X-CSRF-Token is its session's, compared in constant time so the
+    time taken tells nothing of how much of a guess was right; a missing one never is.
+    Compared as bytes: a header can hold characters compare_digest refuses in a str."""
+    if not isinstance(given, str):
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())

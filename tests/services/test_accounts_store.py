@@ -1,10 +1,12 @@
 """People as users on real SQLite and PostgreSQL: sign-in, sessions, tokens, the throttle, audit."""
 
 import datetime as dt
+import hmac
+from types import SimpleNamespace
 
 import pytest
 
-from services.oncall import accounts
+from services.oncall import accounts, accounts_store
 from services.oncall.access_requests import NewUser, PasswordChange, TokenRequest, UserChange
 from services.oncall.accounts_store import AccountStore
 from services.oncall.models import AuthSession, Person
@@ -90,6 +92,28 @@ def test_a_session_cookie_needs_its_csrf_token_for_changes(store):
         store.authenticate({**credentials, "csrf": "forged"}, NOW)
     assert store.authenticate({**credentials, "csrf": csrf}, NOW)["email"] == "ada@example.com"
     assert store.authenticate({"session": opened["session"], "unsafe": False}, NOW)
+
+
+def test_a_csrf_token_left_out_or_not_ascii_is_refused(store):
+    opened = signed_in(store)
+    credentials = {"session": opened["session"], "unsafe": True}
+    for refused in (credentials, {**credentials, "csrf": ""}, {**credentials, "csrf": "é" * 43}):
+        with pytest.raises(Forbidden):
+            store.authenticate(refused, NOW)
+
+
+def test_a_csrf_token_is_compared_in_constant_time(store, monkeypatch):
+    opened = signed_in(store)
+    compared = []
+
+    def compare_digest(given, expected):
+        compared.append((given, expected))
+        return hmac.compare_digest(given, expected)
+
+    monkeypatch.setattr(accounts_store, "hmac", SimpleNamespace(compare_digest=compare_digest))
+    with pytest.raises(Forbidden):
+        store.authenticate({"session": opened["session"], "unsafe": True, "csrf": "forged"}, NOW)
+    assert compared == [(b"forged", opened["principal"]["csrf_token"].encode())]
 
 
 def test_logout_ends_the_session_server_side(store):
