@@ -59,7 +59,8 @@ class OncallService(HealthAndMetrics, AccessEntrypoints):
         request = parse_schedule(payload)
         if principal is not None:
             self._may_edit_team(principal, request.team, request.managers)
-        return self.store.save_schedule(request, self.clock.now())
+        by_admin = principal is None or principal["role"] == ADMIN
+        return self.store.save_schedule(request, self.clock.now(), by_admin)
 
     def _may_edit_team(self, principal, team, managers=None):
         current = self.store.managers_of(team)

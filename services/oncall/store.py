@@ -25,24 +25,20 @@ from services.shared.store import BaseStore
 
 class OncallStore(EscalationStore, BaseStore):
     # -- schedules ---------------------------------------------------------------------
-    def save_schedule(self, request, now):
+    def save_schedule(self, request, now, by_admin=True):
         """Create or replace the team's schedule from a validated `ScheduleRequest`.
 
         Whoever is on call when the schedule changes stays on call, and the others keep
-        their order after them (`rotation.keep_turn`).
+        their order after them (`rotation.keep_turn`). `by_admin` is an admin's save or the
+        platform's own (`klaxon apply`); a team manager's (False) keeps the profile of
+        everyone who already exists.
         """
         with write_transaction(self.db, lock_key=f"team:{request.team}"):
             team, _ = Team.get_or_create(name=request.team)
             standing = self._standing(team, now)
             schedule = self._upsert_schedule(team, request, now)
-            team_fields = {}
-            if request.default_contact_methods is not None:
-                team_fields["default_contact_methods"] = methods_json(request.default_contact_methods)
-            if request.managers is not None:
-                team_fields["managers"] = json.dumps(sorted(set(request.managers)))
-            if team_fields:
-                Team.update(**team_fields).where(Team.id == team.id).execute()
-            self._replace_members(schedule, request)
+            self._update_team(team, request)
+            self._replace_members(schedule, request, edit_profiles=by_admin)
             if standing:
                 self._keep_turns(schedule, standing, now)
             for service in request.services:
@@ -51,11 +47,20 @@ class OncallStore(EscalationStore, BaseStore):
                 ).execute()
         return self.schedule(request.team)
 
-    def _replace_members(self, schedule, request):
+    def _update_team(self, team, request):
+        fields = {}
+        if request.default_contact_methods is not None:
+            fields["default_contact_methods"] = methods_json(request.default_contact_methods)
+        if request.managers is not None:
+            fields["managers"] = json.dumps(sorted(set(request.managers)))
+        if fields:
+            Team.update(**fields).where(Team.id == team.id).execute()
+
+    def _replace_members(self, schedule, request, edit_profiles):
         RotationMember.delete().where(RotationMember.schedule_id == schedule.id).execute()
         positions = dict.fromkeys(c.LAYERS, 0)
         for member in request.members:
-            person = self._upsert_person(member)
+            person = self._upsert_person(member, edit_profiles)
             RotationMember.create(
                 schedule_id=schedule.id,
                 layer=member.role,
@@ -102,20 +107,24 @@ class OncallStore(EscalationStore, BaseStore):
         Schedule.update(**fields).where(Schedule.id == schedule.id).execute()
         return Schedule.get_by_id(schedule.id)
 
-    def _upsert_person(self, member):
-        """The member's person, with what the schedule says of them; what it leaves out
-        stays as the person has it."""
-        fields = {"name": member.name}
-        if member.time_zone is not None:
-            fields["time_zone"] = member.time_zone
-        if member.contact_methods is not None:
-            fields["contact_methods"] = methods_json(member.contact_methods)
+    def _upsert_person(self, member, edit_profile):
+        """The member's person. Someone new gets what the schedule says of them; someone
+        who exists gets it only when `edit_profile` (an admin's save), and what the entry
+        leaves out stays as the person has it.
+
+        As in PagerDuty or Grafana OnCall, a schedule names people, and how a person is
+        paged is theirs or an admin's to change (PATCH /api/v1/people/{email}): a team
+        manager's save keeps an existing profile rather than being refused, so a schedule
+        saved back as it was read (addresses masked) still saves and never rewrites anyone.
+        """
         person = Person.get_or_none(Person.email == member.email)
+        fields = profile_fields(member)
         if person is None:
             return Person.create(
                 email=member.email, **{"time_zone": "UTC", "contact_methods": "[]", **fields}
             )
-        Person.update(**fields).where(Person.id == person.id).execute()
+        if edit_profile:
+            Person.update(**fields).where(Person.id == person.id).execute()
         return person
 
     def contact_methods(self, email, team_name=None):
@@ -354,6 +363,16 @@ def override_dict(row, team, person):
         "start": row.starts_at.isoformat(),
         "end": row.ends_at.isoformat(),
     }
+
+
+def profile_fields(member):
+    """What a schedule's member entry says of the person's profile."""
+    fields = {"name": member.name}
+    if member.time_zone is not None:
+        fields["time_zone"] = member.time_zone
+    if member.contact_methods is not None:
+        fields["contact_methods"] = methods_json(member.contact_methods)
+    return fields
 
 
 def team_managers(team):

@@ -139,6 +139,60 @@ def test_a_service_moves_to_the_team_that_claims_it_last(store, saved):
     assert store.schedule("web")["services"] == ["frontend-api"]
 
 
+MANAGER = {"email": "mo@example.com", "name": "Mo", "role": "responder", "managed_teams": ["ops"]}
+ADMIN = {"email": "root@example.com", "name": "Root", "role": "admin", "managed_teams": []}
+ADAS_WEBHOOK = [{"type": "webhook", "address": "https://hooks.example/ada", "secret": "s3"}]
+
+
+def oncall_service(store):
+    return worker_factory(OncallService, store=store, clock=SimpleNamespace(now=lambda: T0))
+
+
+def ops_payload(members, services=()):
+    return {"team": "ops", "rotation_type": "daily", "members": members, "services": list(services)}
+
+
+@pytest.fixture
+def managed_ops(store):
+    """Team ops, managed by Mo, with Ada on it; team data answers for the warehouse."""
+    ada = {
+        "name": "Ada",
+        "email": "ada@example.com",
+        "time_zone": "Asia/Tokyo",
+        "contact_methods": ADAS_WEBHOOK,
+    }
+    store.save_schedule(
+        parse_schedule({**ops_payload([ada], ["ops-api"]), "managers": [MANAGER["email"]]}), T0
+    )
+    store.save_schedule(parse_schedule(example_payload(team="data", services=["warehouse"])), T0)
+
+
+def test_a_managers_schedule_keeps_the_profile_of_someone_who_exists(store, managed_ops):
+    attacker = [{"type": "webhook", "address": "https://attacker.example/pages"}]
+    members = [
+        {"name": "Not Ada", "email": "ada@example.com", "time_zone": "UTC", "contact_methods": attacker},
+        {"name": "Alice", "email": "alice@example.com", "contact_methods": attacker},  # on team data
+        {"name": "Newt", "email": "newt@example.com", "contact_methods": [{"type": "email"}]},
+    ]
+    saved = oncall_service(store).create_schedule(ops_payload(members), MANAGER)
+    assert [m["email"] for m in saved["members"]] == [m["email"] for m in members], "the rotation is saved"
+    ada = store.person("ada@example.com", reveal=True)
+    assert (ada["name"], ada["time_zone"]) == ("Ada", "Asia/Tokyo")
+    assert store.contact_methods("ada@example.com") == [{**ADAS_WEBHOOK[0], "delay_minutes": 0}]
+    assert store.person("alice@example.com")["name"] == "Alice"
+    assert store.contact_methods("alice@example.com") == []
+    assert store.person("newt@example.com")["name"] == "Newt", "someone new is made as the entry says"
+    assert store.contact_methods("newt@example.com") == [{"type": "email", "delay_minutes": 0}]
+
+
+def test_an_admins_schedule_still_changes_the_profiles_it_names(store, managed_ops):
+    methods = [{"type": "email", "address": "ada@home.example"}]
+    member = {"name": "Ada L.", "email": "ada@example.com", "contact_methods": methods}
+    oncall_service(store).create_schedule(ops_payload([member]), ADMIN)
+    assert store.person("ada@example.com")["name"] == "Ada L."
+    assert store.contact_methods("ada@example.com") == [{**methods[0], "delay_minutes": 0}]
+
+
 # -- who is on call --------------------------------------------------------------------
 
 
