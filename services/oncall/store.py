@@ -18,7 +18,7 @@ from services.oncall.models import (
 )
 from services.oncall.rotation import Rotation, covering, keep_turn, on_call, shift_index, upcoming_shifts
 from services.shared.db import write_transaction
-from services.shared.errors import NotFound
+from services.shared.errors import Forbidden, NotFound
 from services.shared.redaction import masked_address
 from services.shared.store import BaseStore
 
@@ -31,7 +31,7 @@ class OncallStore(EscalationStore, BaseStore):
         Whoever is on call when the schedule changes stays on call, and the others keep
         their order after them (`rotation.keep_turn`). `by_admin` is an admin's save or the
         platform's own (`klaxon apply`); a team manager's (False) keeps the profile of
-        everyone who already exists.
+        everyone who already exists and cannot take a service another team answers for.
         """
         with write_transaction(self.db, lock_key=f"team:{request.team}"):
             team, _ = Team.get_or_create(name=request.team)
@@ -41,10 +41,7 @@ class OncallStore(EscalationStore, BaseStore):
             self._replace_members(schedule, request, edit_profiles=by_admin)
             if standing:
                 self._keep_turns(schedule, standing, now)
-            for service in request.services:
-                ServiceRoute.insert(service=service, team_id=team.id).on_conflict(
-                    conflict_target=[ServiceRoute.service], update={ServiceRoute.team_id: team.id}
-                ).execute()
+            self._route_services(team, request.services, take_from_others=by_admin)
         return self.schedule(request.team)
 
     def _update_team(self, team, request):
@@ -55,6 +52,37 @@ class OncallStore(EscalationStore, BaseStore):
             fields["managers"] = json.dumps(sorted(set(request.managers)))
         if fields:
             Team.update(**fields).where(Team.id == team.id).execute()
+
+    def _route_services(self, team, services, take_from_others):
+        """Route the services to the team; only an admin moves one from another team (the
+        service catalog is theirs), so it cannot be taken with its incidents' paging."""
+        for service in services:
+            insert = ServiceRoute.insert(service=service, team_id=team.id)
+            if take_from_others:
+                insert = insert.on_conflict(
+                    conflict_target=[ServiceRoute.service], update={ServiceRoute.team_id: team.id}
+                )
+            else:
+                insert = insert.on_conflict_ignore()
+            insert.execute()
+        if not take_from_others:
+            # Checked after the inserts: a route another team's save makes meanwhile is
+            # waited for by the insert, then seen here.
+            self._refuse_others_services(team, services)
+
+    def _refuse_others_services(self, team, services):
+        taken = (
+            ServiceRoute.select()
+            .where(ServiceRoute.service.in_(services), ServiceRoute.team_id != team.id)
+            .order_by(ServiceRoute.service)
+            .first()
+        )
+        if taken is not None:
+            owner = Team.get_by_id(taken.team_id).name
+            raise Forbidden(
+                f"service {taken.service} belongs to team {owner}; only an admin may move it"
+                f" to team {team.name}"
+            )
 
     def _replace_members(self, schedule, request, edit_profiles):
         RotationMember.delete().where(RotationMember.schedule_id == schedule.id).execute()

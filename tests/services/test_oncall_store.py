@@ -16,7 +16,7 @@ from services.oncall.requests import parse_schedule
 from services.oncall.rotation import Rotation, on_call
 from services.oncall.service import OncallService
 from services.oncall.store import OncallStore
-from services.shared.errors import Conflict, NotFound
+from services.shared.errors import Conflict, Forbidden, NotFound
 from tests.conftest import close_pool
 
 UTC = dt.UTC
@@ -191,6 +191,22 @@ def test_an_admins_schedule_still_changes_the_profiles_it_names(store, managed_o
     oncall_service(store).create_schedule(ops_payload([member]), ADMIN)
     assert store.person("ada@example.com")["name"] == "Ada L."
     assert store.contact_methods("ada@example.com") == [{**methods[0], "delay_minutes": 0}]
+
+
+def test_a_manager_cannot_move_another_teams_service_to_their_team(store, managed_ops):
+    member = {"name": "Newt", "email": "newt@example.com"}
+    payload = ops_payload([member], ["ops-api", "new-api", "warehouse"])
+    with pytest.raises(Forbidden, match="service warehouse belongs to team data; only an admin may move it"):
+        oncall_service(store).create_schedule(payload, MANAGER)
+    assert store.team_for_service("warehouse") == "data"
+    assert store.team_for_service("new-api") is None, "a refused save changes nothing"
+    assert roster(store.schedule("ops")) == [{"name": "Ada", "email": "ada@example.com", "role": "primary"}]
+    saved = oncall_service(store).create_schedule(ops_payload([member], ["ops-api", "new-api"]), MANAGER)
+    assert sorted(saved["services"]) == ["new-api", "ops-api"], (
+        "their own services and new ones they may route"
+    )
+    oncall_service(store).create_schedule(payload, ADMIN)
+    assert store.team_for_service("warehouse") == "ops", "an admin manages the service catalog"
 
 
 # -- who is on call --------------------------------------------------------------------
