@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 from services.oncall import accounts
-from services.oncall.models import ApiToken, AuditEntry, CalendarFeed
+from services.oncall.models import ApiToken, AuditEntry, CalendarFeed, Person
 from services.shared.access import lower_role
 from services.shared.errors import Conflict, NotFound
 from services.shared.paging import keyset_page, page_limit
@@ -77,11 +77,16 @@ class CredentialStore:
             raise NotFound("calendar feed", feed_id)
 
     def feed_subject(self, secret):
-        """(team, email) of a live calendar URL; NotFound for a revoked or unknown one."""
+        """(team, email) of a live calendar URL; NotFound for a revoked or unknown one, and
+        while its owner is disabled (as their sessions and tokens are refused)."""
         feed = CalendarFeed.get_or_none(CalendarFeed.secret_hash == accounts.digest(secret))
-        if feed is None or feed.revoked_at is not None:
+        if feed is None or feed.revoked_at is not None or not self._enabled(feed.person_id):
             raise NotFound("calendar feed", "at this URL")
         return feed.team, feed.email
+
+    def _enabled(self, person_id):
+        owner = Person.get_or_none(Person.id == person_id)
+        return owner is not None and not owner.disabled
 
     # -- audit ---------------------------------------------------------------------------
     def record(self, actor, action, subject, source, detail, now):
