@@ -66,7 +66,8 @@ def segments(alerts, limit=SEGMENT_LIMIT):
 
 def ingest_segment(store, incidents, alerts, quiet=NO_QUIET):
     # What needs an incident is linked to it (link_many) before anyone is answered.
-    admitted = store.admit_many(alerts, linked_later=any_needs_incident)
+    read_windows = quiet.read_with_commit if quiet is not None else None
+    admitted = store.admit_many(alerts, linked_later=any_needs_incident, at_commit=read_windows)
     count_received(alerts, admitted)
     pending = [
         alert for alert, (outcome, row) in zip(alerts, admitted, strict=True) if needs_incident(outcome, row)

@@ -72,14 +72,17 @@ class WindowStore(BaseStore):
 
     def in_force(self, now):
         """[(window, (start, end))] of every window whose occurrence covers `now`."""
-        rows = IN_FORCE.rows(MaintenanceWindow, (), {"now": MaintenanceWindow.starts_at.db_value(now)})
-        found = []
-        for row in rows:
-            window = stored(row)
-            occurrence = maintenance.occurrence_at(window, now)
-            if occurrence:
-                found.append((window, occurrence))
-        return found
+        return occurring(
+            IN_FORCE.rows(MaintenanceWindow, (), {"now": MaintenanceWindow.starts_at.db_value(now)}), now
+        )
+
+    def in_force_after_commit(self, now):
+        """`in_force`, read with the current transaction's COMMIT: call the result once
+        it has committed."""
+        rows = IN_FORCE.after_commit(
+            MaintenanceWindow, (), {"now": MaintenanceWindow.starts_at.db_value(now)}
+        )
+        return lambda: occurring(rows(), now)
 
     def by_ids(self, window_ids):
         if not window_ids:
@@ -191,6 +194,17 @@ def recurrence_dict(recurrence):
         "start_time": recurrence.start_time.isoformat(timespec="minutes"),
         "end_time": recurrence.end_time.isoformat(timespec="minutes"),
     }
+
+
+def occurring(rows, now):
+    """[(window, (start, end))] of the window rows with an occurrence covering `now`."""
+    found = []
+    for row in rows:
+        window = stored(row)
+        occurrence = maintenance.occurrence_at(window, now)
+        if occurrence:
+            found.append((window, occurrence))
+    return found
 
 
 def stored(row):

@@ -63,13 +63,15 @@ class AlertStore(BaseStore):
         [outcome] = self.admit_many([alert])
         return outcome
 
-    def admit_many(self, alerts, linked_later=None):
+    def admit_many(self, alerts, linked_later=None, at_commit=None):
         """`admit` for a batch, in order, in one transaction holding every dedup key's lock.
 
         An original admitted earlier in the same batch has no incident yet: its row says
         so (incident_id None) and the caller links the duplicates once it is correlated.
         `linked_later(outcomes)` says whether the caller links some of them (link_many)
         before it answers: that commit is then the one that waits for the disk.
+        `at_commit()` runs last in the transaction: a read it queues (read_after_commit)
+        travels with the COMMIT.
         """
         scopes = [dedup_scope(alert) for alert in alerts if alert["dedup_key"]]
         with write_transaction(self.db, lock_keys=scopes):
@@ -78,6 +80,8 @@ class AlertStore(BaseStore):
             admission.flush()
             if linked_later is not None and linked_later(outcomes):
                 flushed_by_the_next_commit(self.db)
+            if at_commit is not None:
+                at_commit()
         return outcomes
 
     def firing_with_key(self, dedup_key, integration_id=None):

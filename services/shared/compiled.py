@@ -13,6 +13,8 @@ would convert (an instant, on SQLite) are passed through that field's `db_value`
 
 import peewee
 
+from services.shared.db import read_after_commit
+
 
 class _Marker:
     """Stands for a slot's value in the compiled parameters."""
@@ -74,6 +76,23 @@ class CompiledQuery:
         database = model._meta.database
         sql, parameters = self.sql(getattr(database, "obj", database), shape, values)
         return model.raw(sql, *parameters)
+
+    def after_commit(self, model, shape, values):
+        """`rows`, read with the current transaction's COMMIT (services.shared.db's
+        `read_after_commit`): call the result, once committed, for the `model` instances."""
+        database = model._meta.database
+        sql, parameters = self.sql(getattr(database, "obj", database), shape, values)
+        read = read_after_commit(database, sql, parameters)
+        return lambda: instances_of(model, read.columns, read.rows)
+
+
+def instances_of(model, columns, rows):
+    """Rows of `columns` as `model` instances, each value converted as its field reads it."""
+    fields = [model._meta.columns[name] for name in columns]
+    return [
+        model(**{field.name: field.python_value(value) for field, value in zip(fields, row, strict=True)})
+        for row in rows
+    ]
 
 
 def _filled(parameter, values):

@@ -179,7 +179,7 @@ class TrustingRecentPool(PooledPostgresqlDatabase):
             cursor = self.cursor()
             cursor.execute("; ".join(statements))
             if after:
-                after[1].rows = cursor.fetchall()
+                after[1].take(cursor)
         return None
 
     def rollback(self):
@@ -206,9 +206,15 @@ def send_with_next(database, sql, params=None):
 
 
 class AfterCommit:
-    """The rows of a read sent with a transaction's COMMIT; set once it has committed."""
+    """The rows (and column names) of a read sent with a transaction's COMMIT; set once
+    it has committed."""
 
     rows = None
+    columns = None
+
+    def take(self, cursor):
+        self.rows = cursor.fetchall()
+        self.columns = [column[0] for column in cursor.description or ()]
 
 
 def read_after_commit(database, sql, params=None):
@@ -219,7 +225,7 @@ def read_after_commit(database, sql, params=None):
     holder = AfterCommit()
     queue = getattr(database, "read_after_commit", None)
     if queue is None or not queue(sql, params, holder):
-        holder.rows = database.execute_sql(sql, params).fetchall()
+        holder.take(database.execute_sql(sql, params))
     return holder
 
 

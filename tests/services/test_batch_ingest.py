@@ -279,9 +279,9 @@ class CountingStore(AlertStore):
         super().__init__(*args)
         self.admitted = []
 
-    def admit_many(self, alerts, linked_later=None):
+    def admit_many(self, alerts, **options):
         self.admitted.append(len(alerts))
-        return super().admit_many(alerts, linked_later)
+        return super().admit_many(alerts, **options)
 
 
 def test_a_batch_larger_than_the_segment_limit_goes_in_several_transactions(alert_store, incidents):

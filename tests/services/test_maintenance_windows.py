@@ -11,7 +11,9 @@ from services.alerts.models import Alert
 from services.alerts.store import AlertStore
 from services.incidents.models import Incident
 from services.incidents.store import IncidentStore
+from services.shared.db import is_sqlite
 from services.shared.errors import Conflict, NotFound, ValidationFailed
+from tests.services.test_connection_pool import StatementLog
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 20, 3, 0, 0, tzinfo=UTC)
@@ -99,6 +101,22 @@ def test_a_matching_alert_is_stored_suppressed_and_opens_nothing(world):
     assert stored["suppressed_until"] == window["next_ends_at"]
     assert incidents_of() == []
     assert world.post("b-1", service="search")["action"] == "new_incident"  # not matched
+
+
+def test_the_windows_in_force_are_read_with_the_admissions_commit_on_postgresql(
+    world, alerts_db, monkeypatch
+):
+    if is_sqlite(alerts_db):
+        pytest.skip("statements travel together on PostgreSQL only")
+    window = world.window()
+    log = StatementLog(alerts_db.obj, monkeypatch)
+    assert world.post("b-1", service="search")["action"] == "new_incident"
+    assert len(log.sent) == 3  # the admission's read; its writes, COMMIT and the windows; the link
+    admission_commit = log.sent[1]
+    assert admission_commit.index("COMMIT") < admission_commit.index('FROM "maintenance_windows"')
+    assert (
+        world.post("a-1")["suppressed_by"] == window["id"]
+    )  # what is read with the commit holds alerts back
 
 
 def test_a_redelivered_suppressed_alert_answers_the_same(world):
