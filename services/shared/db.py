@@ -155,12 +155,17 @@ class TrustingRecentPool(PooledPostgresqlDatabase):
 
     def read_after_commit(self, sql, params, holder):
         """Queue a read to travel after this transaction's COMMIT (`read_after_commit`);
-        False when there is no transaction or a read is queued already: a round trip
-        answers one read."""
-        if not self.in_transaction() or getattr(self._state, "after_commit", None):
+        False when there is no transaction, or only a savepoint would end here (its caller
+        expects the rows when it ends), or a read is queued already: a round trip answers
+        one read."""
+        nested = getattr(self._state, "savepoints", 0)
+        if not self.in_transaction() or nested or getattr(self._state, "after_commit", None):
             return False
         self._state.after_commit = (self.cursor().mogrify(sql, params or ()).decode(), holder)
         return True
+
+    def savepoint(self):
+        return _CountedSavepoint(self)
 
     def commit(self):
         queued = self._take_queued()
@@ -203,6 +208,20 @@ def send_with_next(database, sql, params=None):
         database.execute_sql(sql, params)
     else:
         queue(sql, params)
+
+
+class _CountedSavepoint(peewee._savepoint):
+    """A savepoint that the pool counts while it is open: what ends with it is no COMMIT."""
+
+    def __enter__(self):
+        self.db._state.savepoints = getattr(self.db._state, "savepoints", 0) + 1
+        return super().__enter__()
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        try:
+            return super().__exit__(exc_type, exc_val, exc_tb)
+        finally:
+            self.db._state.savepoints -= 1
 
 
 class AfterCommit:

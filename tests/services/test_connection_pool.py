@@ -241,3 +241,12 @@ def test_a_rolled_back_transaction_forgets_its_read_after_commit(pool, probe_tab
             pool.execute_sql("SELECT 1")
     assert after.rows is None
     assert log.sent == ["BEGIN; SELECT 1", "COMMIT"]
+
+
+def test_a_read_after_commit_within_a_savepoint_runs_at_once(pool, probe_table):
+    """Its caller reads the rows when its block ends, which commits nothing."""
+    with pool.connection_context(), pool.atomic():
+        with pool.atomic():
+            pool.execute_sql("INSERT INTO pool_probe VALUES (6, 'nested')")
+            after = read_after_commit(pool, "SELECT n FROM pool_probe")
+        assert after.rows == [(6,)]
