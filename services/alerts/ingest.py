@@ -66,8 +66,7 @@ def segments(alerts, limit=SEGMENT_LIMIT):
 
 def ingest_segment(store, incidents, alerts, quiet=NO_QUIET):
     # What needs an incident is linked to it (link_many) before anyone is answered.
-    read_windows = quiet.read_with_commit if quiet is not None else None
-    admitted = store.admit_many(alerts, linked_later=any_needs_incident, at_commit=read_windows)
+    admitted = store.admit_many(alerts, linked_later=any_needs_incident, at_commit=windows_read_for(quiet))
     count_received(alerts, admitted)
     pending = [
         alert for alert, (outcome, row) in zip(alerts, admitted, strict=True) if needs_incident(outcome, row)
@@ -84,6 +83,19 @@ def ingest_segment(store, incidents, alerts, quiet=NO_QUIET):
     maybe_quiet += [(alert_id, incident_of[alert_id][0]) for alert_id in resolved_meanwhile]
     resolve_quiet_incidents(store, incidents, maybe_quiet, alerts, resolves)
     return answers
+
+
+def windows_read_for(quiet):
+    """What the admission runs at its COMMIT: when an alert of it will be correlated, the
+    windows in force that may hold it back are read with that COMMIT."""
+    if quiet is None:
+        return None
+
+    def read_if_needed(admitted):
+        if any_needs_incident(admitted):
+            quiet.read_with_commit()
+
+    return read_if_needed
 
 
 def holds_of(quiet, alerts):

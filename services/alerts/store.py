@@ -12,11 +12,10 @@ from services.alerts.heartbeat_store import HeartbeatStore
 from services.alerts.integrations import key_hash, new_key
 from services.alerts.maintenance_store import WindowStore, ends_now, window_lock
 from services.alerts.models import Alert, Integration
-from services.shared.compiled import CompiledQuery, padded, slots
+from services.shared.compiled import CompiledQuery, slots
 from services.shared.db import (
     flushed_by_the_next_commit,
     insert_rows,
-    read_after_commit,
     send_query_with_next,
     utcnow,
     write_transaction,
@@ -70,8 +69,8 @@ class AlertStore(BaseStore):
         so (incident_id None) and the caller links the duplicates once it is correlated.
         `linked_later(outcomes)` says whether the caller links some of them (link_many)
         before it answers: that commit is then the one that waits for the disk.
-        `at_commit()` runs last in the transaction: a read it queues (read_after_commit)
-        travels with the COMMIT.
+        `at_commit(outcomes)` runs last in the transaction: a read it queues
+        (read_after_commit) travels with the COMMIT.
         """
         scopes = [dedup_scope(alert) for alert in alerts if alert["dedup_key"]]
         with write_transaction(self.db, lock_keys=scopes):
@@ -81,7 +80,7 @@ class AlertStore(BaseStore):
             if linked_later is not None and linked_later(outcomes):
                 flushed_by_the_next_commit(self.db)
             if at_commit is not None:
-                at_commit()
+                at_commit(outcomes)
         return outcomes
 
     def firing_with_key(self, dedup_key, integration_id=None):
@@ -118,12 +117,10 @@ class AlertStore(BaseStore):
             for chunk in peewee.chunked(links, 500):
                 send_query_with_next(link_update(chunk))
             hold_many(within_their_windows(held))
-            # Read with the COMMIT, in its round trip. A resolve of any of these alerts
-            # needs their dedup-key locks: it committed before this link took them, and
-            # this read sees it, or it comes after the link and sees the link. When both
-            # see each other, both ask the incidents service, which resolves once.
-            resolved = resolved_after_commit([alert_id for alert_id, _, _ in links])
-        return {alert_id for (alert_id,) in resolved.rows}
+            # Read before the COMMIT, not with it: should the read fail, the links roll back
+            # with it and the retry correlates again, asks again. Read after a COMMIT that
+            # went through, a failure would lose a resolve that came first for good.
+            return resolved_among([alert_id for alert_id, _, _ in links])
 
     # -- maintenance windows' replay -----------------------------------------------------
     def suppressed_due(self, now, limit):
@@ -255,13 +252,11 @@ def link_update(links):
     return Alert.update(**change).where(Alert.alert_id.in_([alert_id for alert_id, _, _ in links]))
 
 
-def resolved_after_commit(alert_ids):
-    """Which of `alert_ids` are resolved, read with the transaction's COMMIT; an
-    `AfterCommit` whose rows are (alert id,) tuples."""
-    items = padded(alert_ids)
-    database = Alert._meta.database
-    sql, params = RESOLVED_BY_ID.sql(getattr(database, "obj", database), (len(items),), {"items": items})
-    return read_after_commit(database, sql, params)
+def resolved_among(alert_ids):
+    resolved = set()
+    for chunk in peewee.chunked(alert_ids, 500):
+        resolved.update(row.alert_id for row in RESOLVED_BY_ID.rows_in(Alert, chunk))
+    return resolved
 
 
 def dedup_scope(alert):

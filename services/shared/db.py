@@ -214,8 +214,9 @@ class _CountedSavepoint(peewee._savepoint):
     """A savepoint that the pool counts while it is open: what ends with it is no COMMIT."""
 
     def __enter__(self):
+        entered = super().__enter__()
         self.db._state.savepoints = getattr(self.db._state, "savepoints", 0) + 1
-        return super().__enter__()
+        return entered
 
     def __exit__(self, exc_type, exc_val, exc_tb):
         try:

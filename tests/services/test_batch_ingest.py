@@ -4,6 +4,7 @@ IncidentStore behind it, and AlertsService.on_queued falling back to one message
 import datetime as dt
 from collections import Counter
 
+import peewee
 import pytest
 from nameko.testing.services import worker_factory
 
@@ -428,20 +429,28 @@ def test_link_many_without_an_action_keeps_the_action(alert_store):
     ]
 
 
-def test_a_link_and_its_check_for_resolves_are_one_round_trip_on_postgresql(
-    alerts_db, alert_store, monkeypatch
-):
-    if is_sqlite(alerts_db):
-        pytest.skip("statements travel together on PostgreSQL only")
+def test_a_link_checks_for_resolves_before_its_commit(alerts_db, alert_store, monkeypatch):
     alert_store.admit_many([alert("a-1", dedup_key="K"), alert("a-2")])
     alert_store.admit_many([alert("r-1", dedup_key="K", status="resolved")])  # resolves a-1 before the link
-    log = StatementLog(alerts_db.obj, monkeypatch)
-    resolved = alert_store.link_many(
-        [("a-1", 7, "new_incident"), ("a-2", 7, "attached_to_existing_incident")]
-    )
-    assert resolved == {"a-1"}
-    assert len(log.sent) == 1 and log.sent[0].startswith("BEGIN; ")
-    assert [alert_store.get(a)["incident_id"] for a in ("a-1", "a-2")] == [7, 7]
+    log = None if is_sqlite(alerts_db) else StatementLog(alerts_db.obj, monkeypatch)
+    links = [("a-1", 7, "new_incident"), ("a-2", 7, "attached_to_existing_incident")]
+    assert alert_store.link_many(links) == {"a-1"}
+    if log is not None:  # the check travels with the link's writes, and the COMMIT after it
+        assert [sent.split(";")[-1].strip()[:6] for sent in log.sent] == ["SELECT", "COMMIT"]
+
+
+def test_a_link_whose_check_for_resolves_fails_is_undone(alert_store, monkeypatch):
+    """Then the retry correlates the alerts again, and checks again: a resolve that came
+    first is never lost."""
+    alert_store.admit_many([alert("a-1", dedup_key="K")])
+
+    def failing(alert_ids):
+        raise peewee.OperationalError("canceling statement due to statement timeout")
+
+    monkeypatch.setattr("services.alerts.store.resolved_among", failing)
+    with pytest.raises(peewee.OperationalError):
+        alert_store.link_many([("a-1", 7, "new_incident")])
+    assert (alert_store.get("a-1")["incident_id"], alert_store.get("a-1")["action"]) == (None, None)
 
 
 def test_admit_many_scopes_a_shared_dedup_key_per_integration(alert_store):

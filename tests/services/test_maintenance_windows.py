@@ -111,12 +111,14 @@ def test_the_windows_in_force_are_read_with_the_admissions_commit_on_postgresql(
     window = world.window()
     log = StatementLog(alerts_db.obj, monkeypatch)
     assert world.post("b-1", service="search")["action"] == "new_incident"
-    assert len(log.sent) == 3  # the admission's read; its writes, COMMIT and the windows; the link
+    assert len(log.sent) == 4  # the admission's read; its writes, COMMIT and windows; the link; its COMMIT
     admission_commit = log.sent[1]
     assert admission_commit.index("COMMIT") < admission_commit.index('FROM "maintenance_windows"')
-    assert (
-        world.post("a-1")["suppressed_by"] == window["id"]
-    )  # what is read with the commit holds alerts back
+    held = world.post("a-1")
+    assert held["suppressed_by"] == window["id"]  # what is read with the commit holds alerts back
+    log.sent.clear()
+    assert world.post("b-1", service="search")["action"] == "new_incident"  # a redelivery: known
+    assert not [sent for sent in log.sent if "maintenance_windows" in sent]  # nothing to hold back, no read
 
 
 def test_a_redelivered_suppressed_alert_answers_the_same(world):
