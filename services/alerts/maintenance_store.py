@@ -72,16 +72,12 @@ class WindowStore(BaseStore):
 
     def in_force(self, now):
         """[(window, (start, end))] of every window whose occurrence covers `now`."""
-        return occurring(
-            IN_FORCE.rows(MaintenanceWindow, (), {"now": MaintenanceWindow.starts_at.db_value(now)}), now
-        )
+        return occurring(IN_FORCE.rows(MaintenanceWindow, (), at_slot_now(now)), now)
 
     def in_force_after_commit(self, now):
         """`in_force`, read with the current transaction's COMMIT: call the result once
         it has committed."""
-        rows = IN_FORCE.after_commit(
-            MaintenanceWindow, (), {"now": MaintenanceWindow.starts_at.db_value(now)}
-        )
+        rows = IN_FORCE.after_commit(MaintenanceWindow, (), at_slot_now(now))
         return lambda: occurring(rows(), now)
 
     def by_ids(self, window_ids):
@@ -264,3 +260,8 @@ def _in_force_at_slot_now():
 
 
 IN_FORCE = CompiledQuery(_in_force_at_slot_now)
+
+
+def at_slot_now(now):
+    """The value of IN_FORCE's slot `now`, as the database stores an instant."""
+    return {"now": MaintenanceWindow.starts_at.db_value(now)}
