@@ -12,7 +12,7 @@ from services.alerts.heartbeat_store import HeartbeatStore
 from services.alerts.integrations import key_hash, new_key
 from services.alerts.maintenance_store import WindowStore, ends_now, window_lock
 from services.alerts.models import Alert, Integration
-from services.shared.compiled import CompiledQuery, slots
+from services.shared.compiled import CompiledQuery, Slot, padded, slots
 from services.shared.db import (
     flushed_by_the_next_commit,
     insert_rows,
@@ -115,7 +115,7 @@ class AlertStore(BaseStore):
         window_locks = sorted({window_lock(hold.window_id) for hold in held.values()})
         with write_transaction(self.db, lock_keys=[*lock_keys, *window_locks]):
             for chunk in peewee.chunked(links, 500):
-                send_query_with_next(link_update(chunk))
+                send_links(chunk)
             hold_many(within_their_windows(held))
             # Read before the COMMIT, not with it: should the read fail, the links roll back
             # with it and the retry correlates again, asks again. Read after a COMMIT that
@@ -236,20 +236,38 @@ RESOLVED_BY_ID = CompiledQuery(
 )
 
 
-def link_update(links):
-    """The UPDATE that sets (alert_id, incident_id, action) triples; an action of None
-    leaves the alert's action as it is."""
+def link_update(ids, actions):
+    """The UPDATE that sets `ids` alerts' incident ids, and `actions` of them their action
+    (by slots "ids", "incidents", "acted" and "actions"); the others keep theirs."""
     change = {
         # Cast: a chunk of suppressed alerts only has NULLs, which PostgreSQL reads as text.
-        "incident_id": peewee.Case(Alert.alert_id, [(a, incident) for a, incident, _ in links]).cast(
-            "INTEGER"
-        ),
+        "incident_id": peewee.Case(
+            Alert.alert_id, [(Slot("ids", i), Slot("incidents", i)) for i in range(ids)]
+        ).cast("INTEGER"),
         "suppressed_until": None,
     }
-    actions = [(alert_id, action) for alert_id, _, action in links if action]
     if actions:
-        change["action"] = peewee.Case(Alert.alert_id, actions, Alert.action)
-    return Alert.update(**change).where(Alert.alert_id.in_([alert_id for alert_id, _, _ in links]))
+        whens = [(Slot("acted", i), Slot("actions", i)) for i in range(actions)]
+        change["action"] = peewee.Case(Alert.alert_id, whens, Alert.action)
+    return Alert.update(**change).where(Alert.alert_id.in_(slots("ids", ids)))
+
+
+LINK_UPDATE = CompiledQuery(link_update)
+
+
+def send_links(links):
+    """Set (alert_id, incident_id, action) triples in one UPDATE, sent with the next
+    statement; an action of None leaves the alert's action as it is. Padded, as an IN
+    list is: a CASE takes the first WHEN that matches, so a repeated one changes nothing."""
+    acted = padded([(alert_id, action) for alert_id, _, action in links if action])
+    links = padded(links)
+    values = {
+        "ids": [alert_id for alert_id, _, _ in links],
+        "incidents": [incident_id for _, incident_id, _ in links],
+        "acted": [alert_id for alert_id, _ in acted],
+        "actions": [action for _, action in acted],
+    }
+    LINK_UPDATE.send_with_next(Alert, (len(links), len(acted)), values)
 
 
 def resolved_among(alert_ids):

@@ -13,7 +13,7 @@ would convert (an instant, on SQLite) are passed through that field's `db_value`
 
 import peewee
 
-from services.shared.db import read_after_commit
+from services.shared.db import read_after_commit, send_with_next
 
 
 class _Marker:
@@ -76,6 +76,12 @@ class CompiledQuery:
         database = model._meta.database
         sql, parameters = self.sql(getattr(database, "obj", database), shape, values)
         return model.raw(sql, *parameters)
+
+    def send_with_next(self, model, shape, values):
+        """Send the (write) query with the transaction's next statement (services.shared.db's
+        `send_with_next`): for a write whose row count nobody reads."""
+        database = model._meta.database
+        send_with_next(database, *self.sql(getattr(database, "obj", database), shape, values))
 
     def after_commit(self, model, shape, values):
         """`rows`, read with the current transaction's COMMIT (services.shared.db's

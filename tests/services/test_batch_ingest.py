@@ -9,6 +9,7 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from services.alerts import ingest, queue
+from services.alerts import store as store_module
 from services.alerts.models import Alert
 from services.alerts.service import AlertsService
 from services.alerts.store import REORDER_WINDOW, AlertStore
@@ -427,6 +428,35 @@ def test_link_many_without_an_action_keeps_the_action(alert_store):
         (8, "new_incident"),
         (8, None),
     ]
+
+
+def test_a_link_of_any_size_sets_each_alert_its_own_incident_and_action(alert_store, monkeypatch):
+    """The link's UPDATE is compiled once per padded shape; each link must still land on
+    its own alert, whatever the padding repeats, and shapes must be reused."""
+    compiled = []
+    original = store_module.link_update
+    monkeypatch.setattr(
+        store_module.LINK_UPDATE, "build", lambda *shape: compiled.append(shape) or original(*shape)
+    )
+    monkeypatch.setattr(store_module.LINK_UPDATE, "compiled", {})
+    alert_store.admit_many([alert(f"a-{n}") for n in range(7)])
+    alert_store.link_many([("a-0", 1, "new_incident"), ("a-1", 1, None), ("a-2", 2, "new_incident")])
+    alert_store.link_many(
+        [("a-3", 3, "attached_to_existing_incident"), ("a-4", None, "suppressed"), ("a-5", 3, None)]
+    )
+    alert_store.link_many([("a-6", 6, None)])
+    assert [
+        (alert_store.get(f"a-{n}")["incident_id"], alert_store.get(f"a-{n}")["action"]) for n in range(7)
+    ] == [
+        (1, "new_incident"),
+        (1, None),
+        (2, "new_incident"),
+        (3, "attached_to_existing_incident"),
+        (None, "suppressed"),
+        (3, None),
+        (6, None),
+    ]
+    assert compiled == [(4, 2), (1, 0)]
 
 
 def test_a_link_checks_for_resolves_before_its_commit(alerts_db, alert_store, monkeypatch):
