@@ -15,7 +15,8 @@
 7.  synchronous generic alerts (answered with their incident), closed loop with wrk at 10
     and 50 connections, on the edge (:8080) and on the alerts service's own port (:8001):
     alerts/s, p50, p99, and the CPU each process spent per alert; 7a one sender posting one
-    alert at a time on an otherwise idle platform, on both ports: the path's own latency
+    alert at a time on an otherwise idle platform, on both ports: the path's own latency;
+    7o the alerts that open the incidents the runs then post to, before the runs
 
 Figures 1-4 and 7 run against the whole platform started as processes (`klaxon run`, PostgreSQL,
 a RabbitMQ vhost of its own, files and platform.log in /tmp/klaxon-bench-*); figure 5 binds
@@ -55,6 +56,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
@@ -64,6 +66,7 @@ import requests
 from kombu import Connection, Producer
 
 from klaxon.registry import bind_and_migrate
+from services.alerts import contracts as alert_contracts
 from services.alerts import ingest
 from services.alerts.formats.generic import parse_generic
 from services.alerts.queue import INGEST_QUEUE, alerts_message
@@ -774,7 +777,10 @@ class TestPlatform:
     @pytest.mark.skipif(WRK is None, reason="wrk is not installed (Debian package wrk)")
     @pytest.mark.parametrize("connections", [10, 50])
     def test_7_synchronous_alerts_at_the_edge_and_on_the_alerts_port(self, bench, record, connections):
-        """Closed loop: each connection posts its next alert once the last one is answered."""
+        """Closed loop: each connection posts its next alert once the last one is answered.
+        The incidents the runs post to are opened first, so that every run, on either port,
+        measures alerts that join an open incident; what opening them cost is shown apart."""
+        self._open_the_runs_incidents(bench, record, connections)
         for port, base in ((":8080", bench.edge), (":8001", bench.platform.urls["alerts"])):
             load, cpu, rates = self._median_of_runs(bench, connections, base)
             answered = load["statuses"].get("201", 0)
@@ -811,6 +817,48 @@ class TestPlatform:
                 shown = ", ".join(f"{rate:,.0f}" for rate in rates)
                 record.note(f"{len(rates)} runs: {shown} alerts/s; the median run is shown")
             cpu.report(answered, record)
+
+    @staticmethod
+    def _open_the_runs_incidents(bench, record, connections):
+        """One synchronous alert per service and severity wrk posts to (post.lua), from
+        `connections` senders on :8080: the first run of figure 7 would otherwise also pay
+        for opening up to 800 incidents (and paging for each), and the later runs not."""
+        bench.settle()
+        pairs = [(f"svc-{i}", severity) for i in range(200) for severity in SEVERITIES]
+        actions, lock = Counter(), threading.Lock()
+
+        def post_share(share):
+            with requests.Session() as session:
+                for service, severity in share:
+                    body = {"service": service, "severity": severity, "message": "bench wrk alert warm-up"}
+                    answer = session.post(f"{bench.edge}/api/v1/alerts", json=body, timeout=30)
+                    assert answer.status_code == 201, answer.text
+                    with lock:
+                        actions[answer.json()["action"]] += 1
+
+        cpu = Cpu(bench.platform).start()
+        started = time.monotonic()
+        senders = [
+            threading.Thread(target=post_share, args=(pairs[i::connections],)) for i in range(connections)
+        ]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+        took = time.monotonic() - started
+        cpu.stop()
+        assert sum(actions.values()) == len(pairs), f"warm-up answered {dict(actions)}"
+        opened = actions.get(alert_contracts.NEW_INCIDENT, 0)
+        record(
+            "7o",
+            f"before the {connections}-connection runs: alerts that open their incident, :8080",
+            opened / took if opened else None,
+            "alerts/s",
+            "",
+            f"one alert per service and severity wrk posts ({len(pairs)}), {connections} Python senders; "
+            f"{opened} opened an incident, {len(pairs) - opened} joined one, in {took:.1f} s",
+        )
+        cpu.report(len(pairs), record)
 
     @staticmethod
     def _median_of_runs(bench, connections, base):
