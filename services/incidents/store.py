@@ -11,7 +11,7 @@ from services.incidents import contracts as c
 from services.incidents import domain
 from services.incidents.correlation import correlation_key, is_group_key, window_start
 from services.incidents.models import Incident, IncidentAlert, TimelineEntry
-from services.shared.compiled import CompiledQuery, Slot, slots
+from services.shared.compiled import CompiledQuery, Slot, padded, slots
 from services.shared.db import (
     insert_returning,
     insert_rows,
@@ -373,13 +373,11 @@ class CorrelationBatch:
 
     def _count_attached(self):
         counts = Counter(incident.id for incident, _ in self.attached)
+        updated_at = Incident.updated_at.db_value(self.now)
         for chunk in peewee.chunked(counts.items(), 500):
-            added = peewee.Case(Incident.id, chunk, 0)
-            send_query_with_next(
-                Incident.update(alert_count=Incident.alert_count + added, updated_at=self.now).where(
-                    Incident.id.in_([incident_id for incident_id, _ in chunk])
-                )
-            )
+            chunk = padded(chunk)  # a CASE takes the first WHEN that matches: a repeat adds nothing
+            values = {"ids": [i for i, _ in chunk], "added": [n for _, n in chunk], "now": updated_at}
+            COUNT_ATTACHED.send_with_next(Incident, (len(chunk),), values)
 
 
 SUPPRESSED = "suppressed"
@@ -423,6 +421,13 @@ class NewIncident:
 
 INCIDENT_BY_ID = CompiledQuery(lambda: Incident.select().where(Incident.id == Slot("id")).limit(1))
 INCIDENTS_BY_ID = CompiledQuery(lambda count: Incident.select().where(Incident.id.in_(slots("items", count))))
+COUNT_ATTACHED = CompiledQuery(
+    lambda count: Incident.update(
+        alert_count=Incident.alert_count
+        + peewee.Case(Incident.id, [(Slot("ids", i), Slot("added", i)) for i in range(count)], 0),
+        updated_at=Slot("now"),
+    ).where(Incident.id.in_(slots("ids", count)))
+)
 LINKS_BY_ALERT_ID = CompiledQuery(
     lambda count: IncidentAlert.select().where(IncidentAlert.alert_id.in_(slots("items", count)))
 )

@@ -106,6 +106,18 @@ def test_one_batch_opening_many_incidents_gives_each_its_first_alert(store):
         assert [entry["detail"]["alert_id"] for entry in incident["timeline"]] == [f"a-{n}" for n in mine]
 
 
+def test_a_batch_joining_open_incidents_adds_each_its_own_count(store):
+    """The count's UPDATE is compiled per padded shape (three incidents make four WHENs):
+    each incident gains exactly the alerts it took, and is updated at the batch's instant."""
+    opened = store.correlate_many([alert(f"o-{n}", f"svc-{n}") for n in range(3)], WINDOW, T0)
+    joining = [alert(f"j-{n}", f"svc-{service}") for n, service in enumerate([0, 0, 0, 1, 2, 2])]
+    store.correlate_many(joining, WINDOW, T0 + seconds(30))
+    assert [store.get(incident["id"])["alert_count"] for incident, _ in opened] == [4, 2, 3]
+    assert {store.get(incident["id"])["updated_at"] for incident, _ in opened} == {
+        (T0 + seconds(30)).isoformat()
+    }
+
+
 def test_a_redelivered_batch_that_opened_incidents_opens_none(store):
     batch = [alert(f"a-{n}", f"svc-{n % 3}") for n in range(9)]
     first = store.correlate_many(batch, WINDOW, T0)
