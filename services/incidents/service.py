@@ -4,7 +4,7 @@ import datetime as dt
 from functools import partial
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 from opentelemetry import trace
 
@@ -25,6 +25,7 @@ from services.shared.config import CorrelationSettings
 from services.shared.http_api import ID, actor, json_api, json_body, query
 from services.shared.messaging import handles, run_all
 from services.shared.metrics import observe
+from services.shared.rpc import rpc
 from services.shared.storage import Storage
 from services.shared.tracing import (
     EventDispatcher,

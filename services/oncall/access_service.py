@@ -7,7 +7,6 @@ admin or the person themselves may do is checked here too, so no door forgets it
 """
 
 import eventlet
-from nameko.rpc import rpc
 
 from services.oncall.access_requests import (
     CalendarFeedRequest,
@@ -20,6 +19,7 @@ from services.oncall.access_requests import (
 )
 from services.shared import access
 from services.shared.errors import Forbidden, NotFound, Unauthorized
+from services.shared.rpc import rpc
 from services.shared.validation import parse
 
 

@@ -5,7 +5,7 @@ import datetime as dt
 
 import eventlet
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
@@ -24,6 +24,7 @@ from services.shared.clock import Clock
 from services.shared.errors import Forbidden, invalid
 from services.shared.http_api import ID, actor, json_api, json_body, principal
 from services.shared.messaging import handles
+from services.shared.rpc import rpc
 from services.shared.storage import SiblingStore, Storage
 from services.shared.ticker import every
 from services.shared.tracing import EventDispatcher, Tracing
