@@ -142,16 +142,23 @@ def correlate_many(store, incidents, alerts, holds=None):
         for a, o in zip(alerts, outcomes, strict=True)
         if o["action"] == contracts.SUPPRESSED
     }
-    resolved_meanwhile = store.link_many(
-        [(a["alert_id"], o["incident_id"], o["action"]) for a, o in zip(alerts, outcomes, strict=True)],
-        lock_keys=[dedup_scope(alert) for alert in alerts if alert["dedup_key"]],
-        held=held,
-    )
+    resolved_meanwhile = link_outcomes(store, alerts, outcomes, held)
     count_correlated(alerts, outcomes)
     incident_of = {
         a["alert_id"]: (o["incident_id"], o["action"]) for a, o in zip(alerts, outcomes, strict=True)
     }
     return incident_of, resolved_meanwhile
+
+
+def link_outcomes(store, alerts, outcomes, held):
+    """Record each alert's incident; the ids of those a concurrent resolve reached meanwhile."""
+    keyed = [alert for alert in alerts if alert["dedup_key"]]  # only these can a resolve reach
+    return store.link_many(
+        [(a["alert_id"], o["incident_id"], o["action"]) for a, o in zip(alerts, outcomes, strict=True)],
+        lock_keys=[dedup_scope(alert) for alert in keyed],
+        held=held,
+        resolvable=[alert["alert_id"] for alert in keyed],
+    )
 
 
 def count_correlated(alerts, outcomes):

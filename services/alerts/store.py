@@ -101,15 +101,19 @@ class AlertStore(BaseStore):
     def link(self, alert_id, incident_id, action):
         self.link_many([(alert_id, incident_id, action)])
 
-    def link_many(self, links, lock_keys=(), held=None):
+    def link_many(self, links, lock_keys=(), held=None, resolvable=None):
         """Set (alert_id, incident_id, action) triples, in one statement per chunk; an action
         of None leaves the alert's action as it is. Returns the ids of those alerts that a
         resolve reached while they were being correlated: their incidents may be quiet now.
         `held`: {alert id: Hold} of the alerts a maintenance window holds back.
+        `resolvable`: the ids among them a resolve could reach, those with a dedup key
+        (None: all of them). With none, nothing is read and the writes go with the COMMIT.
 
         Holding the alerts' dedup-key locks (`lock_keys`), a concurrent resolve either sees
         the link or is seen by it."""
         held = held or {}
+        if resolvable is None:
+            resolvable = [alert_id for alert_id, _, _ in links]
         # A window ended or shortened since the holds were decided must not hold its alerts
         # past its new end: its lock orders this link with that change.
         window_locks = sorted({window_lock(hold.window_id) for hold in held.values()})
@@ -120,7 +124,7 @@ class AlertStore(BaseStore):
             # Read before the COMMIT, not with it: should the read fail, the links roll back
             # with it and the retry correlates again, asks again. Read after a COMMIT that
             # went through, a failure would lose a resolve that came first for good.
-            return resolved_among([alert_id for alert_id, _, _ in links])
+            return resolved_among(resolvable) if resolvable else set()
 
     # -- maintenance windows' replay -----------------------------------------------------
     def suppressed_due(self, now, limit):

@@ -108,7 +108,7 @@ def alert_counts():
 class CrashAtFirstLink(AlertStore):
     """Dies after the incidents service correlated, before this service recorded the links."""
 
-    def link_many(self, links, lock_keys=(), held=None):
+    def link_many(self, links, lock_keys=(), held=None, resolvable=None):
         raise ConnectionError("the worker died here")
 
 
@@ -467,6 +467,33 @@ def test_a_link_checks_for_resolves_before_its_commit(alerts_db, alert_store, mo
     assert alert_store.link_many(links) == {"a-1"}
     if log is not None:  # the check travels with the link's writes, and the COMMIT after it
         assert [sent.split(";")[-1].strip()[:6] for sent in log.sent] == ["SELECT", "COMMIT"]
+
+
+def test_a_link_of_alerts_a_resolve_cannot_reach_reads_nothing_and_commits_with_its_writes(
+    alerts_db, alert_store, monkeypatch
+):
+    """A resolve finds its alert by dedup key: alerts without one skip the check."""
+    alert_store.admit_many([alert("a-1", dedup_key="K"), alert("a-2")])
+    alert_store.admit_many([alert("r-1", dedup_key="K", status="resolved")])  # resolves a-1 before the link
+    log = None if is_sqlite(alerts_db) else StatementLog(alerts_db.obj, monkeypatch)
+    links = [("a-1", 7, "new_incident"), ("a-2", 7, "attached_to_existing_incident")]
+    assert alert_store.link_many(links, resolvable=["a-2"]) == set()
+    assert alert_store.link_many(links, resolvable=[]) == set()
+    assert alert_store.link_many(links, resolvable=["a-1", "a-2"]) == {"a-1"}
+    if log is not None:  # with nothing to check (the second), one round trip: the writes and the COMMIT
+        kinds = [sent.split(";")[-1].strip()[:6] for sent in log.sent]
+        assert kinds == ["SELECT", "COMMIT", "COMMIT", "SELECT", "COMMIT"]
+    assert [alert_store.get(alert_id)["incident_id"] for alert_id in ("a-1", "a-2")] == [7, 7]
+
+
+def test_ingest_checks_for_resolves_only_alerts_with_a_dedup_key(alert_store, incidents, monkeypatch):
+    checked = []
+    real = store_module.resolved_among
+    monkeypatch.setattr(store_module, "resolved_among", lambda ids: checked.append(sorted(ids)) or real(ids))
+    ingest.ingest_many(alert_store, incidents, [alert("a-1"), alert("a-2", dedup_key="K")])
+    ingest.ingest_many(alert_store, incidents, [alert("a-3"), alert("a-4")])
+    assert checked == [["a-2"]]
+    assert all(alert_store.get(f"a-{n}")["incident_id"] is not None for n in range(1, 5))
 
 
 def test_a_link_whose_check_for_resolves_fails_is_undone(alert_store, monkeypatch):

@@ -111,7 +111,9 @@ def test_the_windows_in_force_are_read_with_the_admissions_commit_on_postgresql(
     window = world.window()
     log = StatementLog(alerts_db.obj, monkeypatch)
     assert world.post("b-1", service="search")["action"] == "new_incident"
-    assert len(log.sent) == 4  # the admission's read; its writes, COMMIT and windows; the link; its COMMIT
+    # The admission's read; its writes, COMMIT and windows; the link with its COMMIT (an
+    # alert without a dedup key, which no resolve can reach: nothing to check before it).
+    assert len(log.sent) == 3
     admission_commit = log.sent[1]
     assert admission_commit.index("COMMIT") < admission_commit.index('FROM "maintenance_windows"')
     held = world.post("a-1")
