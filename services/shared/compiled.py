@@ -73,23 +73,24 @@ class CompiledQuery:
 
     def rows(self, model, shape, values):
         """The query's rows as `model` instances (its fields convert what comes back)."""
-        database = model._meta.database
-        sql, parameters = self.sql(getattr(database, "obj", database), shape, values)
+        sql, parameters = self._sql_for(model, shape, values)
         return model.raw(sql, *parameters)
 
     def send_with_next(self, model, shape, values):
         """Send the (write) query with the transaction's next statement (services.shared.db's
         `send_with_next`): for a write whose row count nobody reads."""
-        database = model._meta.database
-        send_with_next(database, *self.sql(getattr(database, "obj", database), shape, values))
+        send_with_next(model._meta.database, *self._sql_for(model, shape, values))
 
     def after_commit(self, model, shape, values):
         """`rows`, read with the current transaction's COMMIT (services.shared.db's
         `read_after_commit`): call the result, once committed, for the `model` instances."""
-        database = model._meta.database
-        sql, parameters = self.sql(getattr(database, "obj", database), shape, values)
-        read = read_after_commit(database, sql, parameters)
+        read = read_after_commit(model._meta.database, *self._sql_for(model, shape, values))
         return lambda: instances_of(model, read.columns, read.rows)
+
+    def _sql_for(self, model, shape, values):
+        """(SQL, parameters) for the database `model` is bound to (a proxy's, once bound)."""
+        database = model._meta.database
+        return self.sql(getattr(database, "obj", database), shape, values)
 
 
 def instances_of(model, columns, rows):
