@@ -107,13 +107,18 @@ def incidents_db(bound):
 
 
 @pytest.fixture
-def service_config(rabbit_config, database_url):
+def broker_config(rabbit_config):
+    """Nameko config for a container on a RabbitMQ vhost of its own, speaking JSON as the services do."""
+    return {**rabbit_config, "serializer": "json"}
+
+
+@pytest.fixture
+def service_config(broker_config, database_url):
     """Nameko config for a service under test: its own vhost, the test database, a web port."""
-    config = dict(rabbit_config)
+    config = dict(broker_config)
     config.update(
         {
             "DATABASE_URL": database_url,
-            "serializer": "json",
             "WEB_SERVER_ADDRESS": "127.0.0.1:0",
             "CORRELATION_WINDOW_SECONDS": 300,
         }

@@ -32,14 +32,9 @@ def batch_service(handled, failures=0):
 
 
 @pytest.fixture
-def config(rabbit_config):
-    return {**rabbit_config, "serializer": "json"}
-
-
-@pytest.fixture
-def run(config, container_factory):
+def run(broker_config, container_factory):
     def start(service_cls):
-        container = container_factory(service_cls, config)
+        container = container_factory(service_cls, broker_config)
         container.start()
         return container
 
@@ -65,31 +60,31 @@ def all_handled(handled):
     return check
 
 
-def handled_batches(config, run, failures=0):
+def handled_batches(broker_config, run, failures=0):
     """Publish COUNT bodies before the service starts, so they arrive together; wait for them."""
     handled = []
     service_cls, calls = batch_service(handled, failures)
-    publish(config["AMQP_URI"], [{"n": n} for n in range(COUNT)])
+    publish(broker_config["AMQP_URI"], [{"n": n} for n in range(COUNT)])
     run(service_cls)
     eventually(all_handled(handled))
     return handled, calls
 
 
-def test_messages_arrive_once_each_and_together(config, run):
-    handled, calls = handled_batches(config, run)
+def test_messages_arrive_once_each_and_together(broker_config, run):
+    handled, calls = handled_batches(broker_config, run)
     assert sorted(flat(handled)) == list(range(COUNT))
     assert len(calls) == len(handled) < COUNT
     assert len(handled) >= 3, "25 bodies need three batches of at most ten"
     assert max(len(batch) for batch in handled) > 1
 
 
-def test_no_batch_is_larger_than_batch_size(config, run):
-    handled, _ = handled_batches(config, run)
+def test_no_batch_is_larger_than_batch_size(broker_config, run):
+    handled, _ = handled_batches(broker_config, run)
     assert all(len(batch) <= 10 for batch in handled), [len(batch) for batch in handled]
 
 
-def test_a_failed_batch_is_requeued_and_handled_once_later(config, run):
-    handled, calls = handled_batches(config, run, failures=1)
+def test_a_failed_batch_is_requeued_and_handled_once_later(broker_config, run):
+    handled, calls = handled_batches(broker_config, run, failures=1)
     failed = flat(calls[:1])
     assert failed, "the first call fails with the messages of its batch"
     assert Counter(flat(handled)) == Counter(range(COUNT))
@@ -115,13 +110,13 @@ def gated_service(started, gate, in_flight):
     return Gated
 
 
-def test_messages_arriving_while_the_workers_are_busy_wait_and_go_together(config, run):
+def test_messages_arriving_while_the_workers_are_busy_wait_and_go_together(broker_config, run):
     started, gate, in_flight = [], eventlet.event.Event(), []
     container = run(gated_service(started, gate, in_flight))
     [consumer] = [e for e in container.entrypoints if isinstance(e, BatchConsumer)]
-    publish(config["AMQP_URI"], [{"n": -1}])
+    publish(broker_config["AMQP_URI"], [{"n": -1}])
     eventually(lambda: len(started) == 1)
-    publish(config["AMQP_URI"], [{"n": n} for n in range(COUNT)])
+    publish(broker_config["AMQP_URI"], [{"n": n} for n in range(COUNT)])
     eventually(lambda: len(consumer.pending) == COUNT)
     assert len(started) == 1, "nothing starts while the only worker is busy"
 
@@ -131,7 +126,7 @@ def test_messages_arriving_while_the_workers_are_busy_wait_and_go_together(confi
     assert flat(started) == [-1, *range(COUNT)]
 
 
-def test_batches_are_bounded_by_weight_and_a_heavy_message_goes_alone(config, run):
+def test_batches_are_bounded_by_weight_and_a_heavy_message_goes_alone(broker_config, run):
     handled = []
 
     class Weighed:
@@ -142,7 +137,7 @@ def test_batches_are_bounded_by_weight_and_a_heavy_message_goes_alone(config, ru
             handled.append(bodies)
 
     weights = [4, 4, 4, 25, 1, 1, 3, 9, 2]
-    publish(config["AMQP_URI"], [{"n": n, "w": w} for n, w in enumerate(weights)])
+    publish(broker_config["AMQP_URI"], [{"n": n, "w": w} for n, w in enumerate(weights)])
     run(Weighed)
     eventually(lambda: len(flat(handled)) == len(weights))
     assert sorted(flat(handled)) == list(range(len(weights)))
@@ -151,7 +146,7 @@ def test_batches_are_bounded_by_weight_and_a_heavy_message_goes_alone(config, ru
     assert [body["n"] for body in next(b for b in handled if any(body["w"] == 25 for body in b))] == [3]
 
 
-def test_a_message_finding_no_batch_in_the_works_starts_one_at_once(config, run):
+def test_a_message_finding_no_batch_in_the_works_starts_one_at_once(broker_config, run):
     """Alone, nothing is worth waiting for: a linger of a minute is not waited out, while a
     message finding a batch in the works (and a worker free) does wait for company."""
     started, gate = [], eventlet.event.Event()
@@ -166,9 +161,9 @@ def test_a_message_finding_no_batch_in_the_works_starts_one_at_once(config, run)
 
     container = run(Lingering)
     [consumer] = [e for e in container.entrypoints if isinstance(e, BatchConsumer)]
-    publish(config["AMQP_URI"], [{"n": 1}])
+    publish(broker_config["AMQP_URI"], [{"n": 1}])
     eventually(lambda: len(started) == 1, timeout=10)
-    publish(config["AMQP_URI"], [{"n": 2}])
+    publish(broker_config["AMQP_URI"], [{"n": 2}])
     eventually(lambda: len(consumer.pending) == 1)
     assert len(started) == 1 and consumer.timer is not None, "with a batch in the works, it lingers"
     gate.send()
