@@ -89,7 +89,9 @@ class AlertsService(HealthAndMetrics):
         """One alert, answered once correlated; alerts that arrive together (on this
         service's port or by RPC) share one batch: one admit transaction, one correlation
         RPC, one link transaction, as the queue's batches do."""
-        alert = ingest.normalise(alert)
+        return self._ingest_normalised(ingest.normalise(alert))
+
+    def _ingest_normalised(self, alert):
         self.store.release()  # the round's leader does the writing; waiting needs no connection
         return self.together(alert, self._ingest_together)
 
@@ -274,7 +276,7 @@ class AlertsService(HealthAndMetrics):
         integration_id = self._sender(request)
         alert = parse_generic(json_body(request))
         alert["integration_id"] = integration_id
-        return 201, self.ingest(alert)
+        return 201, self._ingest_normalised(alert)  # parsed here: no second pass, as on the edge
 
     @http("GET", "/api/v1/alerts")
     @json_api(READ)
