@@ -16,13 +16,25 @@ from services.shared.batching import batch_settings
 
 
 class _Waiter:
+    """A caller of `submit`: `wait` blocks until another caller's `wake` (once).
+
+    A lock taken at birth and released to wake: a fifth of the cost of an Event (a
+    Condition around a second lock), paid once per alert on the synchronous path."""
+
     def __init__(self, item, weight):
         self.item = item
         self.weight = weight
-        self.done = threading.Event()
         self.leads = False
         self.result = None
         self.error = None
+        self._asleep = threading.Lock()
+        self._asleep.acquire()
+
+    def wait(self):
+        self._asleep.acquire()
+
+    def wake(self):
+        self._asleep.release()
 
 
 class GroupCommit:
@@ -52,7 +64,7 @@ class GroupCommit:
             else:
                 self.waiting.append(waiter)
         if not waiter.leads:
-            waiter.done.wait()  # answered by another's round, or called to lead the next
+            waiter.wait()  # answered by another's round, or called to lead the next
         if waiter.leads:
             self._lead(waiter)
         if waiter.error is not None:
@@ -70,8 +82,8 @@ class GroupCommit:
             for waiter in group:
                 waiter.error = error
         finally:
-            for waiter in group:
-                waiter.done.set()
+            for waiter in group[1:]:  # the leader itself is awake
+                waiter.wake()
             self._hand_over()
 
     def _take_group(self, own):
@@ -92,7 +104,7 @@ class GroupCommit:
                 return
             successor = self.waiting.popleft()
         successor.leads = True
-        successor.done.set()
+        successor.wake()
 
 
 class Rounds(DependencyProvider):
