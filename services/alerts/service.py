@@ -8,7 +8,6 @@ from nameko.exceptions import serialize
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Publisher
 from nameko.rpc import RpcProxy
-from nameko.web.handlers import http
 
 from services.alerts import contracts, ingest, metrics, monitoring, queue, quiet
 from services.alerts.formats.generic import parse_generic
@@ -34,7 +33,7 @@ from services.shared.rpc import rpc
 from services.shared.storage import Storage
 from services.shared.ticker import every
 from services.shared.tracing import TRACEPARENT, Tracing, spans_for, traceparent_of
-from services.shared.web import HealthAndMetrics, HttpMetrics
+from services.shared.web import HealthAndMetrics, HttpMetrics, http
 
 logger = logging.getLogger("klaxon.alerts")
 

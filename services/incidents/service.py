@@ -5,7 +5,6 @@ from functools import partial
 
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
-from nameko.web.handlers import http
 from opentelemetry import trace
 
 from services.alerts import contracts as alert_contracts
@@ -36,7 +35,7 @@ from services.shared.tracing import (
     spans_for,
 )
 from services.shared.validation import parse
-from services.shared.web import HealthAndMetrics, HttpMetrics
+from services.shared.web import HealthAndMetrics, HttpMetrics, http
 
 
 class IncidentsService(HealthAndMetrics):

@@ -8,7 +8,6 @@ import logging
 import eventlet
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
-from nameko.web.handlers import http
 
 from services.incidents import contracts as incident_contracts
 from services.notifications import contracts as c
@@ -33,7 +32,7 @@ from services.shared.rpc import rpc
 from services.shared.storage import Storage
 from services.shared.ticker import every
 from services.shared.tracing import EventDispatcher, Tracing
-from services.shared.web import HealthAndMetrics, HttpMetrics
+from services.shared.web import HealthAndMetrics, HttpMetrics, http
 
 DESCRIBE_TIMEOUT_SECONDS = 2.0
 logger = logging.getLogger("klaxon.notifications")

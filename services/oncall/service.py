@@ -6,7 +6,6 @@ import datetime as dt
 import eventlet
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from services.incidents import contracts as incident_contracts
@@ -29,7 +28,7 @@ from services.shared.storage import SiblingStore, Storage
 from services.shared.ticker import every
 from services.shared.tracing import EventDispatcher, Tracing
 from services.shared.validation import count_param, required_id
-from services.shared.web import HealthAndMetrics, HttpMetrics
+from services.shared.web import HealthAndMetrics, HttpMetrics, http
 
 INCIDENTS = incident_contracts.SERVICE
 # An incident's status -> its escalation's state.
