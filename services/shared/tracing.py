@@ -19,6 +19,8 @@ import os
 
 from nameko.events import EventDispatcher as NamekoEventDispatcher
 from nameko.extensions import DependencyProvider
+from nameko.rpc import Rpc
+from nameko.web.handlers import HttpRequestHandler
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
@@ -202,7 +204,7 @@ class Tracing(DependencyProvider):
         span = TRACER.start_span(
             f"{worker_ctx.service_name}.{entrypoint.method_name}",
             context=parent,
-            kind=_kind_of(entrypoint),
+            kind=span_kind_of(entrypoint),
             links=links,
             attributes={
                 "rpc.system": "nameko",
@@ -243,8 +245,10 @@ class Tracing(DependencyProvider):
         span.end()
 
 
-def _kind_of(entrypoint):
-    if type(entrypoint).__name__ in ("Rpc", "HttpRequestHandler"):
+def span_kind_of(entrypoint):
+    """A call someone waits on (RPC, HTTP, and their subclasses) is served; the rest
+    (events, queues, timers) are consumed."""
+    if isinstance(entrypoint, (Rpc, HttpRequestHandler)):
         return SpanKind.SERVER
     return SpanKind.CONSUMER
 

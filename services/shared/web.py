@@ -26,9 +26,9 @@ class HttpRoute(HttpRequestHandler):
 
     Nameko checks each request's arguments with `inspect.getcallargs`, which sees a
     decorated handler's wrapper (`json_api`'s takes anything) and so never fails there,
-    at about 2 % of the alerts service's CPU under load. The arguments of a route are
-    its URL's variables, known before the first request: a handler that cannot take
-    them stops its service from starting."""
+    at 11.5 µs a request, about 1 % of the alerts service's CPU under load. The
+    arguments of a route are its URL's variables, known before the first request: a
+    handler that cannot take them stops its service from starting."""
 
     def setup(self):
         check_route_signature(getattr(self.container.service_cls, self.method_name), self.url)
