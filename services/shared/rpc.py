@@ -1,16 +1,25 @@
 """The `rpc` entrypoint of every service: nameko's, with answers sent without a confirm.
 
-An answer goes to the caller's own reply queue, which is not durable: it lives as long as
-the caller's connection to the broker. A publisher confirm would say that the broker took
-the answer, which the caller cannot count on anyway: a broker that fails after taking it
-loses the queue and the answer together, and only the caller's own wait covers both.
-Nameko's responder waits for a confirm on every answer; this one does not, which spares
-each call a frame there and back with the broker, on both sides.
+An answer goes to the caller's own reply queue, which only that caller consumes, and only
+while it waits: a publisher confirm would say that the broker took the answer, which the
+caller's own wait already covers. Nameko's responder waits for a confirm on every answer;
+this one does not, which spares each call a frame there and back with the broker, on both
+sides.
 
-The request is unchanged: it still waits for its confirm, which is how a call to a service
-that was never started fails (UnknownService) instead of waiting for ever. A service uses
-this entrypoint for all its methods or none: two kinds of consumer on one service's queue
-would each take calls meant for the other's methods.
+Nameko declares reply queues durable (with a five-minute expiry) and sends answers
+persistent; they are left so. RabbitMQ need not write a persistent message that is consumed
+and acknowledged before its write comes due, and without a confirm nothing hurries that
+write: sent transient instead, answers cost RabbitMQ no less CPU per
+alert on the synchronous path (measured by alternating the two, at 10 and 50 connections).
+
+The request is unchanged: persistent, and it still waits for its confirm, which is how a
+call to a service that was never started fails (UnknownService) instead of waiting for
+ever, and a request outlives a broker restart. That confirm waits for the broker's disk:
+sent transient, the correlation request cost RabbitMQ about 0.1 ms less per alert at 10
+connections, but a request lost with a restarting broker would leave its caller waiting
+for ever, since a call has no deadline. A service uses this entrypoint for all its
+methods or none: two kinds of consumer on one service's queue would each take calls meant
+for the other's methods.
 """
 
 from nameko.amqp.publish import Publisher
