@@ -7,12 +7,8 @@ from nameko.exceptions import IncorrectSignature
 from nameko.web.handlers import HttpRequestHandler
 
 from services.alerts.service import AlertsService
-from services.incidents.service import IncidentsService
-from services.notifications.service import NotificationsService
-from services.oncall.service import OncallService
 from services.shared.web import check_route_signature, http
-
-SERVICES = (AlertsService, IncidentsService, OncallService, NotificationsService)
+from tests.entrypoints import SERVICES, entrypoints_of
 
 
 def decorated(handler):
@@ -46,10 +42,9 @@ class MisnamedVariable:
 
 
 def routes_of(service_cls):
-    for name in dir(service_cls):
-        for entrypoint in getattr(getattr(service_cls, name), "nameko_entrypoints", ()):
-            if isinstance(entrypoint, HttpRequestHandler):
-                yield getattr(service_cls, name), entrypoint.url
+    for method, entrypoint in entrypoints_of(service_cls):
+        if isinstance(entrypoint, HttpRequestHandler):
+            yield method, entrypoint.url
 
 
 @pytest.mark.parametrize("service_cls", SERVICES, ids=lambda cls: cls.name)

@@ -5,24 +5,14 @@ from nameko.rpc import Rpc
 from nameko.web.handlers import HttpRequestHandler
 from opentelemetry.trace import SpanKind
 
-from services.alerts.service import AlertsService
-from services.incidents.service import IncidentsService
-from services.notifications.service import NotificationsService
-from services.oncall.service import OncallService
 from services.shared.tracing import span_kind_of
-
-SERVICES = (AlertsService, IncidentsService, OncallService, NotificationsService)
-
-
-def entrypoints_of(service_cls):
-    for name in dir(service_cls):
-        yield from getattr(getattr(service_cls, name), "nameko_entrypoints", ())
+from tests.entrypoints import SERVICES, entrypoints_of
 
 
 @pytest.mark.parametrize("service_cls", SERVICES, ids=lambda cls: cls.name)
 def test_rpc_and_http_entrypoints_are_served_and_the_others_consumed(service_cls):
     kinds = {}
-    for entrypoint in entrypoints_of(service_cls):
+    for _, entrypoint in entrypoints_of(service_cls):
         waited_on = isinstance(entrypoint, (Rpc, HttpRequestHandler))
         kinds.setdefault(waited_on, set()).add(span_kind_of(entrypoint))
     assert kinds[True] == {SpanKind.SERVER}, service_cls.name
@@ -31,6 +21,6 @@ def test_rpc_and_http_entrypoints_are_served_and_the_others_consumed(service_cls
 
 def test_every_service_has_http_routes_and_rpc_methods():
     for service_cls in SERVICES:
-        types = {type(entrypoint) for entrypoint in entrypoints_of(service_cls)}
+        types = {type(entrypoint) for _, entrypoint in entrypoints_of(service_cls)}
         assert any(issubclass(t, HttpRequestHandler) for t in types), service_cls.name
         assert any(issubclass(t, Rpc) for t in types), service_cls.name
