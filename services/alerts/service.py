@@ -7,7 +7,6 @@ from nameko.dependency_providers import Config
 from nameko.exceptions import serialize
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Publisher
-from nameko.rpc import RpcProxy
 
 from services.alerts import contracts, ingest, metrics, monitoring, queue, quiet
 from services.alerts.formats.generic import parse_generic
@@ -29,7 +28,7 @@ from services.shared.group_commit import Rounds
 from services.shared.http_api import json_api, json_body, query
 from services.shared.messaging import retried_on_outage
 from services.shared.rate_limit import RateLimiter
-from services.shared.rpc import rpc
+from services.shared.rpc import RpcProxy, rpc
 from services.shared.storage import Storage
 from services.shared.ticker import every
 from services.shared.tracing import TRACEPARENT, Tracing, spans_for, traceparent_of

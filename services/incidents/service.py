@@ -4,7 +4,6 @@ import datetime as dt
 from functools import partial
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 from opentelemetry import trace
 
 from services.alerts import contracts as alert_contracts
@@ -24,7 +23,7 @@ from services.shared.config import CorrelationSettings
 from services.shared.http_api import ID, actor, json_api, json_body, query
 from services.shared.messaging import handles, run_all
 from services.shared.metrics import observe
-from services.shared.rpc import rpc
+from services.shared.rpc import RpcProxy, rpc
 from services.shared.storage import Storage
 from services.shared.tracing import (
     EventDispatcher,

@@ -7,7 +7,6 @@ import logging
 
 import eventlet
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 
 from services.incidents import contracts as incident_contracts
 from services.notifications import contracts as c
@@ -28,7 +27,7 @@ from services.shared.config import local_secret_key
 from services.shared.errors import Conflict, NotFound
 from services.shared.http_api import ID, json_api, json_body, query
 from services.shared.messaging import handles
-from services.shared.rpc import rpc
+from services.shared.rpc import RpcProxy, rpc
 from services.shared.storage import Storage
 from services.shared.ticker import every
 from services.shared.tracing import EventDispatcher, Tracing

@@ -5,7 +5,6 @@ import datetime as dt
 
 import eventlet
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
 from services.incidents import contracts as incident_contracts
@@ -23,7 +22,7 @@ from services.shared.clock import Clock
 from services.shared.errors import Forbidden, invalid
 from services.shared.http_api import ID, actor, json_api, json_body, principal
 from services.shared.messaging import handles
-from services.shared.rpc import rpc
+from services.shared.rpc import RpcProxy, rpc
 from services.shared.storage import SiblingStore, Storage
 from services.shared.ticker import every
 from services.shared.tracing import EventDispatcher, Tracing

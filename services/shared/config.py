@@ -152,6 +152,8 @@ def nameko_config(service):
         "NOTIFY_RATE_WINDOW_SECONDS": float(env("KLAXON_NOTIFY_RATE_WINDOW_SECONDS", 60)),
         "BATCH_LINGER_SECONDS": float(env("KLAXON_BATCH_LINGER_MS", 100)) / 1000,
         "BATCH_CONCURRENCY": int(env("KLAXON_BATCH_CONCURRENCY", 2)),
+        # How long a service waits for another's answer (services.shared.rpc), as the edge does.
+        "RPC_TIMEOUT_SECONDS": float(env("KLAXON_RPC_TIMEOUT_SECONDS", 10)),
         **access_config(),
     }
 

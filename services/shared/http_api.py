@@ -24,6 +24,8 @@ from services.shared.problems import MAX_BODY_BYTES, PROBLEM_TYPE, problem_body,
 logger = logging.getLogger("klaxon.http")
 # peewee/psycopg2 errors of a database that cannot be reached
 DATABASE_OUTAGES = {"OperationalError", "InterfaceError"}
+# another service that did not answer in time (services.shared.rpc) or is not running
+SERVICE_OUTAGES = {"RpcTimeout", "UnknownService"}
 
 
 class HttpProblem(Exception):
@@ -82,14 +84,22 @@ def authenticated(service, request, permission):
 
 
 def unexpected(error):
-    kind = type(error).__name__
-    if kind in DATABASE_OUTAGES or getattr(error, "exc_type", None) in DATABASE_OUTAGES:
+    if outage_of(error, DATABASE_OUTAGES):
         logger.warning("database unreachable: %s", error)
         return problem_response(
             503, "Service unavailable", "the database cannot be reached", {"Retry-After": "5"}
         )
+    if outage_of(error, SERVICE_OUTAGES):
+        logger.warning("a service did not answer: %s", error)
+        detail = "another Klaxon service did not answer in time; try again"
+        return problem_response(503, "Service unavailable", detail, {"Retry-After": "5"})
     logger.exception("unexpected error")
     return problem_response(500, "Internal error", "the service failed; the error is in its log")
+
+
+def outage_of(error, kinds):
+    """`error` is one of `kinds`, raised here or in the service that answered a call."""
+    return type(error).__name__ in kinds or getattr(error, "exc_type", None) in kinds
 
 
 def problem_response(status, title, detail, headers=None, **extra):

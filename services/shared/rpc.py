@@ -1,25 +1,30 @@
-"""The `rpc` entrypoint of every service: nameko's, with answers sent without a confirm.
+"""RPC between the services: nameko's, with answers sent without a confirm, and calls that
+wait for their answer a bounded time, their requests kept in the broker's memory only.
 
 An answer goes to the caller's own reply queue, which only that caller consumes, and only
 while it waits: a publisher confirm would say that the broker took the answer, which the
 caller's own wait already covers. Nameko's responder waits for a confirm on every answer;
 this one does not, which spares each call a frame there and back with the broker, on both
-sides.
+sides. Nameko declares reply queues durable (with a five-minute expiry) and sends answers
+persistent; they are left so. RabbitMQ need not write a persistent message that is
+consumed and acknowledged before its write comes due, and without a confirm nothing
+hurries that write: sent transient instead, answers cost RabbitMQ no less CPU per alert
+on the synchronous path (measured by alternating the two, at 10 and 50 connections).
 
-Nameko declares reply queues durable (with a five-minute expiry) and sends answers
-persistent; they are left so. RabbitMQ need not write a persistent message that is consumed
-and acknowledged before its write comes due, and without a confirm nothing hurries that
-write: sent transient instead, answers cost RabbitMQ no less CPU per
-alert on the synchronous path (measured by alternating the two, at 10 and 50 connections).
+A call (`RpcProxy`) waits at most the service's RPC_TIMEOUT_SECONDS for its answer, then
+raises nameko's RpcTimeout; nameko's own proxy waits for ever. Its request still waits
+for the broker's confirm, which is how a call to a service that was never started fails
+(UnknownService) instead of waiting; but it is sent transient, so that the confirm no
+longer waits for the broker's disk (the correlation request cost RabbitMQ about 0.1 ms
+less per alert at 10 connections). A request that would have outlived a broker restart
+would only be answered to a caller that has given up by then; lost with the broker
+instead, it costs its caller the wait and a retry, and each caller is retried or answers
+503: the queued alerts go back to their queue, a sender on a service's port is told to
+try again. What the callee did for a call it could not answer in time it finds again
+when the call is retried: the correlation of an alert keeps the answer it gave first.
 
-The request is unchanged: persistent, and it still waits for its confirm, which is how a
-call to a service that was never started fails (UnknownService) instead of waiting for
-ever, and a request outlives a broker restart. That confirm waits for the broker's disk:
-sent transient, the correlation request cost RabbitMQ about 0.1 ms less per alert at 10
-connections, but a request lost with a restarting broker would leave its caller waiting
-for ever, since a call has no deadline. A service uses this entrypoint for all its
-methods or none: two kinds of consumer on one service's queue would each take calls meant
-for the other's methods.
+A service uses the `rpc` entrypoint for all its methods or none: two kinds of consumer on
+one service's queue would each take calls meant for the other's methods.
 """
 
 from nameko.amqp.publish import Publisher
@@ -28,10 +33,15 @@ from nameko.constants import (
     AMQP_URI_CONFIG_KEY,
     DEFAULT_SERIALIZER,
     LOGIN_METHOD_CONFIG_KEY,
+    NON_PERSISTENT,
     SERIALIZER_CONFIG_KEY,
 )
-from nameko.rpc import Responder, RpcConsumer, get_rpc_exchange
+from nameko.exceptions import RpcTimeout
+from nameko.rpc import MethodProxy, Responder, RpcConsumer, ServiceProxy, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
+from nameko.rpc import RpcProxy as NamekoRpcProxy
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
 class UnconfirmedPublisher(Publisher):
@@ -65,3 +75,55 @@ class Rpc(NamekoRpc):
 
 
 rpc = Rpc.decorator
+
+
+class RpcProxy(NamekoRpcProxy):
+    """Calls to `target_service` that wait at most RPC_TIMEOUT_SECONDS (the container's
+    config; `timeout` here wins), their requests sent transient."""
+
+    def __init__(self, target_service, timeout=None, **options):
+        super().__init__(target_service, delivery_mode=NON_PERSISTENT, **options)
+        self.timeout = timeout
+
+    def setup(self):
+        configured = self.container.config.get("RPC_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)
+        self.wait_seconds = self.timeout or float(configured)
+
+    def get_dependency(self, worker_ctx):
+        return TimedServiceProxy(
+            worker_ctx, self.target_service, self.rpc_reply_listener, self.wait_seconds, **self.options
+        )
+
+
+class TimedServiceProxy(ServiceProxy):
+    def __init__(self, worker_ctx, service_name, reply_listener, timeout, **options):
+        super().__init__(worker_ctx, service_name, reply_listener, **options)
+        self.timeout = timeout
+
+    def __getattr__(self, name):
+        return TimedMethodProxy(
+            self.worker_ctx, self.service_name, name, self.reply_listener, self.timeout, **self.options
+        )
+
+
+class TimedMethodProxy(MethodProxy):
+    def __init__(self, worker_ctx, service_name, method_name, reply_listener, timeout, **options):
+        super().__init__(worker_ctx, service_name, method_name, reply_listener, **options)
+        self.timeout = timeout
+
+    def __call__(self, *args, **kwargs):
+        reply = self._call(*args, **kwargs)
+        body = reply.reply_event.wait(self.timeout)  # None when the time ran out: an answer is a dict
+        if body is None:
+            self._forget(reply.reply_event)
+            raise RpcTimeout(f"{self.service_name}.{self.method_name} did not answer in {self.timeout:g}s")
+        reply.resp_body = body
+        return reply.result()
+
+    def _forget(self, reply_event):
+        """Stop waiting for the answer: one that comes late is dropped by the listener,
+        which knows it by a correlation id that only its table holds."""
+        pending = self.reply_listener._reply_events
+        for correlation_id, event in list(pending.items()):
+            if event is reply_event:
+                pending.pop(correlation_id, None)

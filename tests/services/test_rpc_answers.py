@@ -1,16 +1,17 @@
-"""services.shared.rpc in a real Nameko container on a real RabbitMQ vhost: every call is
-answered, errors included, and the service's answers go out on a channel without
-publisher confirms."""
+"""services.shared.rpc in real Nameko containers on a real RabbitMQ vhost: every call is
+answered, errors included; the service's answers go out on a channel without publisher
+confirms; a call waits a bounded time and its request is sent transient."""
 
+import threading
 import uuid
 
 import pytest
 from kombu import Connection, Exchange, Queue
-from nameko.exceptions import deserialize
+from nameko.exceptions import RemoteError, deserialize
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.shared.errors import Conflict
-from services.shared.rpc import rpc
+from services.shared.rpc import RpcProxy, rpc
 from tests.conftest import eventually
 
 RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)  # nameko's, for calls and answers
@@ -84,7 +85,98 @@ def test_the_service_answers_on_a_channel_without_confirms(broker_config, echo, 
             and channel.get("message_stats", {}).get("publish")
         ]
         published = sum(channel["message_stats"]["publish"] for channel in service_channels)
-        return service_channels if published >= 2 else []
+        # A channel's statistics and its details reach the broker's listing separately.
+        described = all("confirm" in channel for channel in service_channels)
+        return service_channels if published >= 2 and described else []
 
     channels = eventually(answering_channels, timeout=30)
     assert [channel.get("confirm") for channel in channels] == [False] * len(channels), channels
+
+
+# -- calls: a bounded wait, transient requests ------------------------------------------------
+
+HELD = threading.Event()  # green under the suite's monkey patching: what `Echo.hold` waits for
+
+
+class Holding:
+    name = "holding"
+
+    @rpc
+    def hold(self):
+        HELD.wait(timeout=60)
+        return "late"
+
+    @rpc
+    def echo(self, value):
+        return value
+
+
+class Caller:
+    name = "caller"
+
+    holding = RpcProxy("holding", timeout=0.5)
+    nobody = RpcProxy("nobody-runs-this")
+    probed = RpcProxy("probe")
+
+    @rpc
+    def ask_held(self):
+        return self.holding.hold()
+
+    @rpc
+    def ask(self, value):
+        return self.holding.echo(value)
+
+    @rpc
+    def ask_nobody(self):
+        return self.nobody.anything()
+
+    @rpc
+    def ask_probe(self):
+        return self.probed.anything()
+
+
+@pytest.fixture
+def caller(broker_config, container_factory):
+    HELD.clear()
+    for service in (Holding, Caller):
+        container_factory(service, broker_config).start()
+    yield
+    HELD.set()
+
+
+def test_a_call_gives_up_at_its_timeout_and_the_late_answer_harms_nothing(broker_config, caller):
+    with ServiceRpcProxy("caller", broker_config) as proxy:
+        with pytest.raises(RemoteError) as raised:
+            proxy.ask_held()  # the callee is still holding: nothing has answered it
+        assert raised.value.exc_type == "RpcTimeout", raised.value
+        assert "holding.hold did not answer in 0.5s" in str(raised.value)
+        HELD.set()  # the late answer now comes, to a caller that stopped waiting
+        assert [proxy.ask(n) for n in range(5)] == list(range(5))
+
+
+def test_a_call_to_a_service_that_never_started_fails_at_once(broker_config, caller):
+    with ServiceRpcProxy("caller", broker_config) as proxy:
+        with pytest.raises(RemoteError) as raised:
+            proxy.ask_nobody()
+        assert raised.value.exc_type == "UnknownService", raised.value
+
+
+def test_requests_are_sent_transient(broker_config, caller):
+    """The callee here is a bare queue, read as nameko's services do; it answers by hand."""
+    queue = Queue("rpc-probe", exchange=RPC_EXCHANGE, routing_key="probe.*", auto_delete=True)
+    requests = []
+    with Connection(broker_config["AMQP_URI"]) as connection:
+        consumer = connection.Consumer(queue, callbacks=[lambda body, message: requests.append(message)])
+        with consumer, ServiceRpcProxy("caller", broker_config) as proxy:
+            answer = proxy.ask_probe.call_async()
+            while not requests:
+                connection.drain_events(timeout=10)
+            request = requests[0]
+            connection.Producer(serializer="json").publish(
+                {"result": "probed", "error": None},
+                exchange=RPC_EXCHANGE,
+                routing_key=request.properties["reply_to"],
+                correlation_id=request.properties["correlation_id"],
+            )
+            assert answer.result() == "probed"
+    assert request.properties["delivery_mode"] == 1  # nameko's own proxy sends 2, persistent

@@ -1,13 +1,15 @@
-"""services/shared/errors.py: domain errors cross Nameko RPC as themselves."""
+"""services/shared/errors.py: domain errors cross Nameko RPC as themselves; and what a
+service's port answers for the failures that are not its own (services/shared/http_api.py)."""
 
 import json
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from nameko.exceptions import RemoteError, deserialize, serialize
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService, deserialize, serialize
 
 from services.shared.errors import Conflict, KlaxonError, NotFound, ValidationFailed, invalid
+from services.shared.http_api import unexpected
 
 
 def over_the_wire(error):
@@ -107,3 +109,25 @@ def test_any_not_found_and_conflict_survive(kind, identifier, message):
     conflict = over_the_wire(Conflict(message))
     assert type(conflict) is Conflict
     assert conflict.message == message
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RpcTimeout("incidents.correlate_many did not answer in 10s"),
+        over_the_wire(RpcTimeout("oncall.authenticate did not answer in 10s")),  # raised one call further
+        UnknownService("incidents"),
+    ],
+    ids=["here", "further", "not-running"],
+)
+def test_a_service_that_does_not_answer_makes_a_port_answer_503_with_a_retry(error):
+    response = unexpected(error)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "did not answer in time" in json.loads(response.get_data())["detail"]
+
+
+def test_any_other_failure_is_a_500_that_says_nothing_of_its_cause():
+    response = unexpected(RuntimeError("secret-ish detail"))
+    assert response.status_code == 500
+    assert "secret-ish" not in response.get_data(as_text=True)
