@@ -4,7 +4,7 @@ import logging
 from types import SimpleNamespace
 
 from nameko.dependency_providers import Config
-from nameko.exceptions import serialize
+from nameko.exceptions import RpcTimeout, UnknownService, serialize
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Publisher
 
@@ -35,6 +35,9 @@ from services.shared.tracing import TRACEPARENT, Tracing, spans_for, traceparent
 from services.shared.web import HealthAndMetrics, HttpMetrics, http
 
 logger = logging.getLogger("klaxon.alerts")
+QUEUED = "queued"
+# A service that did not answer in time, or is not running (services.shared.rpc).
+SERVICE_SILENT = (RpcTimeout, UnknownService)
 
 
 class IntegrationKeys(DependencyProvider):
@@ -77,6 +80,9 @@ class AlertsService(HealthAndMetrics):
     # answer is advice to a waiting sender, whose alert is stored already; one lost on
     # the way makes the edge answer 202 (queued) when its wait runs out, which is true.
     reply = Publisher(use_confirms=False)
+    # The queue the edge publishes to (confirmed): where a round this port could not
+    # correlate in time goes, to be correlated once the incidents service answers.
+    later = Publisher(exchange=queue.EXCHANGE, declare=[queue.INGEST_QUEUE])
     clock = Clock()
     together = Rounds(max_weight=ingest.SEGMENT_LIMIT)
     keys = IntegrationKeys()
@@ -98,6 +104,16 @@ class AlertsService(HealthAndMetrics):
         return quiet.Quiet(self.store.windows, self.catalog.teams_of_services, self.clock.now())
 
     def _ingest_together(self, alerts):
+        try:
+            return self._correlated_or_alone(alerts)
+        except SERVICE_SILENT:
+            # Stored, but not correlated in time: queued, as the edge's alerts are, and
+            # answered 202 `queued` as the edge answers. A retry of the queue's finds them
+            # stored and uncorrelated, and correlates them (services.alerts.ingest).
+            self.later(queue.alerts_message(alerts), routing_key=queue.INGEST_QUEUE.routing_key)
+            return [{"alert_id": alert["alert_id"], "status": QUEUED} for alert in alerts]
+
+    def _correlated_or_alone(self, alerts):
         try:
             return ingest.ingest_many(self.store, self.incidents, alerts, self._quiet())
         except KlaxonError:
@@ -274,7 +290,8 @@ class AlertsService(HealthAndMetrics):
         integration_id = self._sender(request)
         alert = parse_generic(json_body(request))
         alert["integration_id"] = integration_id
-        return 201, self._ingest_normalised(alert)  # parsed here: no second pass, as on the edge
+        answer = self._ingest_normalised(alert)  # parsed here: no second pass, as on the edge
+        return (202 if answer.get("status") == QUEUED else 201), answer
 
     @http("GET", "/api/v1/alerts")
     @json_api(READ)

@@ -91,8 +91,14 @@ class NotificationsService(HealthAndMetrics):
         claims = self._ack_links().verify(token, now)
         self.store.use_ack_link(claims["nonce"], claims["incident_id"], now)
         change = {"status": "acknowledged", "note": "acknowledged from the link in a page"}
-        with contextlib.suppress(Conflict):  # acknowledged or resolved meanwhile: nothing to do
-            self.incidents.update_incident(claims["incident_id"], change, claims["recipient"])
+        try:
+            with contextlib.suppress(Conflict):  # acknowledged or resolved meanwhile: nothing to do
+                self.incidents.update_incident(claims["incident_id"], change, claims["recipient"])
+        except Exception:
+            # Not acknowledged (the incidents service did not answer, say): the link must
+            # still work when its recipient follows it again.
+            self.store.forget_ack_link(claims["nonce"])
+            raise
         incident = self.incidents.get_incident(claims["incident_id"])
         return {"incident_id": incident["id"], "status": incident["status"], "by": claims["recipient"]}
 

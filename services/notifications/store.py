@@ -121,6 +121,11 @@ class NotificationStore(BaseStore):
                 raise already_used()
             UsedAckLink.create(nonce=nonce, incident_id=incident_id, used_at=now)
 
+    def forget_ack_link(self, nonce):
+        """The link was followed but acknowledged nothing: it may be followed again."""
+        with write_transaction(self.db, lock_key=f"ack:{nonce}"):
+            UsedAckLink.delete().where(UsedAckLink.nonce == nonce).execute()
+
     def pages_sent(self, since, until):
         """(recipient, created_at) of every page of an incident sent in [since, until)."""
         query = Notification.select(Notification.recipient, Notification.created_at).where(
