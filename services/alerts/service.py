@@ -4,7 +4,7 @@ import logging
 from types import SimpleNamespace
 
 from nameko.dependency_providers import Config
-from nameko.exceptions import RpcTimeout, UnknownService, serialize
+from nameko.exceptions import serialize
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Publisher
 
@@ -25,7 +25,7 @@ from services.shared.batching import consume_batches
 from services.shared.clock import Clock
 from services.shared.errors import KlaxonError, Unauthorized, ValidationFailed
 from services.shared.group_commit import Rounds
-from services.shared.http_api import json_api, json_body, query
+from services.shared.http_api import DATABASE_OUTAGES, SERVICE_OUTAGES, json_api, json_body, outage_of, query
 from services.shared.messaging import retried_on_outage
 from services.shared.rate_limit import RateLimiter
 from services.shared.rpc import RpcProxy, rpc
@@ -36,8 +36,8 @@ from services.shared.web import HealthAndMetrics, HttpMetrics, http
 
 logger = logging.getLogger("klaxon.alerts")
 QUEUED = "queued"
-# A service that did not answer in time, or is not running (services.shared.rpc).
-SERVICE_SILENT = (RpcTimeout, UnknownService)
+# A service that did not answer in time or is not running, a database that cannot be reached.
+OUTAGES = SERVICE_OUTAGES | DATABASE_OUTAGES
 
 
 class IntegrationKeys(DependencyProvider):
@@ -106,12 +106,18 @@ class AlertsService(HealthAndMetrics):
     def _ingest_together(self, alerts):
         try:
             return self._correlated_or_alone(alerts)
-        except SERVICE_SILENT:
-            # Stored, but not correlated in time: queued, as the edge's alerts are, and
-            # answered 202 `queued` as the edge answers. A retry of the queue's finds them
-            # stored and uncorrelated, and correlates them (services.alerts.ingest).
-            self.later(queue.alerts_message(alerts), routing_key=queue.INGEST_QUEUE.routing_key)
-            return [{"alert_id": alert["alert_id"], "status": QUEUED} for alert in alerts]
+        except Exception as error:
+            if not outage_of(error, OUTAGES):
+                raise
+            return self._queued(alerts)
+
+    def _queued(self, alerts):
+        """Alerts whose round met an outage (a service silent, a database down): to the
+        durable queue, as the edge's go, answered 202 `queued` as the edge answers. The
+        queue's batches take them once the outage ends, and complete whatever the round
+        stored of them (services.alerts.ingest)."""
+        self.later(queue.alerts_message(alerts), routing_key=queue.INGEST_QUEUE.routing_key)
+        return [{"alert_id": alert["alert_id"], "status": QUEUED} for alert in alerts]
 
     def _correlated_or_alone(self, alerts):
         try:

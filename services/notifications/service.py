@@ -94,13 +94,19 @@ class NotificationsService(HealthAndMetrics):
         try:
             with contextlib.suppress(Conflict):  # acknowledged or resolved meanwhile: nothing to do
                 self.incidents.update_incident(claims["incident_id"], change, claims["recipient"])
-        except Exception:
+        except BaseException:
             # Not acknowledged (the incidents service did not answer, say): the link must
             # still work when its recipient follows it again.
-            self.store.forget_ack_link(claims["nonce"])
+            self._unuse_ack_link(claims["nonce"])
             raise
         incident = self.incidents.get_incident(claims["incident_id"])
         return {"incident_id": incident["id"], "status": incident["status"], "by": claims["recipient"]}
+
+    def _unuse_ack_link(self, nonce):
+        try:
+            self.store.forget_ack_link(nonce)
+        except Exception:  # the caller's own error is the one to report
+            logger.exception("an acknowledge link that acknowledged nothing stays used")
 
     @handles(oncall_contracts.SERVICE, oncall_contracts.NOTIFICATION_REQUESTED)
     def on_notification_requested(self, payload):

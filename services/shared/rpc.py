@@ -12,19 +12,20 @@ hurries that write: sent transient instead, answers cost RabbitMQ no less CPU pe
 on the synchronous path (measured by alternating the two, at 10 and 50 connections).
 
 A call (`RpcProxy`) waits at most the service's RPC_TIMEOUT_SECONDS for its answer, then
-raises nameko's RpcTimeout; nameko's own proxy waits for ever. Its request still waits
-for the broker's confirm, which is how a call to a service that was never started fails
+raises nameko's RpcTimeout; nameko's own proxy waits for ever. Its request still waits for
+the broker's confirm, which is how a call to a service that was never started fails
 (UnknownService) instead of waiting; but it is sent transient, so that the confirm no
 longer waits for the broker's disk (figure 7 in the README: RabbitMQ's CPU per alert on
-the alerts service's port at 10 connections fell from 0.42 to 0.23 ms). And it expires
-in the broker's queue when its caller stops waiting: no service starts work that nobody
-waits for any more. What is given up: a persistent request outlived a broker restart and
-could still be answered if the restart was short; transient, it is lost with the broker
-and its caller, after its wait, fails the way it fails for a callee that does not answer.
-Where that matters, the caller makes it good: the alerts service's port queues a round it
-could not correlate in time, as the edge does, and the queued alerts are retried until
-they are correlated (services.alerts.service); a followed acknowledge link that could not
-acknowledge stays unused (services.notifications.service).
+the alerts service's port at 10 connections fell from 0.42 to 0.23 ms). And it expires in
+the broker's queue when its caller stops waiting: a request not yet delivered to its
+service by then is dropped, not run for nobody (one delivered already still runs). What is
+given up: a persistent request outlived a broker restart and could still be answered if
+the restart was short; transient, it is lost with the broker and its caller, after its
+wait, fails the way it fails for a callee that does not answer. Where that matters, the
+caller makes it good: the alerts service's port queues a round it could not correlate in
+time (or store: its database down), as the edge does, and the queued alerts are retried
+until they are correlated (services.alerts.service); a followed acknowledge link that
+could not acknowledge stays unused (services.notifications.service).
 
 A service uses the `rpc` entrypoint for all its methods or none: two kinds of consumer on
 one service's queue would each take calls meant for the other's methods.

@@ -180,3 +180,5 @@ def test_requests_are_sent_transient(broker_config, caller):
             )
             assert answer.result() == "probed"
     assert request.properties["delivery_mode"] == 1  # nameko's own proxy sends 2, persistent
+    # and it expires in the queue when its caller stops waiting (RPC_TIMEOUT_SECONDS, 10 s here)
+    assert request.properties["expiration"] == "10000"
