@@ -69,9 +69,19 @@ def _quiet_and_heartbeats(database):
         database.create_tables([MaintenanceWindow, WindowChange, Heartbeat])
 
 
+def _unlinked_duplicates(database):
+    # Partial: a duplicate is in it only while its original has no incident, so a link's
+    # look for such duplicates (store.duplicates_link) costs nothing when there are none.
+    database.execute_sql(
+        "CREATE INDEX IF NOT EXISTS alerts_unlinked_duplicates ON alerts (duplicate_of)"
+        " WHERE duplicate_of IS NOT NULL AND incident_id IS NULL"
+    )
+
+
 MIGRATIONS = [
     Migration(1, "alerts table", _initial),
     Migration(2, "integrations; alerts keep their integration, group and details", _integrations),
     Migration(3, "a resolve remembers the alert it resolved", _resolves),
     Migration(4, "maintenance windows, their audit trail, heartbeat monitors", _quiet_and_heartbeats),
+    Migration(5, "duplicates whose original has no incident yet, to link with it", _unlinked_duplicates),
 ]

@@ -124,7 +124,20 @@ class AlertsService(HealthAndMetrics):
             return ingest.ingest_many(self.store, self.incidents, alerts, self._quiet())
         except KlaxonError:
             # One alert the batch cannot take must not cost the others their answers.
-            return [self._ingest_alone(alert) for alert in alerts]
+            return self._ingest_one_by_one(alerts)
+
+    def _ingest_one_by_one(self, alerts):
+        """Each alert's own answer; from an outage on (each call would wait it out), the
+        rest go to the queue. Those answered already keep their answers."""
+        answers = []
+        for index, alert in enumerate(alerts):
+            try:
+                answers.append(self._ingest_alone(alert))
+            except Exception as error:
+                if not outage_of(error, OUTAGES):
+                    raise
+                return answers + self._queued(alerts[index:])
+        return answers
 
     def _ingest_alone(self, alert):
         try:

@@ -259,6 +259,21 @@ def link_update(ids, actions):
 LINK_UPDATE = CompiledQuery(link_update)
 
 
+def duplicates_link(originals):
+    """The UPDATE that gives duplicates admitted while their original had no incident yet
+    the incident it was linked to (by slots "originals" and "incidents"). The partial index
+    of migration 5 holds just those duplicates: it is empty, almost always."""
+    incident = peewee.Case(
+        Alert.duplicate_of, [(Slot("originals", i), Slot("incidents", i)) for i in range(originals)]
+    )
+    return Alert.update(incident_id=incident).where(
+        Alert.duplicate_of.in_(slots("originals", originals)) & Alert.incident_id.is_null()
+    )
+
+
+DUPLICATES_LINK = CompiledQuery(duplicates_link)
+
+
 def send_links(links):
     """Set (alert_id, incident_id, action) triples in one UPDATE, sent with the next
     statement; an action of None leaves the alert's action as it is. Padded, as an IN
@@ -272,6 +287,18 @@ def send_links(links):
         "actions": [action for _, action in acted],
     }
     LINK_UPDATE.send_with_next(Alert, (len(links), len(acted)), values)
+    send_duplicates_links([(alert_id, incident_id) for alert_id, incident_id, _ in links if incident_id])
+
+
+def send_duplicates_links(linked):
+    """Duplicates of the (original id, incident id) pairs that have no incident get their
+    original's: a repeat admitted between its original's admission and its link (another
+    round, or while the original waited on the queue) finds no incident to copy."""
+    if not linked:
+        return
+    linked = padded(linked)
+    values = {"originals": [alert_id for alert_id, _ in linked], "incidents": [i for _, i in linked]}
+    DUPLICATES_LINK.send_with_next(Alert, (len(linked),), values)
 
 
 def resolved_among(alert_ids):

@@ -6,6 +6,7 @@ from collections import Counter
 
 import peewee
 import pytest
+from nameko.exceptions import RpcTimeout
 from nameko.testing.services import worker_factory
 
 from services.alerts import ingest, queue
@@ -261,6 +262,36 @@ def test_redelivery_after_a_crash_links_every_follower(alert_store, incident_sto
     first = ingest.ingest_many(alert_store, incidents, fire_dup_resolve())[0]
     assert alert_store.get("a-2")["incident_id"] == first["incident_id"]
     assert incident_store.get(first["incident_id"])["status"] == "resolved"
+
+
+def test_a_repeat_that_came_before_its_original_was_linked_gets_the_original_s_incident(
+    alert_store, incident_store, incidents
+):
+    """The original's round stopped after admitting it (the incidents service silent: the
+    round went to the queue); a repeat with its dedup key came meanwhile. When the queue's
+    batch links the original, the repeat is linked with it."""
+    with pytest.raises(ConnectionError):
+        ingest.ingest_many(CrashAtFirstLink(alert_store.db, {}), incidents, [alert("a-1", dedup_key="K")])
+    [repeat] = ingest.ingest_many(alert_store, incidents, [alert("a-2", dedup_key="K")])
+    assert (repeat["action"], repeat["incident_id"]) == ("deduplicated", None)
+    [original] = ingest.ingest_many(alert_store, incidents, [alert("a-1", dedup_key="K")])
+    assert original["incident_id"] is not None
+    assert (alert_store.get("a-2")["incident_id"], alert_store.get("a-2")["action"]) == (
+        original["incident_id"],
+        "deduplicated",
+    )
+    assert alert_counts() == {original["incident_id"]: 1}
+
+
+def test_a_link_gives_only_unlinked_duplicates_of_its_originals_their_incident(alert_store):
+    alert_store.admit_many([alert("a-1", dedup_key="K"), alert("b-1", dedup_key="L")])
+    alert_store.admit_many([alert("a-2", dedup_key="K"), alert("b-2", dedup_key="L")])
+    alert_store.link_many([("a-1", 7, "new_incident"), ("b-1", None, "suppressed")])
+    alert_store.link_many([("a-1", 8, None)])  # a later link moves the original, not its repeats
+    incident_of = {
+        alert_id: alert_store.get(alert_id)["incident_id"] for alert_id in ("a-1", "a-2", "b-1", "b-2")
+    }
+    assert incident_of == {"a-1": 8, "a-2": 7, "b-1": None, "b-2": None}
 
 
 def test_fifty_alerts_over_five_services_make_five_incidents_in_order(alert_store, incident_store, incidents):
@@ -624,3 +655,36 @@ def test_alerts_posted_together_answer_alone_when_the_batch_refuses_one(alert_st
     assert (first["action"], second["action"]) == ("new_incident", "attached_to_existing_incident")
     assert isinstance(refused, ValidationFailed)
     assert alert_store.get("t-p")["incident_id"] is None
+
+
+class SilentAfterPoison(PoisonedIncidents):
+    """Refuses a batch with a poisoned alert; once it has answered one batch alone, stops answering."""
+
+    def __init__(self, store):
+        super().__init__(store)
+        self.answered = 0
+
+    def correlate_many(self, requests):
+        if self.answered and not any(request["message"] == "poison" for request in requests):
+            raise RpcTimeout()
+        outcomes = super().correlate_many(requests)
+        self.answered += 1
+        return outcomes
+
+
+def test_alerts_answering_alone_go_to_the_queue_from_an_outage_on(alert_store, incident_store):
+    service = worker_factory(
+        AlertsService, store=alert_store, incidents=SilentAfterPoison(incident_store), clock=SystemClock()
+    )
+    together = [ingest.normalise(payload(a)) for a in ("t-1", "t-2", "t-3")]
+    together.insert(1, ingest.normalise(payload("t-p", service="poisoned", message="poison")))
+    first, refused, second, third = service._ingest_together(together)
+    assert first["action"] == "new_incident"
+    assert isinstance(refused, ValidationFailed)
+    assert (second, third) == (
+        {"alert_id": "t-2", "status": "queued"},
+        {"alert_id": "t-3", "status": "queued"},
+    )
+    [(message,), _] = service.later.call_args
+    assert [a["alert_id"] for a in message["alerts"]] == ["t-2", "t-3"]
+    assert service.later.call_count == 1
