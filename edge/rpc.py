@@ -5,6 +5,8 @@ request borrows one from the pool and gives it back. A proxy whose connection br
 dropped, and the next request opens a fresh one. At most `size` proxies are out at once:
 under gevent a worker may hold hundreds of requests, and a proxy per request would open
 (and close) a broker connection and a reply queue per request; the others wait their turn.
+Requests go as the services' own do (services.shared.rpc): transient, and expiring in the
+broker's queue when the call's wait ends.
 """
 
 import contextlib
@@ -15,8 +17,8 @@ import threading
 from amqp.exceptions import AMQPError, MessageNacked
 from kombu.exceptions import OperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
-from nameko.standalone.rpc import ClusterRpcProxy
 
+from services.shared.rpc import StandaloneRpcProxy
 from services.shared.tracing import TRACEPARENT, current_traceparent
 
 # MessageNacked: the broker refused a confirmed publish (e.g. it is out of disk);
@@ -112,7 +114,7 @@ class RpcPool:
             return self.idle.get_nowait()
         except queue.Empty:
             pass
-        proxy = ClusterRpcProxy(self.config, timeout=self.timeout)
+        proxy = StandaloneRpcProxy(self.config, timeout=self.timeout)
         try:
             cluster = proxy.start()
         except BROKER_ERRORS as exc:

@@ -27,6 +27,9 @@ time (or store: its database down), as the edge does, and the queued alerts are 
 until they are correlated (services.alerts.service); a followed acknowledge link that
 could not acknowledge stays unused (services.notifications.service).
 
+A process outside the services (the edge) calls them through `StandaloneRpcProxy`:
+nameko's standalone proxy, its requests sent as the services' are.
+
 A service uses the `rpc` entrypoint for all its methods or none: two kinds of consumer on
 one service's queue would each take calls meant for the other's methods.
 """
@@ -44,6 +47,7 @@ from nameko.exceptions import RpcTimeout
 from nameko.rpc import MethodProxy, Responder, RpcConsumer, ServiceProxy, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcProxy as NamekoRpcProxy
+from nameko.standalone.rpc import ClusterProxy, ClusterRpcProxy
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -143,3 +147,28 @@ class TimedMethodProxy(MethodProxy):
         for correlation_id, event in list(pending.items()):
             if event is reply_event:
                 pending.pop(correlation_id, None)
+
+
+class StandaloneRpcProxy(ClusterRpcProxy):
+    """nameko's standalone cluster proxy (one caller at a time) whose requests are sent
+    transient and expire in the broker's queue when its `timeout` ends the wait."""
+
+    def __init__(self, config, timeout=None, **kwargs):
+        super().__init__(config, timeout=timeout, **kwargs)
+        options = {"delivery_mode": NON_PERSISTENT}
+        if timeout:
+            options["expiration"] = timeout  # seconds, as kombu takes it
+        self._proxy = TransientClusterProxy(self._worker_ctx, self._reply_listener, options)
+
+
+class TransientClusterProxy(ClusterProxy):
+    def __init__(self, worker_ctx, reply_listener, options):
+        super().__init__(worker_ctx, reply_listener)
+        self._options = options
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._proxies:
+            self._proxies[name] = ServiceProxy(self._worker_ctx, name, self._reply_listener, **self._options)
+        return self._proxies[name]

@@ -5,11 +5,13 @@ confirms; a call waits a bounded time and its request is sent transient."""
 import threading
 import uuid
 
+import eventlet
 import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.exceptions import RemoteError, deserialize
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from edge.rpc import RpcPool
 from services.shared.errors import Conflict
 from services.shared.rpc import RpcProxy, rpc
 from tests.conftest import eventually
@@ -161,14 +163,15 @@ def test_a_call_to_a_service_that_never_started_fails_at_once(broker_config, cal
         assert raised.value.exc_type == "UnknownService", raised.value
 
 
-def test_requests_are_sent_transient(broker_config, caller):
-    """The callee here is a bare queue, read as nameko's services do; it answers by hand."""
+def probed_request(broker_config, call):
+    """The request `call()` (which starts a call of probe.*, and returns a result() to wait
+    on) sends. The callee is a bare queue, read as nameko's services do; it answers by hand."""
     queue = Queue("rpc-probe", exchange=RPC_EXCHANGE, routing_key="probe.*", auto_delete=True)
     requests = []
     with Connection(broker_config["AMQP_URI"]) as connection:
         consumer = connection.Consumer(queue, callbacks=[lambda body, message: requests.append(message)])
-        with consumer, ServiceRpcProxy("caller", broker_config) as proxy:
-            answer = proxy.ask_probe.call_async()
+        with consumer:
+            answer = call()
             while not requests:
                 connection.drain_events(timeout=10)
             request = requests[0]
@@ -178,7 +181,20 @@ def test_requests_are_sent_transient(broker_config, caller):
                 routing_key=request.properties["reply_to"],
                 correlation_id=request.properties["correlation_id"],
             )
-            assert answer.result() == "probed"
+            assert answer() == "probed"
+    return request
+
+
+def test_requests_are_sent_transient(broker_config, caller):
+    with ServiceRpcProxy("caller", broker_config) as proxy:
+        request = probed_request(broker_config, lambda: proxy.ask_probe.call_async().result)
     assert request.properties["delivery_mode"] == 1  # nameko's own proxy sends 2, persistent
     # and it expires in the queue when its caller stops waiting (RPC_TIMEOUT_SECONDS, 10 s here)
     assert request.properties["expiration"] == "10000"
+
+
+def test_the_edge_sends_its_requests_transient_expiring_with_its_wait(broker_config):
+    pool = RpcPool(broker_config["AMQP_URI"], timeout=2.5)
+    calling = eventlet.spawn(pool.call, "probe", "look")
+    request = probed_request(broker_config, lambda: calling.wait)
+    assert (request.properties["delivery_mode"], request.properties["expiration"]) == (1, "2500")
