@@ -5,7 +5,9 @@ import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 HIDDEN = "REDACTED"
-SECRET_QUERY_WORDS = ("key", "token", "secret", "password", "signature", "code")
+# A sign-in's `state` and `nonce` bind its redirect to the browser that started it; a
+# query filter of that name (maintenance windows' `state`) is hidden too, which costs nothing.
+SECRET_QUERY_WORDS = ("key", "token", "secret", "password", "signature", "code", "state", "nonce")
 # The API's routes whose path is a credential: /api/v1/calendars/{secret}.ics, /api/v1/ack/{token}.
 SECRET_PATH = re.compile(r"^(/api/v1/(?:calendars|ack)/)[^/]+?(\.ics)?$")
 # A request target inside a log line: after a space or a quote, from "/" to the next one.

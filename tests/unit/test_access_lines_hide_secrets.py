@@ -77,6 +77,21 @@ def test_a_session_cookie_set_and_a_redirects_secrets_are_hidden_in_response_hea
     assert SECRET not in repr(found)
 
 
+def test_a_sign_in_s_state_and_nonce_are_hidden_going_out_and_coming_back():
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/api/v1/auth/oidc/callback?code={SECRET}&state={SECRET}",
+        "PATH_INFO": "/api/v1/auth/oidc/callback",
+        "QUERY_STRING": f"code={SECRET}&state={SECRET}",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    redirect = f"https://idp.example/authorize?client_id=klaxon&state={SECRET}&nonce={SECRET}"
+    found = atoms(environ, response_headers=[("Location", redirect)])
+    assert found["{location}o"] == redirect.replace(SECRET, "REDACTED")
+    assert found["r"] == "GET /api/v1/auth/oidc/callback?code=REDACTED&state=REDACTED HTTP/1.1"
+    assert SECRET not in repr(found)
+
+
 def test_a_redirect_within_klaxon_hides_the_credential_in_its_path():
     environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/", "SERVER_PROTOCOL": "HTTP/1.1"}
     found = atoms(environ, response_headers=[("Location", f"/api/v1/ack/{SECRET}?next=/")])

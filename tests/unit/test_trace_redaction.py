@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         ("integration_key=klx_abc&status=open", "integration_key=REDACTED&status=open"),
         ("service=checkout&limit=5", "service=checkout&limit=5"),
-        ("code=xyz&state=s1", "code=REDACTED&state=s1"),
+        ("code=xyz&state=s1&nonce=n1", "code=REDACTED&state=REDACTED&nonce=REDACTED"),
         ("api_token=t&password=p", "api_token=REDACTED&password=REDACTED"),
         ("", ""),
     ],
