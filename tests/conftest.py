@@ -112,6 +112,11 @@ def broker_config(rabbit_config):
     return {**rabbit_config, "serializer": "json"}
 
 
+# The networks the tests' own receivers listen on, where pages may go
+# (KLAXON_WEBHOOK_ALLOWED_NETWORKS; services.notifications.destinations).
+LOOPBACK = ["127.0.0.0/8", "::1/128"]
+
+
 @pytest.fixture
 def service_config(broker_config, database_url):
     """Nameko config for a service under test: its own vhost, the test database, a web port."""
@@ -121,6 +126,7 @@ def service_config(broker_config, database_url):
             "DATABASE_URL": database_url,
             "WEB_SERVER_ADDRESS": "127.0.0.1:0",
             "CORRELATION_WINDOW_SECONDS": 300,
+            "WEBHOOK_ALLOWED_NETWORKS": LOOPBACK,
         }
     )
     return config

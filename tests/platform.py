@@ -15,7 +15,7 @@ import uuid
 
 import requests
 
-from tests.conftest import PG_URL, drop_schemas, eventually
+from tests.conftest import LOOPBACK, PG_URL, drop_schemas, eventually
 
 RABBIT_API = os.environ.get(
     "KLAXON_TEST_RABBIT_API",
@@ -139,6 +139,7 @@ def platform_env(vhost_name, data_dir, database="sqlite", schema_prefix=None, ex
             "KLAXON_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost_name}",  # pragma: allowlist secret
             "KLAXON_DATA_DIR": str(data_dir / "data"),
             "KLAXON_KEYLESS_INGEST": "true",
+            "KLAXON_WEBHOOK_ALLOWED_NETWORKS": ",".join(LOOPBACK),  # the tests' receivers
             "PROMETHEUS_MULTIPROC_DIR": str(data_dir / "edge-metrics"),
             **{f"KLAXON_{name.upper()}_PORT": str(port) for name, port in ports.items()},
         }

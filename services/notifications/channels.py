@@ -18,6 +18,8 @@ import requests
 from opentelemetry import propagate
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 
+from services.notifications.destinations import Destinations, RefusedDestination, allowed_networks
+
 logger = logging.getLogger("klaxon.notifications.log_channel")
 SIGNATURE_HEADER = "X-Klaxon-Signature"
 
@@ -85,9 +87,10 @@ class WebhookChannel:
 
     name = "webhook"
 
-    def __init__(self, timeout=5.0, default_secret=""):
+    def __init__(self, timeout=5.0, default_secret="", destinations=None):
         self.timeout = timeout
         self.default_secret = default_secret
+        self.destinations = destinations or Destinations()
 
     def send(self, page):
         body = json.dumps(page.payload(), sort_keys=True).encode()
@@ -95,7 +98,7 @@ class WebhookChannel:
         secret = page.row.secret or self.default_secret
         if secret:
             headers[SIGNATURE_HEADER] = "sha256=" + sign(secret, body)
-        post(page.row.address, body, headers, self.timeout)
+        post(page.row.address, body, headers, self.timeout, self.destinations)
 
 
 class SlackChannel:
@@ -103,12 +106,13 @@ class SlackChannel:
 
     name = "slack"
 
-    def __init__(self, timeout=5.0):
+    def __init__(self, timeout=5.0, destinations=None):
         self.timeout = timeout
+        self.destinations = destinations or Destinations()
 
     def send(self, page):
         body = json.dumps({"text": slack_text(page)}).encode()
-        post(page.row.address, body, {"Content-Type": "application/json"}, self.timeout)
+        post(page.row.address, body, {"Content-Type": "application/json"}, self.timeout, self.destinations)
 
 
 def slack_text(page):
@@ -189,7 +193,8 @@ def sign(secret, body):
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def post(url, body, headers, timeout):
+def post(url, body, headers, timeout, destinations):
+    """POST `body` to `url`, if `destinations` (services.notifications.destinations) let it go there."""
     if not url:
         raise DeliveryFailed("no address to send to")
     # The ledger and traces name the host only: a webhook's path can be its credential.
@@ -198,8 +203,10 @@ def post(url, body, headers, timeout):
     host = urlsplit(url).netloc.rpartition("@")[2]
     propagate.inject(headers)
     try:
-        with suppress_http_instrumentation():
-            answer = requests.post(url, data=body, headers=headers, timeout=timeout)
+        with suppress_http_instrumentation(), destinations.session(url) as session:
+            answer = session.post(url, data=body, headers=headers, timeout=timeout)
+    except RefusedDestination as error:
+        raise DeliveryFailed(f"{host}: refused, {error}") from None
     except requests.RequestException as error:  # its text holds the whole URL
         raise DeliveryFailed(f"{host}: {type(error).__name__}") from None
     if answer.status_code >= 300:
@@ -209,6 +216,7 @@ def post(url, body, headers, timeout):
 def channels_from(config):
     """Every channel, configured from the service's config (KLAXON_SMTP_*, KLAXON_WEBHOOK_*)."""
     timeout = float(config.get("WEBHOOK_TIMEOUT_SECONDS", 5.0))
+    destinations = Destinations(allowed_networks(config.get("WEBHOOK_ALLOWED_NETWORKS")))
     email = EmailChannel(
         host=config.get("SMTP_HOST"),
         port=int(config.get("SMTP_PORT", 25)),
@@ -219,8 +227,8 @@ def channels_from(config):
     )
     found = (
         LogChannel(),
-        WebhookChannel(timeout, config.get("WEBHOOK_SECRET") or ""),
-        SlackChannel(timeout),
+        WebhookChannel(timeout, config.get("WEBHOOK_SECRET") or "", destinations),
+        SlackChannel(timeout, destinations),
         email,
     )
     return {channel.name: channel for channel in found}

@@ -3,6 +3,7 @@
 Every knob a user can turn is listed in the README's configuration table.
 """
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -41,6 +42,19 @@ def secret_file(name):
 def env_flag(name, default=False):
     value = env(name)
     return default if value is None else value.strip().lower() in TRUE_WORDS
+
+
+def networks(name):
+    """The comma-separated CIDRs of the variable ("10.0.0.0/8, ::1/128"), each as the
+    network it names; one that is not a network stops the start with its name."""
+    found = []
+    for item in (env(name) or "").split(","):
+        if item.strip():
+            try:
+                found.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError as error:
+                raise ValueError(f"{name}: {error}") from None
+    return found
 
 
 def amqp_uri():
@@ -144,6 +158,8 @@ def nameko_config(service):
         "SMTP_PASSWORD": env("KLAXON_SMTP_PASSWORD"),
         "WEBHOOK_TIMEOUT_SECONDS": float(env("KLAXON_WEBHOOK_TIMEOUT_SECONDS", 5)),
         "WEBHOOK_SECRET": env("KLAXON_WEBHOOK_SECRET"),
+        # Private networks webhook and Slack pages may go to (services.notifications.destinations).
+        "WEBHOOK_ALLOWED_NETWORKS": networks("KLAXON_WEBHOOK_ALLOWED_NETWORKS"),
         "NOTIFY_MAX_ATTEMPTS": int(env("KLAXON_NOTIFY_MAX_ATTEMPTS", 5)),
         "NOTIFY_BACKOFF_SECONDS": float(env("KLAXON_NOTIFY_BACKOFF_SECONDS", 5)),
         "NOTIFY_RETRY_TICK_SECONDS": float(env("KLAXON_NOTIFY_RETRY_TICK_SECONDS", 1)),

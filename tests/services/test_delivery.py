@@ -25,6 +25,7 @@ from services.notifications.retry import RetryPolicy
 from services.notifications.service import NotificationsService
 from services.notifications.store import NotificationStore
 from services.shared.errors import NotFound
+from tests.conftest import LOOPBACK
 
 T0 = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
 SECRET = "endpoint-secret"
@@ -107,7 +108,7 @@ def make_delivery(bound):
 
         def make(retry_policy=None, **options):
             policy = retry_policy or RetryPolicy(max_attempts=4, base_seconds=10)
-            channels = channels_from({"WEBHOOK_TIMEOUT_SECONDS": 5})
+            channels = channels_from({"WEBHOOK_TIMEOUT_SECONDS": 5, "WEBHOOK_ALLOWED_NETWORKS": LOOPBACK})
             return Delivery(
                 NotificationStore(db, {}), channels, policy, AckLinks("k" * 32, "http://x"), **options
             )

@@ -22,6 +22,7 @@ from services.oncall import metrics as oncall_metrics
 from services.oncall.models import Escalation
 from services.oncall.store import OncallStore
 from services.shared.metrics import exposition, observe
+from tests.conftest import LOOPBACK
 from tests.services.test_delivery import Receiver, webhook_page
 
 T0 = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
@@ -114,7 +115,7 @@ def test_pages_sent_in_a_held_back_summary_are_counted(bound):
         with db.connection_context():
             delivery = Delivery(
                 NotificationStore(db, {}),
-                channels_from({"WEBHOOK_TIMEOUT_SECONDS": 5}),
+                channels_from({"WEBHOOK_TIMEOUT_SECONDS": 5, "WEBHOOK_ALLOWED_NETWORKS": LOOPBACK}),
                 RetryPolicy(max_attempts=4, base_seconds=10),
                 AckLinks("k" * 32, "http://x"),
                 rate_limit=RateLimit(1, 60),
