@@ -53,7 +53,7 @@ class Destinations:
         """Every address the URL's host resolves to (for a page sent through a proxy)."""
         parts = urlsplit(url)
         try:
-            found = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+            found = socket.getaddrinfo(parts.hostname, None, proto=socket.IPPROTO_TCP)
         except (socket.gaierror, UnicodeError) as error:
             raise RefusedDestination(f"its host does not resolve ({error})") from None
         for *_, sockaddr in found:
