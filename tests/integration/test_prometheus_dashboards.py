@@ -11,10 +11,8 @@ import datetime as dt
 import json
 import shutil
 import subprocess
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ import requests
 import yaml
 
 from tests.conftest import eventually
+from tests.hooks import HookHandler, HookServer
 from tests.platform import free_port, platform_processes
 
 PROMETHEUS = shutil.which("prometheus")
@@ -33,27 +32,20 @@ COMPONENTS = ("edge", "alerts", "incidents", "oncall", "notifications")
 GRAFANA = {"$__rate_interval": "20s", "$__interval": "5s", "$__range": "1h", "$window": "1h"}
 
 
-class Hooks(ThreadingHTTPServer):
+class Hooks(HookServer):
     """A webhook receiver answering 200: where the test teams' pages go."""
 
     def __init__(self):
-        self.received = []
-        super().__init__(("127.0.0.1", 0), Hook)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        super().__init__(Hook)
 
     def url(self, path):
         return f"http://127.0.0.1:{self.server_address[1]}/{path}"
 
 
-class Hook(BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.server.received.append(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+class Hook(HookHandler):
+    def answer(self, body):
+        self.server.received.append(body)
+        return 200, []
 
 
 @pytest.fixture

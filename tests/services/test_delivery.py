@@ -26,38 +26,31 @@ from services.notifications.service import NotificationsService
 from services.notifications.store import NotificationStore
 from services.shared.errors import NotFound
 from tests.conftest import LOOPBACK
+from tests.hooks import HookHandler, HookServer
 
 T0 = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
 SECRET = "endpoint-secret"
 
 
-class Receiver(ThreadingHTTPServer):
+class Receiver(HookServer):
     """Answers the statuses of `script` in turn (then 200), recording what it got."""
 
     def __init__(self, script):
         self.script = list(script)
-        self.received = []
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        super().__init__(Handler)
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.server_address[1]}/hook"
 
 
-class Handler(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
+class Handler(HookHandler):
+    def answer(self, body):
         expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
         genuine = hmac.compare_digest(self.headers.get(SIGNATURE_HEADER, ""), expected)
         status = self.server.script.pop(0) if self.server.script else 200
         self.server.received.append((json.loads(body), genuine, status))
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+        return status, []
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """Webhook and Slack pages go to public addresses and to the networks an operator allows,
 checked as each connection is made: real HTTP receivers on loopback addresses."""
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
@@ -10,34 +8,26 @@ import pytest
 from services.notifications.channels import DeliveryFailed, Page, SlackChannel, WebhookChannel, channels_from
 from services.notifications.destinations import Destinations, RefusedDestination, allowed_networks
 from services.shared.config import networks
+from tests.hooks import HookHandler, HookServer
 
 
-class Receiver(ThreadingHTTPServer):
-    """Records each POST; answers 200, or a redirect to `redirect_to`."""
+class Receiver(HookServer):
+    """Records each POST's path; answers 200, or a redirect to `redirect_to`."""
 
     def __init__(self, host="127.0.0.1", redirect_to=None):
-        self.received, self.redirect_to = [], redirect_to
-        super().__init__((host, 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        self.redirect_to = redirect_to
+        super().__init__(Handler, host)
 
     def url(self, host=None):
         return f"http://{host or self.server_address[0]}:{self.server_address[1]}/hook"
 
 
-class Handler(BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
+class Handler(HookHandler):
+    def answer(self, body):
         self.server.received.append(self.path)
         if self.server.redirect_to:
-            self.send_response(307)
-            self.send_header("Location", self.server.redirect_to)
-        else:
-            self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+            return 307, [("Location", self.server.redirect_to)]
+        return 200, []
 
 
 @pytest.fixture
