@@ -27,5 +27,7 @@ def child_exit(server, worker):
 
 def post_worker_init(worker):
     from edge import response
+    from services.shared import heap
 
     response.install()  # a response's head and body in one send (edge/response.py)
+    heap.settle()

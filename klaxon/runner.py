@@ -11,6 +11,8 @@ import signal
 import eventlet
 from nameko.runners import ServiceRunner
 
+from services.shared import heap
+
 
 def run(service_class, config):
     runner = ServiceRunner(config)
@@ -26,6 +28,7 @@ def run(service_class, config):
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     runner.start()
+    heap.settle()
     waiting = eventlet.spawn(runner.wait)
     while True:
         try:

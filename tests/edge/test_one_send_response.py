@@ -14,6 +14,7 @@ from gunicorn.http import wsgi
 from gunicorn.http.parser import RequestParser
 
 from edge.response import OneSendResponse
+from services.shared import heap
 
 BODY = b'{"incident_id": 7, "status": "correlated"}'
 
@@ -101,11 +102,14 @@ def test_a_stream_of_unknown_length_is_chunked_as_before(exchange):
     assert body == b"D\r\nretry: 2000\n\n\r\n0\r\n\r\n"
 
 
-def test_the_edges_gunicorn_workers_answer_with_it(monkeypatch):
+def test_the_edges_gunicorn_workers_answer_with_it_and_settle_their_heap(monkeypatch):
     monkeypatch.setattr(wsgi, "Response", wsgi.Response)  # undone after the test
+    settled = []
+    monkeypatch.setattr(heap, "settle", lambda: settled.append(True))  # the test process's own stays
     path = Path(__file__).resolve().parents[2] / "edge" / "gunicorn_conf.py"
     spec = importlib.util.spec_from_file_location("gunicorn_conf_under_test", path)
     settings = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(settings)
     settings.post_worker_init(worker=None)
     assert wsgi.Response is OneSendResponse
+    assert settled == [True]
