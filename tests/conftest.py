@@ -23,6 +23,7 @@ from psycogreen.eventlet import patch_psycopg  # noqa: E402
 patch_psycopg()
 
 from klaxon.registry import bind_and_migrate  # noqa: E402
+from services.shared.config import SERVICE_CONTAINER_CLS  # noqa: E402
 
 PG_URL = os.environ.get("KLAXON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SERVICES = ("alerts", "incidents", "oncall", "notifications")
@@ -127,6 +128,7 @@ def service_config(broker_config, database_url):
             "WEB_SERVER_ADDRESS": "127.0.0.1:0",
             "CORRELATION_WINDOW_SECONDS": 300,
             "WEBHOOK_ALLOWED_NETWORKS": LOOPBACK,
+            "SERVICE_CONTAINER_CLS": SERVICE_CONTAINER_CLS,  # as `klaxon service` runs them
         }
     )
     return config

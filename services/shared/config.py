@@ -12,6 +12,8 @@ from pathlib import Path
 SERVICE_PORTS = {"alerts": 8001, "incidents": 8002, "oncall": 8003, "notifications": 8004}
 SERVICE_NAMES = tuple(SERVICE_PORTS)
 EDGE_PORT = 8080
+# Nameko's container with leaner workers (services.shared.container).
+SERVICE_CONTAINER_CLS = "services.shared.container.LeanContainer"
 DEFAULT_AMQP_URI = (
     "amqp://guest:guest@127.0.0.1:5672/"  # RabbitMQ's local default  # pragma: allowlist secret
 )
@@ -134,6 +136,7 @@ def nameko_config(service):
         "AMQP_URI": amqp_uri(),
         "WEB_SERVER_ADDRESS": f"{bind_host()}:{service_port(service)}",
         "max_workers": max_workers(service),
+        "SERVICE_CONTAINER_CLS": SERVICE_CONTAINER_CLS,
         "serializer": "json",
         "KLAXON_SERVICE": service,
         "DATABASE_URL": database_url(service),
