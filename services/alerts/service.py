@@ -16,7 +16,7 @@ from services.alerts.integrations import KeyCache, held_to_kind, keyless_integra
 from services.alerts.maintenance import parse_change, parse_window
 from services.alerts.migrations import MIGRATIONS
 from services.alerts.models import db
-from services.alerts.store import AlertStore
+from services.alerts.store import MINTED, AlertStore
 from services.incidents import contracts as incident_contracts
 from services.notifications import contracts as notification_contracts
 from services.oncall import contracts as oncall_contracts
@@ -116,15 +116,19 @@ class AlertsService(HealthAndMetrics):
         durable queue, as the edge's go, answered 202 `queued` as the edge answers. The
         queue's batches take them once the outage ends, and complete whatever the round
         stored of them (services.alerts.ingest)."""
-        self.later(queue.alerts_message(alerts), routing_key=queue.INGEST_QUEUE.routing_key)
+        message = queue.alerts_message(
+            [unminted(alert) for alert in alerts]
+        )  # the round may have stored them
+        self.later(message, routing_key=queue.INGEST_QUEUE.routing_key)
         return [{"alert_id": alert["alert_id"], "status": QUEUED} for alert in alerts]
 
     def _correlated_or_alone(self, alerts):
         try:
             return ingest.ingest_many(self.store, self.incidents, alerts, self._quiet())
         except KlaxonError:
-            # One alert the batch cannot take must not cost the others their answers.
-            return self._ingest_one_by_one(alerts)
+            # One alert the batch cannot take must not cost the others their answers. The
+            # batch may have stored some of them: each is looked for again.
+            return self._ingest_one_by_one([unminted(alert) for alert in alerts])
 
     def _ingest_one_by_one(self, alerts):
         """Each alert's own answer; from an outage on (each call would wait it out), the
@@ -309,6 +313,7 @@ class AlertsService(HealthAndMetrics):
         integration_id = self._sender(request)
         alert = parse_generic(json_body(request))
         alert["integration_id"] = integration_id
+        alert[MINTED] = True  # its id is new: parse_generic made it
         answer = self._ingest_normalised(alert)  # parsed here: no second pass, as on the edge
         return (202 if answer.get("status") == QUEUED else 201), answer
 
@@ -343,6 +348,10 @@ def admitted_alert(alert):
         "service": alert["service"],
         "integration": alert.get("integration_id"),
     }
+
+
+def unminted(alert):
+    return {key: value for key, value in alert.items() if key != MINTED}
 
 
 def normalised_or_none(alert):

@@ -28,6 +28,11 @@ FILTERS = ("service", "severity", "status", "incident_id", "dedup_key", "source"
 # How long a resolve that arrived before its trigger waits for it (senders' retries and
 # parallel consumers reorder within seconds).
 REORDER_WINDOW = dt.timedelta(minutes=10)
+# An alert's key when the process admitting it has just minted its id (services.alerts.
+# service, its own port): no earlier delivery of it can be stored, so its admission does
+# not look for one, which spares the round's first round trip. Never carried further:
+# `ingest.normalise` drops it, so a queued or retried alert is looked for as any other.
+MINTED = "minted"
 CORRELATED_ACTIONS = (NEW_INCIDENT, ATTACHED)
 
 
@@ -345,7 +350,7 @@ class Admission:
         self.rows = []
         self.resolved_ids = []
         self.duplicates = Counter()
-        self.known = self._known([alert["alert_id"] for alert in alerts])
+        self.known = self._known([alert["alert_id"] for alert in alerts if not alert.get(MINTED)])
         self.firing = self._firing([alert for alert in alerts if alert["dedup_key"]])
         fresh = {_pair(alert) for alert in alerts if alert["dedup_key"] and alert["status"] == "firing"}
         self.resolved_until = self._resolved_until(fresh - set(self.firing))

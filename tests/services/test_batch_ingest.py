@@ -451,6 +451,20 @@ def test_a_resolve_that_found_its_alert_holds_back_no_later_trigger(alert_store,
 # -- admit_many ------------------------------------------------------------------------
 
 
+def test_an_alert_whose_id_was_just_minted_is_admitted_in_one_round_trip(alerts_db, alert_store, monkeypatch):
+    log = None if is_sqlite(alerts_db) else StatementLog(alerts_db.obj, monkeypatch)
+    [(outcome, _)] = alert_store.admit_many([{**alert("n-1"), store_module.MINTED: True}])
+    if log is not None:  # no read for an earlier delivery: the INSERT goes with BEGIN and COMMIT
+        [sent] = log.sent
+        assert [part.strip()[:6] for part in sent.split(";")] == ["BEGIN", "INSERT", "COMMIT"]
+    assert outcome == "new" and alert_store.get("n-1")["status"] == "firing"
+    if log is not None:
+        log.sent.clear()
+        [(again, _)] = alert_store.admit_many([alert("n-1")])  # not minted: looked for, and found
+        assert again == "known"
+        assert [sent.split(";")[-1].strip()[:6] for sent in log.sent] == ["SELECT", "COMMIT"]
+
+
 def test_link_many_without_an_action_keeps_the_action(alert_store):
     alert_store.admit_many([alert("a-1"), alert("a-2")])
     alert_store.link_many([("a-1", 7, "new_incident")])
@@ -655,6 +669,34 @@ def test_alerts_posted_together_answer_alone_when_the_batch_refuses_one(alert_st
     assert (first["action"], second["action"]) == ("new_incident", "attached_to_existing_incident")
     assert isinstance(refused, ValidationFailed)
     assert alert_store.get("t-p")["incident_id"] is None
+
+
+def minted(alert_id, **fields):
+    """An alert as the service's own port admits it: its id was made there."""
+    return {**alert(alert_id, **fields), store_module.MINTED: True}
+
+
+def test_minted_alerts_answering_alone_are_looked_for_again(alert_store, incident_store):
+    """The refused batch stored them: alone, each must find itself stored, not a firing
+    original with its own dedup key to be a duplicate of."""
+    service = worker_factory(
+        AlertsService, store=alert_store, incidents=PoisonedIncidents(incident_store), clock=SystemClock()
+    )
+    together = [minted("m-1", dedup_key="K1"), minted("m-p", message="poison"), minted("m-2", dedup_key="K2")]
+    first, refused, second = service._ingest_together(together)
+    assert (first["action"], second["action"]) == ("new_incident", "attached_to_existing_incident")
+    assert isinstance(refused, ValidationFailed)
+    assert alert_store.get("m-1")["status"] == alert_store.get("m-2")["status"] == "firing"
+
+
+def test_alerts_a_round_queues_are_looked_for_again(alert_store, incident_store):
+    service = worker_factory(
+        AlertsService, store=alert_store, incidents=SilentAfterPoison(incident_store), clock=SystemClock()
+    )
+    service._ingest_together([minted("m-1"), minted("m-p", message="poison"), minted("m-2")])
+    [(message,), _] = service.later.call_args
+    assert [a["alert_id"] for a in message["alerts"]] == ["m-2"]
+    assert not any(store_module.MINTED in a for a in message["alerts"])
 
 
 class SilentAfterPoison(PoisonedIncidents):
