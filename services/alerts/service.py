@@ -116,9 +116,8 @@ class AlertsService(HealthAndMetrics):
         durable queue, as the edge's go, answered 202 `queued` as the edge answers. The
         queue's batches take them once the outage ends, and complete whatever the round
         stored of them (services.alerts.ingest)."""
-        message = queue.alerts_message(
-            [unminted(alert) for alert in alerts]
-        )  # the round may have stored them
+        # The round may have stored them: the queue's batches look for each again.
+        message = queue.alerts_message([unminted(alert) for alert in alerts])
         self.later(message, routing_key=queue.INGEST_QUEUE.routing_key)
         return [{"alert_id": alert["alert_id"], "status": QUEUED} for alert in alerts]
 

@@ -460,8 +460,9 @@ def test_an_alert_whose_id_was_just_minted_is_admitted_in_one_round_trip(alerts_
     assert outcome == "new" and alert_store.get("n-1")["status"] == "firing"
     if log is not None:
         log.sent.clear()
-        [(again, _)] = alert_store.admit_many([alert("n-1")])  # not minted: looked for, and found
-        assert again == "known"
+    [(again, _)] = alert_store.admit_many([alert("n-1")])  # not minted: looked for, and found
+    assert again == "known"
+    if log is not None:
         assert [sent.split(";")[-1].strip()[:6] for sent in log.sent] == ["SELECT", "COMMIT"]
 
 
